@@ -1,0 +1,195 @@
+/**
+ * @module dns/answer
+ * THE hot path: read header and question straight from the request Buffer, fold the name to lowercase
+ * into a scratch buffer, one Map lookup, patch the request's header in place and hand back the
+ * precompiled sections. Never throws for any input, never logs, never awaits, allocates only the key
+ * string and the head view. Malformed input is an outcome (FORMERR or DROP), not an exception.
+ */
+import type { AnswerTable, Compiled, ZoneNegative } from '../zone/table.ts'
+
+export const DROP = 0
+export const SEND = 1
+/** Not in our zones: `out` holds a REFUSED reply; a forwarder may answer instead. */
+export const FORWARD = 2
+export type Outcome = typeof DROP | typeof SEND | typeof FORWARD
+
+/** Our EDNS UDP payload size (the DNS Flag Day 2020 value): what we advertise and the most we send. */
+export const EDNS_PAYLOAD = 1232
+const CLASS_IN = 1
+const TYPE_OPT = 41
+const RCODE_FORMERR = 1
+const RCODE_NOTIMP = 4
+const RCODE_REFUSED = 5
+/** BADVERS = 16: 0 in the header, 1 in the OPT's extended-rcode byte (RFC 6891 6.1.3). */
+const EXT_BADVERS = 1
+
+const EMPTY = Buffer.alloc(0)
+function opt(doBit: boolean, extRcode: number): Buffer {
+  // owner root, TYPE 41, CLASS = payload size, TTL = ext-rcode | version 0 | DO, RDLEN 0 (RFC 6891 6.1.2).
+  return Buffer.from([0, 0, TYPE_OPT, EDNS_PAYLOAD >> 8, EDNS_PAYLOAD & 0xff, extRcode, 0, doBit ? 0x80 : 0, 0, 0, 0])
+}
+const OPT = opt(false, 0)
+const OPT_DO = opt(true, 0)
+const OPT_BADVERS = opt(false, EXT_BADVERS)
+const OPT_BADVERS_DO = opt(true, EXT_BADVERS)
+
+/** Filled by `answer()`: the reply is head + body + auth + opt. Reused across queries; its Buffers are not. */
+export class Reply {
+  head: Buffer = EMPTY
+  body: Buffer = EMPTY
+  auth: Buffer = EMPTY
+  opt: Buffer = EMPTY
+  /** The question's type, and the lowercase wire qname + qtype key (for a forwarder's cache). */
+  qtype = 0
+  key = ''
+  /** Client's EDNS payload size (0 = no EDNS) and DO bit, for a forwarder to pass on. */
+  ednsSize = 0
+  ednsDo = false
+}
+
+const scratch = Buffer.allocUnsafe(255 + 2)
+const at = (b: Buffer, i: number): number => b[i] as number
+
+/** Answers one DNS message. Patches `req`'s header in place; the caller sends `out`'s parts in order. */
+export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply): Outcome {
+  const len = req.length
+  if (len < 12) return DROP
+  const b2 = at(req, 2)
+  if ((b2 & 0x80) !== 0) return DROP // a response: answering it could loop between two servers
+  out.body = EMPTY
+  out.auth = EMPTY
+  out.opt = EMPTY
+  out.ednsSize = 0
+  out.ednsDo = false
+
+  // Question: exactly one (RFC 9619), name without compression pointers, folded to lowercase.
+  if (req.readUInt16BE(4) !== 1) return error(req, 12, RCODE_FORMERR, out)
+  let o = 12
+  let n = 0
+  for (;;) {
+    if (o >= len) return error(req, 12, RCODE_FORMERR, out)
+    const l = at(req, o)
+    if (l === 0) break
+    if (l > 63 || o + l + 1 >= len || n + l + 2 > 255) return error(req, 12, RCODE_FORMERR, out)
+    scratch[n++] = l
+    for (let i = o + 1, end = o + l + 1; i < end; i++) {
+      const c = at(req, i)
+      scratch[n++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c
+    }
+    o += l + 1
+  }
+  scratch[n++] = 0
+  o++
+  if (o + 4 > len) return error(req, 12, RCODE_FORMERR, out)
+  const qtype = req.readUInt16BE(o)
+  const qclass = req.readUInt16BE(o + 2)
+  const qend = o + 4
+  o = qend
+
+  // A query carries no answer or authority records; the additional section may hold one OPT.
+  if (req.readUInt16BE(6) !== 0 || req.readUInt16BE(8) !== 0) return error(req, qend, RCODE_FORMERR, out)
+  let hasOpt = false
+  let udpSize = 0
+  let version = 0
+  let doBit = false
+  for (let k = req.readUInt16BE(10); k > 0; k--) {
+    const owner = o
+    for (;;) { // skip the owner name; a pointer ends it
+      if (o >= len) return error(req, qend, RCODE_FORMERR, out)
+      const l = at(req, o)
+      if (l === 0) { o++; break }
+      if (l >= 0xc0) { o += 2; break }
+      if (l > 63) return error(req, qend, RCODE_FORMERR, out)
+      o += l + 1
+    }
+    if (o + 10 > len) return error(req, qend, RCODE_FORMERR, out)
+    const rdlen = req.readUInt16BE(o + 8)
+    const rdend = o + 10 + rdlen
+    if (rdend > len) return error(req, qend, RCODE_FORMERR, out)
+    if (req.readUInt16BE(o) === TYPE_OPT) {
+      // One OPT, owned by the root (RFC 6891 6.1.1); its options must frame the RDATA exactly.
+      if (hasOpt || o !== owner + 1 || at(req, owner) !== 0) return error(req, qend, RCODE_FORMERR, out)
+      hasOpt = true
+      udpSize = req.readUInt16BE(o + 2)
+      version = at(req, o + 5)
+      doBit = (at(req, o + 6) & 0x80) !== 0
+      let p = o + 10
+      while (p + 4 <= rdend) p += 4 + req.readUInt16BE(p + 2)
+      if (p !== rdend) return error(req, qend, RCODE_FORMERR, out)
+    }
+    o = rdend
+  }
+  if (o !== len) return error(req, qend, RCODE_FORMERR, out) // trailing bytes
+  if (hasOpt) {
+    out.ednsSize = udpSize < 512 ? 512 : udpSize
+    out.ednsDo = doBit
+    out.opt = doBit ? OPT_DO : OPT
+    if (version !== 0) { // RFC 6891 6.1.3: we speak version 0 only
+      out.opt = doBit ? OPT_BADVERS_DO : OPT_BADVERS
+      return error(req, qend, 0, out)
+    }
+  }
+  if ((b2 & 0x78) !== 0) return error(req, qend, RCODE_NOTIMP, out) // opcode other than QUERY
+  out.qtype = qtype
+  if (qtype === TYPE_OPT) return error(req, qend, RCODE_FORMERR, out)
+  if (qclass !== CLASS_IN || qtype === 251 || qtype === 252) return error(req, qend, RCODE_REFUSED, out)
+
+  // One lookup for the exact (name, type); the other maps only on a miss.
+  scratch[n] = qtype >> 8
+  scratch[n + 1] = qtype & 0xff
+  const key = scratch.toString('latin1', 0, n + 2)
+  out.key = key
+  let c: Compiled | undefined = table.answers.get(key)
+  if (c === undefined) {
+    const name = key.slice(0, n)
+    c = table.others.get(name) // the name exists: NODATA, or its CNAME chain
+    // Else NXDOMAIN from the closest enclosing zone: try each parent of the name.
+    for (let p = at(scratch, 0) + 1; c === undefined && p < n; p += at(scratch, p) + 1) c = table.apexes.get(name.slice(p))
+    if (c === undefined) {
+      error(req, qend, RCODE_REFUSED, out)
+      return FORWARD
+    }
+  }
+
+  // Header: QR, echo opcode/RD/CD (RFC 1035 4.1.1, RFC 4035 3.1.6), our AA and rcode.
+  const neg: ZoneNegative | null = c.negative
+  const auth = neg === null ? EMPTY : neg.soa
+  const optLen = out.opt.length
+  const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
+  let body = c.body
+  let ar = c.ar
+  let tc = 0
+  if (qend + body.length + auth.length + optLen > limit) {
+    // Drop the optional additional section first (RFC 2181 9), then truncate (RFC 1035 4.2.1).
+    body = c.bodyNoAdditional
+    ar = 0
+    if (qend + body.length + auth.length + optLen > limit) tc = 0x02
+  }
+  req[2] = 0x80 | (b2 & 0x79) | c.flags | tc
+  req[3] = (at(req, 3) & 0x10) | c.rcode
+  out.head = req.subarray(0, qend)
+  if (tc !== 0) {
+    req.writeUInt32BE(0x00010000, 4) // QD 1, AN 0
+    req.writeUInt32BE(optLen === 0 ? 0 : 1, 8) // NS 0, AR opt
+    return SEND
+  }
+  req.writeUInt16BE(c.an, 6)
+  req.writeUInt16BE(c.ns, 8)
+  req.writeUInt16BE(ar + (optLen === 0 ? 0 : 1), 10)
+  out.body = body
+  out.auth = auth
+  return SEND
+}
+
+/** A reply with no records: the header (and question, when `qend` > 12) echoed with `rcode`. */
+function error(req: Buffer, qend: number, rcode: number, out: Reply): Outcome {
+  req[2] = 0x80 | (at(req, 2) & 0x79)
+  req[3] = (at(req, 3) & 0x10) | rcode
+  req.writeUInt16BE(qend > 12 ? 1 : 0, 4)
+  req.writeUInt32BE(0, 6)
+  req.writeUInt16BE(out.opt.length === 0 ? 0 : 1, 10)
+  out.head = req.subarray(0, qend)
+  out.body = EMPTY
+  out.auth = EMPTY
+  return SEND
+}

@@ -1,0 +1,87 @@
+/**
+ * @module dns/server
+ * Opens UDP and TCP on every listen address, on the same port (port 0 picks one free for both).
+ */
+import type dgram from 'node:dgram'
+import type { Logger } from 'pino'
+import { ListenError } from '../errors.ts'
+import type { AnswerTable } from '../zone/table.ts'
+import type { DnsStats } from './stats.ts'
+import { listenTcp } from './tcp.ts'
+import type { TcpListener } from './tcp.ts'
+import { bindUdp } from './udp.ts'
+
+export interface ListenAddress {
+  readonly host: string
+  readonly port: number
+}
+
+export interface DnsServerOptions {
+  readonly listen: readonly ListenAddress[]
+  readonly table: AnswerTable
+  readonly stats: DnsStats
+  readonly log: Logger
+  readonly tcpIdleTimeoutMs: number
+  readonly tcpMaxConnections: number
+}
+
+export interface DnsServer {
+  /** The addresses actually bound, with the ports chosen for port 0. */
+  readonly addresses: readonly ListenAddress[]
+  close(graceMs?: number): Promise<void>
+}
+
+export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
+  const udps: dgram.Socket[] = []
+  const tcps: TcpListener[] = []
+  const addresses: ListenAddress[] = []
+  const close = async (graceMs = 2000): Promise<void> => {
+    for (const u of udps) u.close()
+    await Promise.all(tcps.map((t) => t.close(graceMs)))
+  }
+  try {
+    for (const want of opts.listen) {
+      const [udp, tcp] = await bindPair(want, opts)
+      udps.push(udp)
+      tcps.push(tcp)
+      addresses.push({ host: want.host, port: udp.address().port })
+    }
+  } catch (err) {
+    await close(0)
+    throw err
+  }
+  return { addresses, close }
+}
+
+/** UDP first, then TCP on the same port; with port 0, retry when the kernel's UDP pick is taken on TCP. */
+async function bindPair(want: ListenAddress, opts: DnsServerOptions): Promise<[dgram.Socket, TcpListener]> {
+  for (let attempt = 0; ; attempt++) {
+    let udp: dgram.Socket
+    try {
+      udp = await bindUdp({ ...opts, host: want.host, port: want.port })
+    } catch (err) {
+      throw listenError('UDP', want, err)
+    }
+    try {
+      const tcp = await listenTcp({
+        ...opts, host: want.host, port: udp.address().port,
+        idleTimeoutMs: opts.tcpIdleTimeoutMs, maxConnections: opts.tcpMaxConnections,
+      })
+      return [udp, tcp]
+    } catch (err) {
+      udp.close()
+      if (want.port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+        throw listenError('TCP', want, err)
+      }
+    }
+  }
+}
+
+function listenError(proto: string, at: ListenAddress, err: unknown): ListenError {
+  const code = (err as NodeJS.ErrnoException).code ?? String(err)
+  const where = at.host.includes(':') ? `[${at.host}]:${at.port}` : `${at.host}:${at.port}`
+  const hint = code === 'EACCES' ? '; ports below 1024 need root or CAP_NET_BIND_SERVICE'
+    : code === 'EADDRINUSE' ? '; another server (systemd-resolved, dnsmasq?) holds it, pick another port'
+      : code === 'EADDRNOTAVAIL' ? '; no interface has this address' : ''
+  return new ListenError(`cannot listen on ${proto} ${where}: ${code}${hint} (INCUS_DNS_LISTEN)`, { cause: err })
+}

@@ -1,0 +1,97 @@
+/**
+ * @module dns/tcp
+ * The TCP transport (RFC 7766): 2-byte length framing, several queries per connection answered in order,
+ * an idle timeout that also ends a client stalled half-way through a message, a cap on open connections,
+ * and reading paused while a client does not read its answers.
+ */
+import net from 'node:net'
+import type { Logger } from 'pino'
+import type { AnswerTable } from '../zone/table.ts'
+import { answer, DROP, Reply } from './answer.ts'
+import type { DnsStats } from './stats.ts'
+
+export interface TcpOptions {
+  readonly host: string
+  readonly port: number
+  readonly table: AnswerTable
+  readonly stats: DnsStats
+  readonly log: Logger
+  /** Close a connection after this long without a complete message or a write. */
+  readonly idleTimeoutMs: number
+  readonly maxConnections: number
+}
+
+export interface TcpListener {
+  readonly server: net.Server
+  /** Stops accepting, lets connections finish what they read for up to `graceMs`, then ends them. */
+  close(graceMs: number): Promise<void>
+}
+
+export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
+  const { table, stats, log } = opts
+  const reply = new Reply()
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer({ noDelay: true })
+  server.maxConnections = opts.maxConnections
+  server.on('drop', () => { stats.tcpRefused++ })
+
+  server.on('connection', (sock) => {
+    sockets.add(sock)
+    let pending: Buffer | null = null
+    sock.setTimeout(opts.idleTimeoutMs, () => sock.destroy())
+    sock.on('close', () => sockets.delete(sock))
+    sock.on('error', () => sock.destroy())
+    sock.on('data', (chunk: Buffer) => {
+      let buf = pending === null ? chunk : Buffer.concat([pending, chunk])
+      let off = 0
+      while (buf.length - off >= 2) {
+        const size = buf.readUInt16BE(off)
+        if (buf.length - off - 2 < size) break
+        // Each read hands us a new Buffer, so the frame can be patched in place: nothing reuses it.
+        const msg = buf.subarray(off + 2, off + 2 + size)
+        off += 2 + size
+        stats.queriesTcp++
+        let outcome
+        try {
+          outcome = answer(msg, true, table, reply)
+        } catch (err) {
+          stats.dropped.internal_error++
+          log.error({ err }, 'internal error answering a TCP query; closed the connection')
+          sock.destroy()
+          return
+        }
+        if (outcome === DROP) { stats.dropped.malformed++; continue }
+        stats.response(reply.head)
+        const total = reply.head.length + reply.body.length + reply.auth.length + reply.opt.length
+        const len = Buffer.allocUnsafe(2)
+        len.writeUInt16BE(total, 0)
+        if (!sock.write(Buffer.concat([len, reply.head, reply.body, reply.auth, reply.opt], total + 2))) {
+          // The client is not reading its answers: stop reading its queries until it does.
+          sock.pause()
+          sock.once('drain', () => sock.resume())
+        }
+      }
+      pending = off === buf.length ? null : buf.subarray(off)
+      if (pending !== null && off > 0) pending = Buffer.from(pending) // do not pin the whole chunk
+    })
+  })
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host: opts.host, port: opts.port, ipv6Only: opts.host.includes(':'), exclusive: true }, () => {
+      server.off('error', reject)
+      server.on('error', (err) => log.warn({ err }, 'TCP listener error'))
+      resolve({
+        server,
+        close(graceMs: number): Promise<void> {
+          return new Promise((done) => {
+            server.close(() => done())
+            // Half-close: connections finish the queries they have, and the client sees EOF (RFC 7766 6.2.3).
+            for (const s of sockets) s.end()
+            setTimeout(() => { for (const s of sockets) s.destroy() }, graceMs).unref()
+          })
+        },
+      })
+    })
+  })
+}

@@ -1,0 +1,53 @@
+/**
+ * @module dns/udp
+ * The UDP transport: one `message` handler, defined once; each datagram arrives in its own Buffer
+ * (node src/udp_wrap.cc OnRecv), so its header is patched in place and sent back with the precompiled
+ * sections, which are never written again.
+ */
+import dgram from 'node:dgram'
+import type { Logger } from 'pino'
+import type { AnswerTable } from '../zone/table.ts'
+import { answer, DROP, Reply } from './answer.ts'
+import type { DnsStats } from './stats.ts'
+
+export interface UdpOptions {
+  readonly host: string
+  readonly port: number
+  readonly table: AnswerTable
+  readonly stats: DnsStats
+  readonly log: Logger
+}
+
+export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
+  const { table, stats, log } = opts
+  const v6 = opts.host.includes(':')
+  const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' })
+  const reply = new Reply()
+
+  socket.on('message', (msg, rinfo) => {
+    stats.queriesUdp++
+    let outcome
+    try {
+      outcome = answer(msg, false, table, reply)
+    } catch (err) {
+      // Last resort: answer() is written not to throw; if it ever does, count it and keep serving.
+      stats.dropped.internal_error++
+      log.error({ err }, 'internal error answering a UDP query; dropped it')
+      return
+    }
+    if (outcome === DROP) { stats.dropped.malformed++; return }
+    // FORWARD: no forwarder yet, so `reply` holds the REFUSED answer.
+    const head = reply.head
+    stats.response(head)
+    socket.send([head, reply.body, reply.auth, reply.opt], rinfo.port, rinfo.address)
+  })
+
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind({ address: opts.host, port: opts.port, exclusive: true }, () => {
+      socket.off('error', reject)
+      socket.on('error', (err) => log.warn({ err }, 'UDP socket error'))
+      resolve(socket)
+    })
+  })
+}

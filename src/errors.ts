@@ -1,0 +1,57 @@
+/**
+ * @module errors
+ * One class per failure kind, each with a stable `code` to branch on (as undici and fastify do) and a
+ * message that says what failed, the value involved and what to do about it.
+ */
+
+export class IncusDnsError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** A setting has a value we cannot use. `setting` is the environment variable name. */
+export class ConfigError extends IncusDnsError {
+  readonly setting: string
+  constructor(setting: string, message: string, options?: ErrorOptions) {
+    super('INCUS_DNS_ERR_CONFIG', message, options)
+    this.setting = setting
+  }
+}
+
+/** Several settings were wrong; start-up prints one line per problem. */
+export class ConfigErrors extends IncusDnsError {
+  readonly problems: readonly ConfigError[]
+  constructor(problems: readonly ConfigError[]) {
+    super('INCUS_DNS_ERR_CONFIG', problems.map((p) => p.message).join('\n'))
+    this.problems = problems
+  }
+}
+
+/** A zone file could not be parsed; the message starts with `file:line:`. */
+export class ZoneFileError extends IncusDnsError {
+  readonly file: string
+  readonly line: number
+  constructor(file: string, line: number, problem: string) {
+    super('INCUS_DNS_ERR_ZONE_FILE', `${file}:${line}: ${problem}`)
+    this.file = file
+    this.line = line
+  }
+}
+
+/** A record or zone handed to the store breaks a rule of the zone model (bad name, outside every zone, ...). */
+export class ZoneDataError extends IncusDnsError {
+  constructor(message: string) {
+    super('INCUS_DNS_ERR_ZONE_DATA', message)
+  }
+}
+
+/** A listener could not be opened. */
+export class ListenError extends IncusDnsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INCUS_DNS_ERR_LISTEN', message, options)
+  }
+}

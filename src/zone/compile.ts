@@ -1,0 +1,166 @@
+/**
+ * @module zone/compile
+ * Owner name → wire answers, for every qtype it can be asked. Runs when a name changes, never per query.
+ * CNAME chains inside our zones are followed here (RFC 1034 4.3.2 step 3a), and RFC 8482 ANY answers and
+ * additional-section addresses (RFC 1035 3.3) are prepared here too. Every name read is reported through
+ * `read`, so the store can recompile this owner when one of those names changes.
+ */
+import { wireLength } from './name.ts'
+import { compiled, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
+import type { Compiled, ZoneNegative } from './table.ts'
+import { RecordType } from './types.ts'
+import type { Name, Rec, TypeName } from './types.ts'
+import { WireWriter } from './writer.ts'
+
+export const QTYPE_ANY = 255
+const MAX_CHAIN = 16
+
+export interface ZoneInfo {
+  readonly apex: Name
+  readonly negative: ZoneNegative
+  /** Shared NODATA answer (NOERROR, SOA in authority) for names of this zone. */
+  readonly nodata: Compiled
+  /** Shared NXDOMAIN answer for names below the apex that do not exist. */
+  readonly nxdomain: Compiled
+}
+
+/** What the compiler may read of the zone; each read is reported, to track what to recompile later. */
+export interface ZoneView {
+  zoneOf(name: Name): ZoneInfo | null
+  /** Effective RRsets at `name` by type, or undefined when the name has no records. */
+  rrsets(name: Name): ReadonlyMap<TypeName, readonly Rec[]> | undefined
+  /** Has records, or names below it (an empty non-terminal, RFC 8020). */
+  exists(name: Name): boolean
+}
+
+export interface NameAnswers {
+  /** qtype → answer, ANY included. */
+  readonly byType: Map<number, Compiled>
+  /** The answer for every other qtype. */
+  readonly others: Compiled
+}
+
+/** Compiles every answer for `name`; null when the name is in no zone or does not exist. */
+export function compileName(name: Name, view: ZoneView, read: (name: Name) => void): NameAnswers | null {
+  const zone = view.zoneOf(name)
+  if (zone === null) return null
+  const sets = view.rrsets(name)
+  if (sets === undefined) return view.exists(name) ? { byType: new Map(), others: zone.nodata } : null
+  const cname = sets.get('CNAME')
+  if (cname !== undefined) return compileAlias(name, cname, view, read)
+
+  const byType = new Map<number, Compiled>()
+  let lowest = Infinity
+  for (const [type, recs] of sets) {
+    const code = RecordType[type]
+    byType.set(code, encodeAnswer(name, [recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
+    lowest = Math.min(lowest, code)
+  }
+  // RFC 8482 4.1: answer ANY with one RRset; the lowest type code keeps the choice stable.
+  byType.set(QTYPE_ANY, byType.get(lowest) as Compiled)
+  return { byType, others: zone.nodata }
+}
+
+/** `name` owns a CNAME: follow it through our zones and prepare the chain for every type at its end. */
+function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (name: Name) => void): NameAnswers {
+  const own = encodeAnswer(name, [cname], [], RCODE_NOERROR, null)
+  const byType = new Map<number, Compiled>([[RecordType.CNAME, own], [QTYPE_ANY, own]])
+  const chain: (readonly Rec[])[] = [cname]
+  const seen = new Set<Name>([name])
+  let target = targetOf(cname)
+  for (let hops = 0; hops < MAX_CHAIN; hops++) {
+    read(target)
+    const zone = view.zoneOf(target)
+    // A target outside our zones is left to the resolver (RFC 1034 4.3.2 step 3c): the chain alone.
+    if (zone === null) return { byType, others: encodeAnswer(name, chain, [], RCODE_NOERROR, null) }
+    const sets = view.rrsets(target)
+    const next = sets?.get('CNAME')
+    if (next !== undefined && !seen.has(target)) {
+      seen.add(target)
+      chain.push(next)
+      target = targetOf(next)
+      continue
+    }
+    if (next !== undefined || sets === undefined) {
+      // A loop, or a name without records: NODATA if it exists (or is a loop), else NXDOMAIN (RFC 6604 2.1).
+      const rcode = next !== undefined || view.exists(target) ? RCODE_NOERROR : RCODE_NXDOMAIN
+      return { byType, others: encodeAnswer(name, chain, [], rcode, zone.negative) }
+    }
+    for (const [type, recs] of sets) {
+      byType.set(RecordType[type], encodeAnswer(name, [...chain, recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
+    }
+    byType.set(RecordType.CNAME, own)
+    return { byType, others: encodeAnswer(name, chain, [], RCODE_NOERROR, zone.negative) }
+  }
+  // Longer than MAX_CHAIN: return what we followed and let the resolver go on.
+  return { byType, others: encodeAnswer(name, chain, [], RCODE_NOERROR, null) }
+}
+
+function targetOf(cname: readonly Rec[]): Name {
+  const data = (cname[0] as Rec).data
+  return data.type === 'CNAME' ? data.target : ''
+}
+
+/** Addresses of NS, MX and SRV targets in the same zone, as Knot and BIND add them (RFC 1035 3.3.9, 3.3.11). */
+function additionalFor(zone: ZoneInfo, recs: readonly Rec[], view: ZoneView, read: (name: Name) => void): (readonly Rec[])[] {
+  const out: (readonly Rec[])[] = []
+  const done = new Set<Name>()
+  for (const rec of recs) {
+    const d = rec.data
+    const target = d.type === 'NS' ? d.target : d.type === 'MX' ? d.exchange : d.type === 'SRV' ? d.target : null
+    if (target === null || done.has(target)) continue
+    done.add(target)
+    read(target)
+    if (view.zoneOf(target)?.apex !== zone.apex) continue
+    const sets = view.rrsets(target)
+    const a = sets?.get('A')
+    const aaaa = sets?.get('AAAA')
+    if (a !== undefined) out.push(a)
+    if (aaaa !== undefined) out.push(aaaa)
+  }
+  return out
+}
+
+/** One RRset's TTL: the smallest of its records (RFC 2181 5.2 says they should all be equal). */
+export function rrsetTtl(recs: readonly Rec[]): number {
+  let ttl = Infinity
+  for (const r of recs) ttl = Math.min(ttl, r.ttl)
+  return ttl
+}
+
+/** Encodes answer RRsets (and additional ones) as the bytes that follow the question of `qname`. */
+export function encodeAnswer(
+  qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number,
+  negative: ZoneNegative | null,
+): Compiled {
+  const dict = new Map<Name, number>()
+  let offset = 12
+  let rest = qname
+  while (rest !== '') {
+    dict.set(rest, offset)
+    const dot = rest.indexOf('.')
+    offset += (dot < 0 ? rest.length : dot) + 1
+    rest = dot < 0 ? '' : rest.slice(dot + 1)
+  }
+  const w = new WireWriter(12 + wireLength(qname) + 4, dict)
+  let an = 0
+  for (const set of answer) {
+    const ttl = rrsetTtl(set)
+    for (const rec of set) { w.record(rec, ttl, rec.name === qname ? 12 : null); an++ }
+  }
+  const answerBytes = w.length
+  let ar = 0
+  for (const set of additional) {
+    const ttl = rrsetTtl(set)
+    for (const rec of set) { w.record(rec, ttl, null); ar++ }
+  }
+  return compiled(rcode, an, ar, w.finish(), answerBytes, negative)
+}
+
+/** The negative-answer SOA (RFC 2308 3): TTL = min(SOA TTL, MINIMUM), every name in full. */
+export function encodeNegativeSoa(soa: Rec): Buffer {
+  const w = new WireWriter(0, null)
+  const minimum = soa.data.type === 'SOA' ? soa.data.minimum : 0
+  w.record(soa, Math.min(soa.ttl, minimum), null)
+  return w.finish()
+}

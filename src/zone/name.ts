@@ -1,0 +1,72 @@
+/**
+ * @module zone/name
+ * Canonical names and their wire form. Names are lowercased once, on the way in (RFC 4343: DNS
+ * comparisons are ASCII case-insensitive), so every later comparison is a plain string compare.
+ */
+import { ZoneDataError } from '../errors.ts'
+import type { Name } from './types.ts'
+
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/ // no '*': wildcards are not supported
+
+/**
+ * Lowercases and checks a name given in presentation form, with or without the trailing dot.
+ * Accepts letters, digits, '-' and '_' (for SRV owners such as _sip._tcp); labels 1-63 bytes,
+ * whole name at most 255 bytes on the wire.
+ */
+export function canonicalName(input: string): Name {
+  let s = input.toLowerCase()
+  if (s.endsWith('.')) s = s.slice(0, -1)
+  if (s === '') return ''
+  const labels = s.split('.')
+  for (const label of labels) {
+    if (label.length === 0) throw new ZoneDataError(`'${input}' has an empty label`)
+    if (label.length > 63) throw new ZoneDataError(`'${input}' has a label longer than 63 bytes`)
+    if (!LABEL.test(label)) {
+      throw new ZoneDataError(`'${input}' has a label with characters other than letters, digits, '-' and '_'`)
+    }
+  }
+  if (wireLength(s) > 255) throw new ZoneDataError(`'${input}' is longer than 255 bytes`)
+  return s
+}
+
+/** Bytes the name takes on the wire, uncompressed, including the root label. */
+export function wireLength(name: Name): number {
+  return name === '' ? 1 : name.length + 2
+}
+
+/** Writes the uncompressed wire form of `name` at `offset`; returns the offset after it. */
+export function writeName(name: Name, buf: Buffer, offset: number): number {
+  if (name !== '') {
+    for (const label of name.split('.')) {
+      buf[offset++] = label.length
+      offset += buf.write(label, offset, 'latin1')
+    }
+  }
+  buf[offset++] = 0
+  return offset
+}
+
+/** The uncompressed wire form of `name` as a latin1 string: the key format of the answer table. */
+export function wireKey(name: Name): string {
+  const buf = Buffer.allocUnsafe(wireLength(name))
+  writeName(name, buf, 0)
+  return buf.toString('latin1')
+}
+
+/** `a.b.c` → `b.c`; the root has no parent. */
+export function parentName(name: Name): Name | null {
+  if (name === '') return null
+  const dot = name.indexOf('.')
+  return dot < 0 ? '' : name.slice(dot + 1)
+}
+
+/** True if `name` equals `zone` or lies below it. */
+export function isAtOrBelow(name: Name, zone: Name): boolean {
+  if (zone === '') return true
+  return name === zone || name.endsWith('.' + zone)
+}
+
+/** Presentation form with the trailing dot, as dig prints it. */
+export function fqdn(name: Name): string {
+  return name + '.'
+}
