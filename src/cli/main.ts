@@ -1,0 +1,106 @@
+/**
+ * @module cli/main
+ * Flags and environment → config → zone store, zone files, DNS listeners → signals. The only module that
+ * wires the others together.
+ */
+import { readFileSync } from 'node:fs'
+import { loadConfig, helpText } from '../config/load.ts'
+import type { Config } from '../config/settings.ts'
+import { startDnsServer } from '../dns/server.ts'
+import type { DnsServer } from '../dns/server.ts'
+import { DnsStats } from '../dns/stats.ts'
+import { ConfigErrors, IncusDnsError } from '../errors.ts'
+import { createLogger } from '../log.ts'
+import type { Logger } from '../log.ts'
+import { readZoneDir, ZoneFileSource } from '../zone/file/source.ts'
+import { ZoneStore } from '../zone/store.ts'
+
+export interface Running {
+  readonly config: Config
+  readonly store: ZoneStore
+  readonly server: DnsServer
+  readonly stats: DnsStats
+  readonly log: Logger
+  /** Re-reads the zone files; a broken file keeps the previous version of every zone. */
+  reloadZones(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** Starts everything; throws IncusDnsError (config, zone file, listen) with a message for the user. */
+export async function start(config: Config, log: Logger): Promise<Running> {
+  const stats = new DnsStats()
+  const store = new ZoneStore({
+    onShadow: (name, type, winner, loser) => log.warn({ name, type, winner, loser }, 'records shadowed by a higher-precedence source'),
+  })
+  const files = new ZoneFileSource()
+  const loadZones = async (): Promise<void> => {
+    const zones = await readZoneDir(config.zonesDir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
+        throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_ZONES_DIR (--zones-dir): '${config.zonesDir}' is not a folder; create it or point the setting at your zone files`)
+      }
+      throw err
+    })
+    files.apply(store, zones)
+    log.info({ dir: config.zonesDir, zones: zones.map((z) => ({ zone: z.apex, records: z.records.length, file: z.file })) }, 'zone files loaded')
+  }
+  await loadZones()
+  const server = await startDnsServer({
+    listen: config.listen, table: store.table, stats, log,
+    tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
+  })
+  log.info({ listen: server.addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)) }, 'answering DNS')
+  return {
+    config, store, server, stats, log,
+    async reloadZones() {
+      try {
+        await loadZones()
+      } catch (err) {
+        log.error({ err: err instanceof IncusDnsError ? err.message : err }, 'zone reload failed; still serving the previous zones')
+      }
+    },
+    async stop() {
+      await server.close()
+    },
+  }
+}
+
+/** The CLI: returns the exit code. Problems at start-up are printed as one line each on stderr. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let loaded
+  try {
+    loaded = loadConfig(argv, env)
+  } catch (err) {
+    if (!(err instanceof ConfigErrors)) throw err
+    for (const p of err.problems) process.stderr.write(`incus-dns: ${p.message}\n`)
+    return 2
+  }
+  if (loaded.help) { process.stdout.write(helpText() + '\n'); return 0 }
+  if (loaded.version) { process.stdout.write(version() + '\n'); return 0 }
+  const log = createLogger(loaded.config.logLevel)
+  for (const w of loaded.warnings) log.warn(w)
+
+  let running: Running
+  try {
+    running = await start(loaded.config, log)
+  } catch (err) {
+    if (!(err instanceof IncusDnsError)) throw err
+    process.stderr.write(`incus-dns: ${err.message}\n`)
+    log.flush()
+    return 1
+  }
+
+  return new Promise((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'stopping')
+      running.stop().then(() => { log.flush(); resolve(0) }, (err: unknown) => { log.error({ err }, 'error while stopping'); resolve(1) })
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.on('SIGHUP', () => { log.info('SIGHUP: reloading zone files'); void running.reloadZones() })
+  })
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}

@@ -1,0 +1,91 @@
+/**
+ * @module config/load
+ * Flags beat environment variables beat defaults. Every setting is parsed and every problem collected,
+ * then start-up fails with one line per problem naming the setting, the value and what is accepted.
+ */
+import { parseArgs } from 'node:util'
+import { ConfigError, ConfigErrors } from '../errors.ts'
+import { SETTINGS } from './settings.ts'
+import type { Config, Setting } from './settings.ts'
+
+export interface Loaded {
+  readonly config: Config
+  /** Things worth a warning that do not stop start-up (unknown INCUS_DNS_* variables). */
+  readonly warnings: readonly string[]
+  readonly help: boolean
+  readonly version: boolean
+}
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loaded {
+  const entries = Object.entries(SETTINGS) as [keyof Config, Setting<unknown>][]
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+  }
+  for (const [, s] of entries) options[s.flag] = { type: 'string' }
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+  } catch (err) {
+    throw new ConfigErrors([new ConfigError('argv', `${(err as Error).message}; see --help`)])
+  }
+
+  const problems: ConfigError[] = []
+  const config: Record<string, unknown> = {}
+  for (const [key, s] of entries) {
+    const fromFlag = values[s.flag]
+    const raw = typeof fromFlag === 'string' ? fromFlag : env[s.env] ?? s.default
+    try {
+      config[key] = s.parse(raw)
+    } catch (err) {
+      problems.push(new ConfigError(s.env, `${s.env} (--${s.flag}): ${(err as Error).message}`))
+    }
+  }
+  if (problems.length > 0) throw new ConfigErrors(problems)
+
+  const known = new Set(entries.map(([, s]) => s.env))
+  const warnings = Object.keys(env)
+    .filter((k) => k.startsWith('INCUS_DNS_') && !known.has(k))
+    .map((k) => `${k} is not a setting of incus-dns and is ignored${suggest(k, [...known])}`)
+  return { config: config as Config, warnings, help: values.help === true, version: values.version === true }
+}
+
+function suggest(name: string, known: readonly string[]): string {
+  let best = ''
+  let bestDist = Infinity
+  for (const k of known) {
+    const d = distance(name, k)
+    if (d < bestDist) { best = k; bestDist = d }
+  }
+  return bestDist <= 3 ? `; did you mean ${best}?` : ''
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = cur
+  }
+  return prev[b.length] as number
+}
+
+/** --help text, generated from the settings table. */
+export function helpText(): string {
+  const lines = [
+    'incus-dns: authoritative DNS for Incus instances',
+    '',
+    'Usage: incus-dns [--flag value ...]',
+    'Every flag can also be set with its environment variable; a flag wins over the variable.',
+    '',
+  ]
+  for (const s of Object.values(SETTINGS) as Setting<unknown>[]) {
+    lines.push(`  --${s.flag} <value>   (${s.env}, default: ${s.default === '' ? '(empty)' : s.default})`)
+    lines.push(`      ${s.help}`)
+  }
+  lines.push('  --help, -h   Show this help.', '  --version    Print the version.')
+  return lines.join('\n')
+}

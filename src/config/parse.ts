@@ -1,0 +1,55 @@
+/**
+ * @module config/parse
+ * Parsers for setting values. Each returns the value or throws a plain Error whose message says what is
+ * accepted; the loader prefixes the setting's name.
+ */
+import { isIP } from 'node:net'
+import type { ListenAddress } from '../dns/server.ts'
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** `500ms`, `30s`, `2m`, `1h`, or combinations such as `1m30s`; returns milliseconds. */
+export function parseDuration(raw: string): number {
+  const re = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/y
+  let total = 0
+  let end = 0
+  let m: RegExpExecArray | null
+  while ((m = re.exec(raw)) !== null) {
+    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number)
+    end = re.lastIndex
+  }
+  if (end === 0 || end !== raw.length) throw new Error(`'${raw}' is not a duration; write it with a unit, e.g. 500ms, 30s, 2m`)
+  return Math.round(total)
+}
+
+export function parsePositiveInt(raw: string): number {
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+    throw new Error(`'${raw}' is not a whole number of at least 1`)
+  }
+  return Number(raw)
+}
+
+/** `host:port` or `[v6]:port`, comma-separated. */
+export function parseListen(raw: string): ListenAddress[] {
+  const example = 'e.g. 127.0.0.1:5300,[::1]:5300'
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (items.length === 0) throw new Error(`is empty; give at least one host:port, ${example}`)
+  return items.map((item) => {
+    const m = /^\[([^\]]+)\]:([0-9]+)$/.exec(item) ?? /^([^:[\]]+):([0-9]+)$/.exec(item)
+    const host = m?.[1]
+    const port = Number(m?.[2])
+    const family = host === undefined ? 0 : isIP(host)
+    if (m === null || family === 0 || (family === 6) !== item.startsWith('[') || port > 65535) {
+      throw new Error(`'${item}' is not host:port or [v6]:port with an IP address and port 0-65535, ${example}`)
+    }
+    return { host: host as string, port }
+  })
+}
+
+export function oneOf<T extends string>(choices: readonly T[]): (raw: string) => T {
+  return (raw) => {
+    const v = raw.toLowerCase()
+    if (!(choices as readonly string[]).includes(v)) throw new Error(`'${raw}' is not one of ${choices.join(', ')}`)
+    return v as T
+  }
+}

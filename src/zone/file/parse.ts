@@ -1,0 +1,264 @@
+/**
+ * @module zone/file/parse
+ * An RFC 1035 section 5 master-file parser: $ORIGIN, $TTL (RFC 2308), '@', relative names, owner
+ * inherited from the line before, TTL and class in either order, parenthesised multi-line records,
+ * quoted strings with \" and \DDD escapes, ';' comments. Record types: those the zone model holds; any
+ * other type, or a directive we do not implement, is an error naming file and line, never a silent skip.
+ */
+import { IncusDnsError, ZoneFileError } from '../../errors.ts'
+import { canonicalAddress } from '../address.ts'
+import { canonicalName, isAtOrBelow } from '../name.ts'
+import { TYPE_NAMES } from '../types.ts'
+import type { Name, Rdata, Rec, TypeName } from '../types.ts'
+
+export interface ParsedZone {
+  readonly file: string
+  /** The zone's apex: the owner of its SOA. */
+  readonly apex: Name
+  readonly records: readonly Rec[]
+}
+
+interface Token {
+  readonly text: string
+  /** True when the token was quoted: it is a TXT string, never a name or a number. */
+  readonly quoted: boolean
+}
+
+interface Entry {
+  readonly line: number
+  /** The line started with blank space: the owner is the previous record's. */
+  readonly inheritsOwner: boolean
+  readonly tokens: readonly Token[]
+}
+
+/**
+ * Parses one zone file. `defaultOrigin` (from the file name) applies until a $ORIGIN line.
+ * Throws ZoneFileError for the first problem found.
+ */
+export function parseZoneFile(file: string, text: string, defaultOrigin: Name): ParsedZone {
+  let origin = defaultOrigin
+  let defaultTtl: number | null = null
+  let lastTtl: number | null = null
+  let lastOwner: Name | null = null
+  const records: Rec[] = []
+  const lines: number[] = []
+  for (const entry of entries(file, text)) {
+    const fail = (problem: string): never => { throw new ZoneFileError(file, entry.line, problem) }
+    const toks = entry.tokens
+    const first = toks[0] as Token
+    if (!entry.inheritsOwner && !first.quoted && first.text.startsWith('$')) {
+      const directive = first.text.toUpperCase()
+      if (directive === '$ORIGIN') {
+        if (toks.length !== 2) fail('$ORIGIN takes one absolute name, e.g. $ORIGIN example.org.')
+        const arg = (toks[1] as Token).text
+        if (!arg.endsWith('.')) fail(`$ORIGIN ${arg} must be absolute (end with a dot)`)
+        origin = nameOrFail(arg, origin, fail)
+      } else if (directive === '$TTL') {
+        if (toks.length !== 2) fail('$TTL takes one TTL, e.g. $TTL 3600 or $TTL 1h')
+        defaultTtl = ttlOrFail((toks[1] as Token).text, fail)
+      } else {
+        fail(`unsupported directive ${first.text} (supported: $ORIGIN $TTL)`)
+      }
+      continue
+    }
+
+    let i = 0
+    let owner: Name
+    if (entry.inheritsOwner) {
+      if (lastOwner === null) fail('the first record has no owner name (the line starts with blank space)')
+      owner = lastOwner as Name
+    } else {
+      owner = nameOrFail(first.text, origin, fail)
+      i = 1
+    }
+    let ttl: number | null = null
+    let type: TypeName | null = null
+    // TTL and class come in either order before the type (RFC 1035 5.1).
+    for (; i < toks.length && type === null; i++) {
+      const t = (toks[i] as Token).text
+      const upper = t.toUpperCase()
+      if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
+      else if (upper === 'IN') continue
+      else if (upper === 'CH' || upper === 'HS' || upper === 'CS' || /^CLASS[0-9]+$/.test(upper)) fail(`class ${t} is not supported (only IN)`)
+      else if ((TYPE_NAMES as string[]).includes(upper)) type = upper as TypeName
+      else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')})`)
+      else fail(`'${t}' is not a TTL, class or record type`)
+    }
+    if (type === null) fail('the record has no type')
+    const rdata = toks.slice(i)
+    ttl ??= defaultTtl ?? lastTtl
+    if (ttl === null) fail('no TTL for this record: give one, or add a $TTL line at the top')
+    const data = rdataOrFail(type as TypeName, rdata, origin, fail)
+    records.push({ name: owner, ttl: ttl as number, data })
+    lines.push(entry.line)
+    lastOwner = owner
+    lastTtl = ttl
+  }
+
+  const soas = records.filter((r) => r.data.type === 'SOA')
+  if (soas.length !== 1) {
+    throw new ZoneFileError(file, 1, soas.length === 0 ? 'no SOA record: a zone file needs exactly one, at its apex' : 'more than one SOA record')
+  }
+  const apex = (soas[0] as Rec).name
+  const cnames = new Set(records.filter((r) => r.data.type === 'CNAME').map((r) => r.name))
+  records.forEach((r, k) => {
+    const fail = (problem: string): never => { throw new ZoneFileError(file, lines[k] as number, problem) }
+    if (!isAtOrBelow(r.name, apex)) fail(`${r.name} is outside the zone ${apex} (the owner of its SOA)`)
+    if (r.data.type === 'NS' && r.name !== apex) fail(`NS at ${r.name}, below the apex ${apex}: delegations are not supported`)
+    if (cnames.has(r.name) && records.some((o, j) => j !== k && o.name === r.name && !sameRdata(o, r))) {
+      fail(`${r.name} has a CNAME and other data; a CNAME must be alone at its name (RFC 1034 3.6.2)`)
+    }
+  })
+  return { file, apex, records }
+}
+
+function sameRdata(a: Rec, b: Rec): boolean {
+  return JSON.stringify(a.data) === JSON.stringify(b.data)
+}
+
+function nameOrFail(text: string, origin: Name, fail: (p: string) => never): Name {
+  try {
+    if (text === '@') return origin
+    if (text.includes('\\')) fail(`escapes in names are not supported: ${text}`)
+    if (text.endsWith('.')) return canonicalName(text)
+    return canonicalName(origin === '' ? text : `${text}.${origin}`)
+  } catch (err) {
+    if (err instanceof ZoneFileError) throw err
+    return fail(`bad name '${text}': ${(err as Error).message}`)
+  }
+}
+
+const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }
+
+/** A TTL in seconds, or with BIND's units (1h30m, 2d, 1w). */
+export function parseTtl(text: string): number | null {
+  if (/^[0-9]+$/.test(text)) {
+    const v = Number(text)
+    return v <= 0x7fffffff ? v : null
+  }
+  const re = /([0-9]+)([smhdw])/gy
+  let total = 0
+  let m: RegExpExecArray | null
+  let end = 0
+  while ((m = re.exec(text.toLowerCase())) !== null) {
+    total += Number(m[1]) * (UNIT[m[2] as string] as number)
+    end = re.lastIndex
+  }
+  return end === text.length && end > 0 && total <= 0x7fffffff ? total : null
+}
+
+function ttlOrFail(text: string, fail: (p: string) => never): number {
+  return parseTtl(text) ?? fail(`bad TTL '${text}' (seconds from 0 to 2147483647, or units like 1h30m)`)
+}
+
+function rdataOrFail(type: TypeName, toks: readonly Token[], origin: Name, fail: (p: string) => never): Rdata {
+  const want = (n: number, form: string): void => {
+    if (toks.length !== n) fail(`${type} takes ${form}; got ${toks.length} field${toks.length === 1 ? '' : 's'}`)
+  }
+  const name = (k: number): Name => nameOrFail((toks[k] as Token).text, origin, fail)
+  const u16 = (k: number, what: string): number => {
+    const t = (toks[k] as Token).text
+    if (!/^[0-9]+$/.test(t) || Number(t) > 0xffff) fail(`${type} ${what} '${t}' is not a number from 0 to 65535`)
+    return Number(t)
+  }
+  const u32 = (k: number, what: string): number => {
+    const t = (toks[k] as Token).text
+    const v = /^[0-9]+$/.test(t) ? Number(t) : what === 'serial' ? null : parseTtl(t)
+    if (v === null || v > 0xffffffff) fail(`SOA ${what} '${t}' is not a number from 0 to 4294967295`)
+    return v as number
+  }
+  try {
+    switch (type) {
+      case 'A': case 'AAAA':
+        want(1, 'one address')
+        return { type, address: canonicalAddress(type, (toks[0] as Token).text) }
+      case 'NS': case 'CNAME': case 'PTR':
+        want(1, 'one name')
+        return { type, target: name(0) }
+      case 'MX':
+        want(2, 'a preference and an exchange name')
+        return { type, preference: u16(0, 'preference'), exchange: name(1) }
+      case 'SRV':
+        want(4, 'priority, weight, port and target')
+        return { type, priority: u16(0, 'priority'), weight: u16(1, 'weight'), port: u16(2, 'port'), target: name(3) }
+      case 'TXT':
+        if (toks.length === 0) fail('TXT takes at least one string')
+        for (const t of toks) if (Buffer.byteLength(t.text, 'latin1') > 255) fail('a TXT string is longer than 255 bytes; split it into several quoted strings')
+        return { type, strings: toks.map((t) => t.text) }
+      case 'SOA':
+        want(7, 'mname rname serial refresh retry expire minimum')
+        return {
+          type, mname: name(0), rname: name(1), serial: u32(2, 'serial'), refresh: u32(3, 'refresh'),
+          retry: u32(4, 'retry'), expire: u32(5, 'expire'), minimum: u32(6, 'minimum'),
+        }
+    }
+  } catch (err) {
+    if (err instanceof ZoneFileError || !(err instanceof IncusDnsError)) throw err
+    return fail(err.message)
+  }
+}
+
+/** Splits the text into entries: one per record or directive, parentheses joining lines (RFC 1035 5.1). */
+function* entries(file: string, text: string): Generator<Entry> {
+  let line = 1
+  let i = 0
+  const n = text.length
+  while (i < n) {
+    const startLine = line
+    const inheritsOwner = text[i] === ' ' || text[i] === '\t'
+    const tokens: Token[] = []
+    let depth = 0
+    let parenLine = 0
+    for (;;) {
+      const c = text[i]
+      if (c === undefined) {
+        if (depth > 0) throw new ZoneFileError(file, parenLine, "'(' is never closed")
+        break
+      }
+      if (c === '\n') {
+        line++
+        i++
+        if (depth === 0) break
+        continue
+      }
+      if (c === ' ' || c === '\t' || c === '\r') { i++; continue }
+      if (c === ';') { while (i < n && text[i] !== '\n') i++; continue }
+      if (c === '(') { if (depth === 0) parenLine = line; depth++; i++; continue }
+      if (c === ')') {
+        if (depth === 0) throw new ZoneFileError(file, line, "')' without a matching '('")
+        depth--; i++; continue
+      }
+      const quoted = c === '"'
+      if (quoted) i++
+      let value = ''
+      for (;;) {
+        const d = text[i]
+        if (d === undefined) {
+          if (quoted) throw new ZoneFileError(file, line, 'a quoted string is never closed')
+          break
+        }
+        if (quoted ? d === '"' : ' \t\r\n;()"'.includes(d)) { if (quoted) i++; break }
+        if (d === '\n') line++
+        if (d === '\\') {
+          const digits = text.slice(i + 1, i + 4)
+          if (/^[0-9]{3}$/.test(digits)) {
+            const code = Number(digits)
+            if (code > 255) throw new ZoneFileError(file, line, `bad escape \\${digits}`)
+            value += String.fromCharCode(code)
+            i += 4
+            continue
+          }
+          const next = text[i + 1]
+          if (next === undefined || next === '\n') throw new ZoneFileError(file, line, 'a backslash at the end of a line')
+          value += next
+          i += 2
+          continue
+        }
+        value += d
+        i++
+      }
+      tokens.push({ text: value, quoted })
+    }
+    if (tokens.length > 0) yield { line: startLine, inheritsOwner, tokens }
+  }
+}

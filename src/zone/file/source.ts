@@ -1,0 +1,53 @@
+/**
+ * @module zone/file/source
+ * Loads every `*.zone` file of a folder into the store as source 'file'. All files are parsed before
+ * anything is applied, so a broken file changes nothing; a reload replaces only the owners that changed.
+ */
+import { readdir, readFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { ZoneFileError } from '../../errors.ts'
+import { canonicalName } from '../name.ts'
+import type { ZoneWriter } from '../store.ts'
+import type { Name, Rec } from '../types.ts'
+import { parseZoneFile } from './parse.ts'
+import type { ParsedZone } from './parse.ts'
+
+/** Reads and parses every `*.zone` file in `dir` (sorted by name). Throws ZoneFileError on the first problem. */
+export async function readZoneDir(dir: string): Promise<ParsedZone[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.zone')).sort()
+  const zones: ParsedZone[] = []
+  const apexes = new Map<Name, string>()
+  for (const f of files) {
+    const path = join(dir, f)
+    const origin = canonicalName(basename(f, '.zone'))
+    const zone = parseZoneFile(path, await readFile(path, 'utf8'), origin)
+    const other = apexes.get(zone.apex)
+    if (other !== undefined) throw new ZoneFileError(path, 1, `zone ${zone.apex} is also defined in ${other}`)
+    apexes.set(zone.apex, path)
+    zones.push(zone)
+  }
+  return zones
+}
+
+/** Publishes parsed zones as source 'file', removing what an earlier load published and this one does not. */
+export class ZoneFileSource {
+  #published = new Set<Name>()
+
+  apply(store: ZoneWriter, zones: readonly ParsedZone[]): void {
+    const owners = new Map<Name, Rec[]>()
+    for (const zone of zones) {
+      for (const rec of zone.records) {
+        const list = owners.get(rec.name)
+        if (list === undefined) owners.set(rec.name, [rec])
+        else list.push(rec)
+      }
+    }
+    store.batch(() => {
+      // Apexes first, so every other name finds its zone.
+      const names = [...owners.keys()].sort((a, b) => a.split('.').length - b.split('.').length)
+      for (const name of names) store.setOwner('file', name, owners.get(name) as Rec[])
+      for (const name of this.#published) if (!owners.has(name)) store.removeOwner('file', name)
+    })
+    this.#published = new Set(owners.keys())
+  }
+}
