@@ -1,0 +1,81 @@
+/**
+ * One table of queries against test/fixtures/zones/conformance, run in-process, through dig (UDP),
+ * kdig (TCP) and against knotd serving the same files. Sections are dig presentation strings; SOA
+ * serials are written SERIAL (ours is time-based), records within a section compare as a set.
+ */
+export const ZONES_DIR = new URL('../fixtures/zones/conformance/', import.meta.url).pathname
+
+export interface Case {
+  readonly qname: string
+  readonly qtype: string
+  /** dig options: '+noedns', '+bufsize=N', '+ignore' (see TC instead of retrying over TCP). */
+  readonly args?: readonly string[]
+  readonly rcode: 'NOERROR' | 'NXDOMAIN' | 'REFUSED' | 'FORMERR' | 'NOTIMP'
+  readonly flags: readonly string[]
+  readonly answer?: readonly string[]
+  readonly authority?: readonly string[]
+  readonly additional?: readonly string[]
+  /** Only meaningful over UDP (truncation). */
+  readonly udpOnly?: boolean
+  /** Why knotd answers differently, when it does (Knot's flags/test.py style). */
+  readonly knotDiffers?: string
+}
+
+const SOA = 'example.org. 300 IN SOA ns1.example.org. hostmaster.example.org. SERIAL 7200 900 1209600 300'
+const WEB_A = 'web.example.org. 60 IN A 192.0.2.80'
+const WEB_AAAA = 'web.example.org. 60 IN AAAA 2001:db8::80'
+const AA = ['aa', 'qr']
+
+export const CASES: readonly Case[] = [
+  // Positive answers (RFC 1034 4.3.2 step 3a), AA set, owner echoed in the client's case.
+  { qname: 'web.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: [WEB_A] },
+  { qname: 'WeB.ExAmPlE.oRg', qtype: 'AAAA', rcode: 'NOERROR', flags: AA, answer: [WEB_AAAA] },
+  { qname: 'example.org', qtype: 'SOA', rcode: 'NOERROR', flags: AA,
+    answer: ['example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. SERIAL 7200 900 1209600 300'] },
+  { qname: 'example.org', qtype: 'NS', rcode: 'NOERROR', flags: AA,
+    answer: ['example.org. 3600 IN NS ns1.example.org.', 'example.org. 3600 IN NS ns.example.net.'],
+    additional: ['ns1.example.org. 3600 IN A 192.0.2.53'] },
+  { qname: 'example.org', qtype: 'MX', rcode: 'NOERROR', flags: AA, answer: ['example.org. 3600 IN MX 10 mail.example.org.'],
+    additional: ['mail.example.org. 300 IN A 192.0.2.25', 'mail.example.org. 300 IN AAAA 2001:db8::25'] },
+  { qname: 'example.org', qtype: 'TXT', rcode: 'NOERROR', flags: AA, answer: ['example.org. 3600 IN TXT "apex text"'] },
+  { qname: '_sip._udp.example.org', qtype: 'SRV', rcode: 'NOERROR', flags: AA,
+    answer: ['_sip._udp.example.org. 3600 IN SRV 10 60 5060 web.example.org.'], additional: [WEB_A, WEB_AAAA] },
+  { qname: '80.2.0.192.in-addr.arpa', qtype: 'PTR', rcode: 'NOERROR', flags: AA,
+    answer: ['80.2.0.192.in-addr.arpa. 3600 IN PTR web.example.org.'] },
+
+  // CNAME (RFC 1034 4.3.2 step 3a, RFC 6604): chains followed inside our zones.
+  { qname: 'www.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA,
+    answer: ['www.example.org. 3600 IN CNAME web.example.org.', WEB_A] },
+  { qname: 'alias.example.org', qtype: 'AAAA', rcode: 'NOERROR', flags: AA,
+    answer: ['alias.example.org. 3600 IN CNAME www.example.org.', 'www.example.org. 3600 IN CNAME web.example.org.', WEB_AAAA] },
+  { qname: 'www.example.org', qtype: 'CNAME', rcode: 'NOERROR', flags: AA, answer: ['www.example.org. 3600 IN CNAME web.example.org.'] },
+  { qname: 'www.example.org', qtype: 'MX', rcode: 'NOERROR', flags: AA,
+    answer: ['www.example.org. 3600 IN CNAME web.example.org.'], authority: [SOA] },
+  { qname: 'outside.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['outside.example.org. 3600 IN CNAME www.example.net.'] },
+  { qname: 'dangling.example.org', qtype: 'A', rcode: 'NXDOMAIN', flags: AA,
+    answer: ['dangling.example.org. 3600 IN CNAME nothere.example.org.'], authority: [SOA] },
+
+  // Negative answers (RFC 2308): SOA in authority, TTL min(SOA TTL, MINIMUM) = 300.
+  { qname: 'nothere.example.org', qtype: 'A', rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
+  { qname: 'x.y.nothere.example.org', qtype: 'TXT', rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
+  { qname: 'web.example.org', qtype: 'TXT', rcode: 'NOERROR', flags: AA, authority: [SOA] },
+  { qname: 'a.b.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, authority: [SOA] }, // empty non-terminal
+  { qname: 'b.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, authority: [SOA] }, // empty non-terminal
+  { qname: 'c.a.b.example.org', qtype: 'A', rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
+  { qname: '81.2.0.192.in-addr.arpa', qtype: 'PTR', rcode: 'NXDOMAIN', flags: AA,
+    authority: ['2.0.192.in-addr.arpa. 300 IN SOA ns1.example.org. hostmaster.example.org. SERIAL 7200 900 1209600 300'] },
+
+  // ANY (RFC 8482): one RRset.
+  { qname: 'example.org', qtype: 'ANY', rcode: 'NOERROR', flags: AA, answer: ['example.org. 3600 IN A 192.0.2.1'] },
+  { qname: 'www.example.org', qtype: 'ANY', rcode: 'NOERROR', flags: AA, answer: ['www.example.org. 3600 IN CNAME web.example.org.'] },
+
+  // Outside every zone: REFUSED, no AA (until forwarding exists).
+  { qname: 'example.com', qtype: 'A', rcode: 'REFUSED', flags: ['qr'] },
+  { qname: 'org', qtype: 'NS', rcode: 'REFUSED', flags: ['qr'] },
+
+  // Size limits (RFC 1035 4.2.1, RFC 6891 6.2.5, RFC 2181 9): the additional section goes first, then TC.
+  { qname: 'big.example.org', qtype: 'TXT', args: ['+noedns', '+ignore'], rcode: 'NOERROR', flags: ['aa', 'qr', 'tc'], udpOnly: true },
+  { qname: 'big.example.org', qtype: 'TXT', args: ['+bufsize=512', '+ignore'], rcode: 'NOERROR', flags: ['aa', 'qr', 'tc'], udpOnly: true },
+  { qname: 'bulk.example.org', qtype: 'MX', args: ['+noedns', '+ignore'], rcode: 'NOERROR', flags: AA,
+    answer: ['bulk.example.org. 3600 IN MX 10 pool.example.org.'], udpOnly: true },
+]

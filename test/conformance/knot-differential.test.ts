@@ -1,0 +1,44 @@
+/**
+ * Differential: knotd serves the same zone files; every case goes to both and the answers must be the
+ * same, but for the differences listed in the case table (`knotDiffers`, each with its reason).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { havePeer } from '../helpers/binaries.ts'
+import { dig } from '../helpers/dig.ts'
+import { startKnotd } from '../helpers/knotd.ts'
+import type { Knotd } from '../helpers/knotd.ts'
+import { startServer } from '../helpers/server.ts'
+import { CASES, ZONES_DIR } from './cases.ts'
+import { normalize } from './normalize.ts'
+
+describe.skipIf(!havePeer('knotd', 'knot') || !havePeer('dig', 'bind9-dnsutils'))('incus-dns vs knotd on the same zone', () => {
+  let server: Awaited<ReturnType<typeof startServer>>
+  let knot: Knotd
+  beforeAll(async () => {
+    server = await startServer(ZONES_DIR)
+    knot = await startKnotd(ZONES_DIR, [
+      { domain: 'example.org', file: 'example.org.zone' },
+      { domain: '2.0.192.in-addr.arpa', file: '2.0.192.in-addr.arpa.zone' },
+    ])
+  }, 20_000)
+  afterAll(async () => { await server?.stop(); await knot?.stop() })
+
+  const comparable = CASES.filter((c) => c.knotDiffers === undefined && c.rcode !== 'REFUSED')
+  it.each(comparable)('$qname $qtype: same answer as knotd', async (c) => {
+    const [ours, theirs] = await Promise.all([
+      dig('127.0.0.1', server.port, c.qname, c.qtype, { args: c.args }),
+      dig('127.0.0.1', knot.port, c.qname, c.qtype, { args: c.args }),
+    ])
+    expect(normalize(ours)).toEqual(normalize(theirs))
+    expect(ours.opt).toBe(theirs.opt)
+  })
+
+  it('both refuse names outside their zones', async () => {
+    const [ours, theirs] = await Promise.all([
+      dig('127.0.0.1', server.port, 'example.com', 'A'),
+      dig('127.0.0.1', knot.port, 'example.com', 'A'),
+    ])
+    expect(ours.rcode).toBe('REFUSED')
+    expect(theirs.rcode).toBe('REFUSED')
+  })
+})
