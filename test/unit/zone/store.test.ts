@@ -1,0 +1,172 @@
+/**
+ * ZoneStore: the write API that zone files and Incus share, and the incremental compile behind it.
+ */
+import { beforeEach, describe, expect, it } from 'vitest'
+import { ZoneDataError } from '../../../src/errors.ts'
+import { wireKey } from '../../../src/zone/name.ts'
+import { ZoneStore } from '../../../src/zone/store.ts'
+import { typeKey } from '../../../src/zone/table.ts'
+import type { Rec } from '../../../src/zone/types.ts'
+import { ask } from '../../helpers/ask.ts'
+
+const soa = (apex: string): Rec => ({
+  name: apex, ttl: 3600,
+  data: { type: 'SOA', mname: `ns1.${apex}`, rname: `hostmaster.${apex}`, serial: 1, refresh: 7200, retry: 900, expire: 1209600, minimum: 60 },
+})
+const a = (name: string, address: string, ttl = 30): Rec => ({ name, ttl, data: { type: 'A', address } })
+const cname = (name: string, target: string): Rec => ({ name, ttl: 30, data: { type: 'CNAME', target } })
+
+describe('ZoneStore', () => {
+  let clock: number
+  let store: ZoneStore
+  let shadowed: string[]
+  beforeEach(() => {
+    clock = 1_800_000_000
+    shadowed = []
+    store = new ZoneStore({ now: () => clock, onShadow: (n, t, w, l) => shadowed.push(`${n} ${t} ${w}>${l}`) })
+    store.setOwner('file', 'incus.example.org', [soa('incus.example.org'), { name: 'incus.example.org', ttl: 3600, data: { type: 'NS', target: 'ns1.incus.example.org' } }])
+  })
+
+  describe('setOwner', () => {
+    it('replaces every record the source had at the owner', () => {
+      store.setOwner('incus', 'web.incus.example.org', [a('web.incus.example.org', '10.0.0.1'), a('web.incus.example.org', '10.0.0.2')])
+      store.setOwner('incus', 'web.incus.example.org', [a('web.incus.example.org', '10.0.0.3')])
+      expect(ask(store.table, 'web.incus.example.org', 'A').answer).toEqual(['web.incus.example.org. 30 IN A 10.0.0.3'])
+    })
+
+    it('lowercases names and canonicalizes addresses', () => {
+      store.setOwner('incus', 'Web.INCUS.example.org', [{ name: 'WEB.incus.example.org', ttl: 30, data: { type: 'AAAA', address: '2001:DB8:0:0::0001' } }])
+      expect(store.records('web.incus.example.org')).toEqual([{ name: 'web.incus.example.org', ttl: 30, data: { type: 'AAAA', address: '2001:db8::1' } }])
+    })
+
+    it('drops exact duplicates (RFC 2181 5)', () => {
+      store.setOwner('incus', 'web.incus.example.org', [a('web.incus.example.org', '10.0.0.1'), a('web.incus.example.org', '10.0.0.1')])
+      expect(ask(store.table, 'web.incus.example.org', 'A').answer).toHaveLength(1)
+    })
+
+    it('with [] removes the owner: NXDOMAIN afterwards', () => {
+      store.setOwner('incus', 'web.incus.example.org', [a('web.incus.example.org', '10.0.0.1')])
+      store.removeOwner('incus', 'web.incus.example.org')
+      const d = ask(store.table, 'web.incus.example.org', 'A')
+      expect(d.rcode).toBe(3)
+      expect(d.authority[0]).toMatch(/^incus\.example\.org\. 60 IN SOA /)
+    })
+
+    it('rejects a name in no zone, naming it', () => {
+      expect(() => store.setOwner('incus', 'web.example.com', [a('web.example.com', '10.0.0.1')])).toThrow(ZoneDataError)
+      expect(() => store.setOwner('incus', 'web.example.com', [a('web.example.com', '10.0.0.1')])).toThrow(/web\.example\.com is in no zone/)
+    })
+
+    it('rejects a CNAME beside other data (RFC 1034 3.6.2)', () => {
+      expect(() => store.setOwner('incus', 'x.incus.example.org', [cname('x.incus.example.org', 'y.incus.example.org'), a('x.incus.example.org', '10.0.0.1')]))
+        .toThrow(/CNAME and other data/)
+    })
+
+    it('rejects bad addresses and labels', () => {
+      expect(() => store.setOwner('incus', 'x.incus.example.org', [a('x.incus.example.org', '10.0.0.256')])).toThrow(/not an IPv4 address/)
+      expect(() => store.setOwner('incus', 'x y.incus.example.org', [])).toThrow(/characters other than/)
+      expect(() => store.setOwner('incus', `${'a'.repeat(64)}.incus.example.org`, [])).toThrow(/longer than 63/)
+    })
+
+    it('rejects records handed in for another owner', () => {
+      expect(() => store.setOwner('incus', 'x.incus.example.org', [a('y.incus.example.org', '10.0.0.1')])).toThrow(/handed in for owner/)
+    })
+  })
+
+  describe('precedence between sources', () => {
+    it('zone files win over Incus per name and type, and the loser is reported', () => {
+      store.setOwner('incus', 'db.incus.example.org', [a('db.incus.example.org', '10.0.0.9'), { name: 'db.incus.example.org', ttl: 30, data: { type: 'AAAA', address: 'fd00::9' } }])
+      store.setOwner('file', 'db.incus.example.org', [a('db.incus.example.org', '192.0.2.9', 300)])
+      expect(ask(store.table, 'db.incus.example.org', 'A').answer).toEqual(['db.incus.example.org. 300 IN A 192.0.2.9'])
+      expect(ask(store.table, 'db.incus.example.org', 'AAAA').answer).toEqual(['db.incus.example.org. 30 IN AAAA fd00::9'])
+      expect(shadowed).toContain('db.incus.example.org A file>incus')
+      store.removeOwner('file', 'db.incus.example.org')
+      expect(ask(store.table, 'db.incus.example.org', 'A').answer).toEqual(['db.incus.example.org. 30 IN A 10.0.0.9'])
+    })
+
+    it('a CNAME from the higher source keeps the whole name', () => {
+      store.setOwner('incus', 'app.incus.example.org', [a('app.incus.example.org', '10.0.0.5')])
+      store.setOwner('file', 'app.incus.example.org', [cname('app.incus.example.org', 'proxy.example.net')])
+      expect(ask(store.table, 'app.incus.example.org', 'A').answer).toEqual(['app.incus.example.org. 30 IN CNAME proxy.example.net.'])
+    })
+  })
+
+  describe('serials', () => {
+    it('bumps once per batch, time-based and strictly increasing', () => {
+      const s0 = store.serial('incus.example.org') as number
+      expect(s0).toBeGreaterThanOrEqual(clock)
+      store.batch(() => {
+        for (let i = 0; i < 10; i++) store.setOwner('incus', `h${i}.incus.example.org`, [a(`h${i}.incus.example.org`, `10.0.1.${i}`)])
+      })
+      expect(store.serial('incus.example.org')).toBe(s0 + 1)
+      clock += 1000
+      store.setOwner('incus', 'h0.incus.example.org', [])
+      expect(store.serial('incus.example.org')).toBe(clock)
+      const served = ask(store.table, 'incus.example.org', 'SOA').answer[0]
+      expect(served).toContain(` ${clock} 7200 900 1209600 60`)
+      expect(ask(store.table, 'nope.incus.example.org', 'A').authority[0]).toContain(` ${clock} `)
+    })
+
+    it('keeps a file serial larger than the clock and counts up from it', () => {
+      store.setOwner('file', 'example.net', [{ ...soa('example.net'), data: { ...(soa('example.net').data as Extract<Rec['data'], { type: 'SOA' }>), serial: 2026112301 } }])
+      expect(store.serial('example.net')).toBe(2026112302)
+    })
+  })
+
+  describe('incremental compile', () => {
+    it('a change recompiles the changed name and leaves unrelated answers untouched', () => {
+      store.batch(() => {
+        for (let i = 0; i < 50; i++) store.setOwner('incus', `n${i}.incus.example.org`, [a(`n${i}.incus.example.org`, `10.0.2.${i}`)])
+      })
+      const key = (n: string): string => typeKey(wireKey(n), 1)
+      const before = store.table.answers.get(key('n7.incus.example.org'))
+      const changedBefore = store.table.answers.get(key('n8.incus.example.org'))
+      store.setOwner('incus', 'n8.incus.example.org', [a('n8.incus.example.org', '10.9.9.9')])
+      expect(store.table.answers.get(key('n7.incus.example.org'))).toBe(before) // the same object: not rebuilt
+      expect(store.table.answers.get(key('n8.incus.example.org'))).not.toBe(changedBefore)
+    })
+
+    it('recompiles a CNAME when its target changes, including chains', () => {
+      store.setOwner('incus', 'alias.incus.example.org', [cname('alias.incus.example.org', 'mid.incus.example.org')])
+      store.setOwner('incus', 'mid.incus.example.org', [cname('mid.incus.example.org', 'end.incus.example.org')])
+      expect(ask(store.table, 'alias.incus.example.org', 'A').rcode).toBe(3) // end does not exist yet
+      store.setOwner('incus', 'end.incus.example.org', [a('end.incus.example.org', '10.0.3.1')])
+      expect(ask(store.table, 'alias.incus.example.org', 'A').answer).toEqual([
+        'alias.incus.example.org. 30 IN CNAME mid.incus.example.org.',
+        'mid.incus.example.org. 30 IN CNAME end.incus.example.org.',
+        'end.incus.example.org. 30 IN A 10.0.3.1',
+      ])
+      store.removeOwner('incus', 'end.incus.example.org')
+      expect(ask(store.table, 'alias.incus.example.org', 'A').rcode).toBe(3)
+    })
+
+    it('answers a CNAME loop with the chain and NOERROR, not a hang', () => {
+      store.setOwner('incus', 'l1.incus.example.org', [cname('l1.incus.example.org', 'l2.incus.example.org')])
+      store.setOwner('incus', 'l2.incus.example.org', [cname('l2.incus.example.org', 'l1.incus.example.org')])
+      const d = ask(store.table, 'l1.incus.example.org', 'A')
+      expect(d.rcode).toBe(0)
+      expect(d.answer).toHaveLength(2)
+    })
+
+    it('makes empty non-terminals exist while a name below them does, and go with it', () => {
+      store.setOwner('incus', 'web.staging.incus.example.org', [a('web.staging.incus.example.org', '10.0.4.1')])
+      expect(ask(store.table, 'staging.incus.example.org', 'A').rcode).toBe(0)
+      store.removeOwner('incus', 'web.staging.incus.example.org')
+      expect(ask(store.table, 'staging.incus.example.org', 'A').rcode).toBe(3)
+    })
+
+    it('updates the additional section when an NS target gets an address', () => {
+      store.setOwner('incus', 'ns1.incus.example.org', [a('ns1.incus.example.org', '10.0.0.53')])
+      expect(ask(store.table, 'incus.example.org', 'NS', 1232).additional).toEqual(['ns1.incus.example.org. 30 IN A 10.0.0.53'])
+    })
+
+    it('serves a child zone from its own SOA and moves names into it', () => {
+      store.setOwner('file', 'example.org', [soa('example.org')])
+      store.setOwner('file', 'www.example.org', [a('www.example.org', '192.0.2.80')])
+      store.setOwner('incus', 'web.incus.example.org', [a('web.incus.example.org', '10.0.0.1')])
+      expect(ask(store.table, 'nope.example.org', 'A').authority[0]).toMatch(/^example\.org\. /)
+      expect(ask(store.table, 'nope.incus.example.org', 'A').authority[0]).toMatch(/^incus\.example\.org\. /)
+      expect(ask(store.table, 'www.example.org', 'A').answer).toEqual(['www.example.org. 30 IN A 192.0.2.80'])
+    })
+  })
+})
