@@ -38,6 +38,8 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
   server.on('connection', (sock) => {
     sockets.add(sock)
     let pending: Buffer | null = null
+    // When the unfinished message began: a client dripping bytes must still finish within the idle timeout.
+    let pendingSince = 0
     sock.setTimeout(opts.idleTimeoutMs, () => sock.destroy())
     sock.on('close', () => sockets.delete(sock))
     sock.on('error', () => sock.destroy())
@@ -71,8 +73,14 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
           sock.once('drain', () => sock.resume())
         }
       }
-      pending = off === buf.length ? null : buf.subarray(off)
-      if (pending !== null && off > 0) pending = Buffer.from(pending) // do not pin the whole chunk
+      if (off === buf.length) {
+        pending = null
+        return
+      }
+      const now = Date.now()
+      if (pending === null || off > 0) pendingSince = now
+      else if (now - pendingSince > opts.idleTimeoutMs) { sock.destroy(); return }
+      pending = off > 0 ? Buffer.from(buf.subarray(off)) : buf // a copy, so the whole chunk is not pinned
     })
   })
 

@@ -22,6 +22,8 @@ interface Token {
   readonly text: string
   /** True when the token was quoted: it is a TXT string, never a name or a number. */
   readonly quoted: boolean
+  /** True when it held a backslash escape, which names may not use (`host\.master` would be one label). */
+  readonly escaped: boolean
 }
 
 interface Entry {
@@ -52,7 +54,7 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name): 
         if (toks.length !== 2) fail('$ORIGIN takes one absolute name, e.g. $ORIGIN example.org.')
         const arg = (toks[1] as Token).text
         if (!arg.endsWith('.')) fail(`$ORIGIN ${arg} must be absolute (end with a dot)`)
-        origin = nameOrFail(arg, origin, fail)
+        origin = nameOrFail(toks[1] as Token, origin, fail)
       } else if (directive === '$TTL') {
         if (toks.length !== 2) fail('$TTL takes one TTL, e.g. $TTL 3600 or $TTL 1h')
         defaultTtl = ttlOrFail((toks[1] as Token).text, fail)
@@ -68,7 +70,7 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name): 
       if (lastOwner === null) fail('the first record has no owner name (the line starts with blank space)')
       owner = lastOwner as Name
     } else {
-      owner = nameOrFail(first.text, origin, fail)
+      owner = nameOrFail(first, origin, fail)
       i = 1
     }
     let ttl: number | null = null
@@ -100,26 +102,27 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name): 
     throw new ZoneFileError(file, 1, soas.length === 0 ? 'no SOA record: a zone file needs exactly one, at its apex' : 'more than one SOA record')
   }
   const apex = (soas[0] as Rec).name
-  const cnames = new Set(records.filter((r) => r.data.type === 'CNAME').map((r) => r.name))
+  // Per owner: the first record's rdata as JSON when it is a CNAME, or '' for other data.
+  const seen = new Map<Name, string>()
   records.forEach((r, k) => {
     const fail = (problem: string): never => { throw new ZoneFileError(file, lines[k] as number, problem) }
     if (!isAtOrBelow(r.name, apex)) fail(`${r.name} is outside the zone ${apex} (the owner of its SOA)`)
     if (r.data.type === 'NS' && r.name !== apex) fail(`NS at ${r.name}, below the apex ${apex}: delegations are not supported`)
-    if (cnames.has(r.name) && records.some((o, j) => j !== k && o.name === r.name && !sameRdata(o, r))) {
+    const mine = r.data.type === 'CNAME' ? JSON.stringify(r.data) : ''
+    const before = seen.get(r.name)
+    if (before !== undefined && (before !== '' || mine !== '') && before !== mine) {
       fail(`${r.name} has a CNAME and other data; a CNAME must be alone at its name (RFC 1034 3.6.2)`)
     }
+    seen.set(r.name, mine)
   })
   return { file, apex, records }
 }
 
-function sameRdata(a: Rec, b: Rec): boolean {
-  return JSON.stringify(a.data) === JSON.stringify(b.data)
-}
-
-function nameOrFail(text: string, origin: Name, fail: (p: string) => never): Name {
+function nameOrFail(token: Token, origin: Name, fail: (p: string) => never): Name {
+  const text = token.text
+  if (token.escaped || token.quoted) fail(`escapes and quotes in names are not supported: ${text}`)
   try {
     if (text === '@') return origin
-    if (text.includes('\\')) fail(`escapes in names are not supported: ${text}`)
     if (text.endsWith('.')) return canonicalName(text)
     return canonicalName(origin === '' ? text : `${text}.${origin}`)
   } catch (err) {
@@ -155,7 +158,7 @@ function rdataOrFail(type: TypeName, toks: readonly Token[], origin: Name, fail:
   const want = (n: number, form: string): void => {
     if (toks.length !== n) fail(`${type} takes ${form}; got ${toks.length} field${toks.length === 1 ? '' : 's'}`)
   }
-  const name = (k: number): Name => nameOrFail((toks[k] as Token).text, origin, fail)
+  const name = (k: number): Name => nameOrFail(toks[k] as Token, origin, fail)
   const u16 = (k: number, what: string): number => {
     const t = (toks[k] as Token).text
     if (!/^[0-9]+$/.test(t) || Number(t) > 0xffff) fail(`${type} ${what} '${t}' is not a number from 0 to 65535`)
@@ -229,17 +232,20 @@ function* entries(file: string, text: string): Generator<Entry> {
         depth--; i++; continue
       }
       const quoted = c === '"'
+      const tokenLine = line
+      let escaped = false
       if (quoted) i++
       let value = ''
       for (;;) {
         const d = text[i]
         if (d === undefined) {
-          if (quoted) throw new ZoneFileError(file, line, 'a quoted string is never closed')
+          if (quoted) throw new ZoneFileError(file, tokenLine, 'a quoted string is never closed')
           break
         }
         if (quoted ? d === '"' : ' \t\r\n;()"'.includes(d)) { if (quoted) i++; break }
         if (d === '\n') line++
         if (d === '\\') {
+          escaped = true
           const digits = text.slice(i + 1, i + 4)
           if (/^[0-9]{3}$/.test(digits)) {
             const code = Number(digits)
@@ -257,7 +263,7 @@ function* entries(file: string, text: string): Generator<Entry> {
         value += d
         i++
       }
-      tokens.push({ text: value, quoted })
+      tokens.push({ text: value, quoted, escaped })
     }
     if (tokens.length > 0) yield { line: startLine, inheritsOwner, tokens }
   }

@@ -1,0 +1,106 @@
+/**
+ * The incus-dns command as a user runs it: --help, bad settings, a broken zone file, start, answer,
+ * SIGHUP reload, SIGTERM.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { SETTINGS } from '../../src/config/settings.ts'
+import { ZONES_DIR } from '../conformance/cases.ts'
+import { udpExchange, waitFor } from '../helpers/net.ts'
+import { decode, query } from '../helpers/packets.ts'
+
+const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 10_000 })
+}
+
+describe('incus-dns CLI', () => {
+  it('--help lists every setting with its flag, variable and default', () => {
+    const r = run(['--help'])
+    expect(r.status).toBe(0)
+    for (const s of Object.values(SETTINGS)) {
+      expect(r.stdout).toContain(`--${s.flag}`)
+      expect(r.stdout).toContain(s.env)
+    }
+  })
+
+  it('stops on a bad value with one line naming the setting and what is accepted', () => {
+    const r = run([], { INCUS_DNS_LISTEN: '0.0.0.0:99999' })
+    expect(r.status).toBe(2)
+    expect(r.stderr.trim().split('\n')).toEqual([
+      "incus-dns: INCUS_DNS_LISTEN (--listen): '0.0.0.0:99999' is not host:port or [v6]:port with an IP address and port 0-65535, e.g. 127.0.0.1:5300,[::1]:5300",
+    ])
+  })
+
+  it('reports every bad setting, one line each; a flag beats its variable', () => {
+    const r = run(['--tcp-idle-timeout', '10'], { INCUS_DNS_LOG_LEVEL: 'loud', INCUS_DNS_TCP_IDLE_TIMEOUT: '5s' })
+    expect(r.status).toBe(2)
+    const lines = r.stderr.trim().split('\n')
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(/^incus-dns: INCUS_DNS_LOG_LEVEL \(--log-level\): 'loud' is not one of fatal, error/)
+    expect(lines[1]).toBe("incus-dns: INCUS_DNS_TCP_IDLE_TIMEOUT (--tcp-idle-timeout): '10' is not a duration; write it with a unit, e.g. 500ms, 30s, 2m")
+  })
+
+  it('rejects unknown flags', () => {
+    const r = run(['--listne', '127.0.0.1:53'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain("Unknown option '--listne'")
+  })
+
+  it('stops on a broken zone file with file:line and the problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-zones-'))
+    writeFileSync(join(dir, 'example.org.zone'), '$TTL 60\n@ SOA ns1 hostmaster 1 2 3 4 5\nbox HINFO "pc" "linux"\n')
+    const r = run(['--zones-dir', dir, '--listen', '127.0.0.1:0'])
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`incus-dns: ${dir}/example.org.zone:3: unsupported record type HINFO (supported: A NS CNAME SOA PTR MX TXT AAAA SRV)`)
+  })
+
+  it('names the setting when the zones folder is missing', () => {
+    const r = run(['--zones-dir', '/nonexistent/zones', '--listen', '127.0.0.1:0'])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain("INCUS_DNS_ZONES_DIR (--zones-dir): '/nonexistent/zones' is not a folder")
+  })
+
+  it('explains a port it cannot bind', () => {
+    const r = run(['--zones-dir', ZONES_DIR, '--listen', '192.0.2.1:5300'])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('cannot listen on UDP 192.0.2.1:5300: EADDRNOTAVAIL; no interface has this address (INCUS_DNS_LISTEN)')
+  })
+
+  it('serves, reloads zone files on SIGHUP (keeping the old ones when broken), and exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-zones-'))
+    cpSync(ZONES_DIR, dir, { recursive: true })
+    const child = spawn(process.execPath, [BIN, '--zones-dir', dir, '--listen', '127.0.0.1:0'], {
+      env: { PATH: process.env.PATH ?? '', INCUS_DNS_LISTN: 'typo' }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    await waitFor(() => out.includes('answering DNS'), 10_000, () => out)
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1])
+    const askWeb = async (): Promise<string[]> => decode((await udpExchange(port, query('web.example.org', 'A'))) as Buffer).answer
+
+    expect(await askWeb()).toEqual(['web.example.org. 60 IN A 192.0.2.80'])
+    expect(out).toContain('INCUS_DNS_LISTN is not a setting of incus-dns and is ignored; did you mean INCUS_DNS_LISTEN?')
+    for (const line of out.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow()
+
+    const zone = join(dir, 'example.org.zone')
+    const original = readFileSync(zone, 'utf8')
+    writeFileSync(zone, original.replace('web   60 IN A     192.0.2.80', 'web   60 IN A     192.0.2.81'))
+    child.kill('SIGHUP')
+    await waitFor(async () => (await askWeb())[0] === 'web.example.org. 60 IN A 192.0.2.81', 5000)
+
+    writeFileSync(zone, original + 'broken IN HINFO "x" "y"\n')
+    child.kill('SIGHUP')
+    await waitFor(() => out.includes('zone reload failed'), 5000, () => out)
+    expect(out).toMatch(/example\.org\.zone:\d+: unsupported record type HINFO/)
+    expect(await askWeb()).toEqual(['web.example.org. 60 IN A 192.0.2.81'])
+
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  })
+})

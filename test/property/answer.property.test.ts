@@ -1,0 +1,118 @@
+/**
+ * Property tests (fast-check, time-bounded as undici's fuzzing tests are): whatever bytes arrive,
+ * answer() never throws, and it either drops them or answers FORMERR/NOTIMP/... echoing the ID; and the
+ * real UDP server keeps answering after a flood of such packets.
+ */
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { answer, DROP, Reply } from '../../src/dns/answer.ts'
+import { readZoneDir, ZoneFileSource } from '../../src/zone/file/source.ts'
+import { ZoneStore } from '../../src/zone/store.ts'
+import { ZONES_DIR } from '../conformance/cases.ts'
+import { udpExchange } from '../helpers/net.ts'
+import { decode, query } from '../helpers/packets.ts'
+import { startServer } from '../helpers/server.ts'
+
+const RUN_MS = process.env.CI === 'true' ? 8000 : 3000
+const store = new ZoneStore()
+beforeAll(async () => new ZoneFileSource().apply(store, await readZoneDir(ZONES_DIR)))
+
+const NAMES = ['web.example.org', 'WWW.example.org', 'nothere.example.org', 'a.b.example.org', 'example.com', 'example.org', 'big.example.org']
+const TYPES = ['A', 'AAAA', 'TXT', 'MX', 'ANY', 'SOA', 'CNAME', 'NS', 'SRV']
+
+/** A valid query, then damaged: truncated, bytes flipped, bytes inserted, or counts changed. */
+const mutatedQuery = fc.record({
+  name: fc.constantFrom(...NAMES),
+  type: fc.constantFrom(...TYPES),
+  edns: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
+  cut: fc.option(fc.nat(), { nil: undefined }),
+  flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+  insert: fc.option(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 8 })), { nil: undefined }),
+}).map(({ name, type, edns, cut, flips, insert }) => {
+  let b = query(name, type, { edns })
+  for (const [pos, v] of flips) b[pos % b.length] = v
+  if (insert !== undefined) {
+    const at = insert[0] % b.length
+    b = Buffer.concat([b.subarray(0, at), Buffer.from(insert[1]), b.subarray(at)])
+  }
+  return cut === undefined ? b : b.subarray(0, cut % (b.length + 1))
+})
+
+/** Names with pointer loops, 64-byte labels and 256-byte names, as dns-packet's name_decoding lists. */
+const hostileName = fc.oneof(
+  fc.constant(Buffer.from('c00c', 'hex')),
+  fc.constant(Buffer.from('03616263c00c', 'hex')),
+  fc.constant(Buffer.concat([Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0])])),
+  fc.constant(Buffer.concat([...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([51]), Buffer.alloc(51, 0x62)])), Buffer.from([0])])),
+  fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+)
+
+function check(req: Buffer): void {
+  const id = req.length >= 2 ? req.readUInt16BE(0) : -1
+  const reply = new Reply()
+  const outcome = answer(Buffer.from(req), false, store.table, reply)
+  if (outcome === DROP) return
+  const out = Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
+  expect(out.readUInt16BE(0)).toBe(id)
+  expect((out[2] as number) & 0x80).toBe(0x80)
+  expect(out.length).toBeLessThanOrEqual(1232)
+  // What we send must itself be a well-formed message.
+  decode(out)
+}
+
+describe('answer() on hostile input', () => {
+  it('random bytes: never throws; drops or answers echoing the ID', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (u) => check(Buffer.from(u))),
+      { interruptAfterTimeLimit: RUN_MS, numRuns: 1_000_000 })
+  })
+
+  it('mutated valid queries: never throws; drops or answers echoing the ID', () => {
+    fc.assert(fc.property(mutatedQuery, check), { interruptAfterTimeLimit: RUN_MS, numRuns: 1_000_000 })
+  })
+
+  it('hostile names in the question: FORMERR, never an answer', () => {
+    fc.assert(fc.property(hostileName, fc.integer({ min: 0, max: 65535 }), (name, id) => {
+      const head = Buffer.alloc(12)
+      head.writeUInt16BE(id, 0)
+      head.writeUInt16BE(1, 4)
+      const req = Buffer.concat([head, name, Buffer.from('00010001', 'hex')])
+      const reply = new Reply()
+      const outcome = answer(req, false, store.table, reply)
+      if (outcome === DROP) return
+      const rcode = (reply.head[3] as number) & 0x0f
+      // Random bytes may spell a valid name; then it is an ordinary answer for it.
+      if (rcode === 1) expect(reply.body.length).toBe(0)
+    }), { interruptAfterTimeLimit: RUN_MS, numRuns: 100_000 })
+  })
+
+  it('valid queries for random names: NOERROR/NXDOMAIN/REFUSED, never FORMERR', () => {
+    const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,20}$/)
+    fc.assert(fc.property(fc.array(label, { minLength: 1, maxLength: 5 }), fc.boolean(), fc.constantFrom(...TYPES), (labels, inZone, type) => {
+      const name = inZone ? `${labels.join('.')}.example.org` : labels.join('.')
+      const d = decode((() => {
+        const reply = new Reply()
+        answer(query(name, type), false, store.table, reply)
+        return Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
+      })())
+      expect([0, 3, 5]).toContain(d.rcode)
+      if (inZone) expect(d.rcode).not.toBe(5)
+    }), { interruptAfterTimeLimit: RUN_MS, numRuns: 100_000 })
+  })
+})
+
+describe('the UDP server after hostile input', () => {
+  let server: Awaited<ReturnType<typeof startServer>>
+  beforeAll(async () => { server = await startServer(ZONES_DIR) })
+  afterAll(async () => { await server?.stop() })
+
+  it('still answers after 2000 malformed datagrams', async () => {
+    const samples = fc.sample(fc.oneof(mutatedQuery, fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u))), { numRuns: 2000, seed: 42 })
+    await Promise.all(samples.map((b) => udpExchange(server.port, b, 200)))
+    const reply = await udpExchange(server.port, query('web.example.org', 'A', { id: 7 }))
+    expect(reply).not.toBeNull()
+    const d = decode(reply as Buffer)
+    expect(d.id).toBe(7)
+    expect(d.answer).toEqual(['web.example.org. 60 IN A 192.0.2.80'])
+    expect(server.stats.dropped.internal_error).toBe(0)
+  })
+})
