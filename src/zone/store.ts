@@ -264,9 +264,6 @@ export class ZoneStore implements ZoneWriter {
   #compile(name: Name): void {
     const table = this.table
     const wire = wireKey(name)
-    for (const key of this.#keys.get(name) ?? []) table.answers.delete(key)
-    this.#keys.delete(name)
-    table.others.delete(wire)
     for (const read of this.#reads.get(name) ?? []) this.#readers.get(read)?.delete(name)
     this.#reads.delete(name)
 
@@ -283,13 +280,22 @@ export class ZoneStore implements ZoneWriter {
       exists: (n) => this.exists(n),
     }
     const result = compileName(name, view, (n) => reads.add(n))
-    if (result === null) return
+    // Overwrite keys in place and delete only those that went: delete-then-set churn on Maps of
+    // 100k+ entries leaves tombstones that force rehashes, which made changes slower as zones grew.
+    const old = this.#keys.get(name)
+    if (result === null) {
+      for (const key of old ?? []) table.answers.delete(key)
+      table.others.delete(wire)
+      this.#keys.delete(name)
+      return
+    }
     const keys: string[] = []
     for (const [qtype, answer] of result.byType) {
       const key = typeKey(wire, qtype)
       table.answers.set(key, answer)
       keys.push(key)
     }
+    if (old !== undefined) for (const key of old) if (!keys.includes(key)) table.answers.delete(key)
     this.#keys.set(name, keys)
     table.others.set(wire, result.others)
     if (reads.size > 0) {

@@ -1,0 +1,83 @@
+/**
+ * In-process micro-benchmark of the hot path and of zone changes: ns per answer() call (hit, NXDOMAIN,
+ * CNAME chain, AAAA, NODATA) at 1k / 10k / 100k names, and µs per instance change. Prints numbers; it
+ * asserts nothing (the machines are shared and noisy: compare runs side by side, not to a constant).
+ */
+import { Bench } from 'tinybench'
+import { answer, Reply } from '../src/dns/answer.ts'
+import { ZoneStore } from '../src/zone/store.ts'
+import type { Rec } from '../src/zone/types.ts'
+
+function query(name: string, qtype: number): Buffer {
+  const parts = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]))
+  const h = Buffer.alloc(12)
+  h.writeUInt16BE(0x1234, 0); h.writeUInt16BE(0x0100, 2); h.writeUInt16BE(1, 4)
+  const t = Buffer.alloc(4); t.writeUInt16BE(qtype, 0); t.writeUInt16BE(1, 2)
+  return Buffer.concat([h, ...parts, Buffer.from([0]), t])
+}
+
+function buildZone(names: number): ZoneStore {
+  const store = new ZoneStore()
+  const apex = 'incus.example.org'
+  store.batch(() => {
+    store.setOwner('file', apex, [{ name: apex, ttl: 3600, data: { type: 'SOA', mname: `ns1.${apex}`, rname: `hostmaster.${apex}`, serial: 1, refresh: 7200, retry: 900, expire: 1209600, minimum: 60 } }])
+    for (let i = 0; i < names; i++) {
+      const name = `instance-${i}.${apex}`
+      const recs: Rec[] = [
+        { name, ttl: 30, data: { type: 'A', address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` } },
+        { name, ttl: 30, data: { type: 'AAAA', address: `fd42::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}` } },
+      ]
+      store.setOwner('incus', name, recs)
+    }
+    store.setOwner('incus', `alias.${apex}`, [{ name: `alias.${apex}`, ttl: 30, data: { type: 'CNAME', target: `www.${apex}` } }])
+    store.setOwner('incus', `www.${apex}`, [{ name: `www.${apex}`, ttl: 30, data: { type: 'CNAME', target: `instance-1.${apex}` } }])
+  })
+  return store
+}
+
+const sizes = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number)
+const rows: Record<string, string | number>[] = []
+for (const size of sizes) {
+  const rssBefore = process.memoryUsage().rss
+  const t0 = performance.now()
+  const store = buildZone(size)
+  const buildMs = performance.now() - t0
+  global.gc?.()
+  const rssPerName = (process.memoryUsage().rss - rssBefore) / size
+  const table = store.table
+  const reply = new Reply()
+  // answer() patches its request's header in place, so each call first restores the 12 header bytes
+  // (the 'restore header only' row is that cost alone).
+  const cases: [string, Buffer][] = [
+    ['hit A', query(`Instance-${size >> 1}.incus.example.org`, 1)],
+    ['hit AAAA', query(`instance-${size >> 2}.incus.example.org`, 28)],
+    ['CNAME chain', query('alias.incus.example.org', 1)],
+    ['NODATA', query(`instance-7.incus.example.org`, 16)],
+    ['NXDOMAIN', query('nothere.incus.example.org', 1)],
+  ]
+  const bench = new Bench({ time: 400, warmupTime: 100 })
+  for (const [label, q] of cases) {
+    const req = Buffer.from(q)
+    bench.add(label, () => {
+      q.copy(req, 0, 0, 12)
+      if (answer(req, false, table, reply) !== 1 || reply.head.length < 12) throw new Error(`${label}: no answer`)
+    })
+  }
+  const scratchReq = Buffer.from(cases[0]![1])
+  bench.add('restore header only', () => { cases[0]![1].copy(scratchReq, 0, 0, 12) })
+  let n = 0
+  bench.add('one instance change', () => {
+    const i = n++ % size
+    const name = `instance-${i}.incus.example.org`
+    store.setOwner('incus', name, [{ name, ttl: 30, data: { type: 'A', address: `10.200.${(n >> 8) & 255}.${n & 255}` } }])
+  })
+  await bench.run()
+  for (const task of bench.tasks) {
+    const r = task.result as { latency?: { mean: number; p99?: number } } | undefined
+    const mean = r?.latency?.mean ?? NaN
+    rows.push({ names: size, case: task.name, 'ns/op (mean)': Math.round(mean * 1e6), 'ns/op (p99)': Math.round((r?.latency?.p99 ?? NaN) * 1e6) })
+  }
+  rows.push({ names: size, case: `(build ${Math.round(buildMs)} ms, RSS ${Math.round(rssPerName)} B/name)`, 'ns/op (mean)': '', 'ns/op (p99)': '' })
+}
+console.log(`node ${process.version}, ${new Date().toISOString()}`)
+console.table(rows)

@@ -1,0 +1,66 @@
+/**
+ * Settings: parsers, precedence, and the README's configuration table kept in step with the settings table.
+ */
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../../src/config/load.ts'
+import { parseDuration, parseListen } from '../../../src/config/parse.ts'
+import { SETTINGS } from '../../../src/config/settings.ts'
+import { ConfigErrors } from '../../../src/errors.ts'
+
+describe('parseDuration', () => {
+  it.each([['500ms', 500], ['30s', 30_000], ['2m', 120_000], ['1h', 3_600_000], ['1m30s', 90_000], ['1.5s', 1500]])('%s → %d ms', (t, v) => {
+    expect(parseDuration(t)).toBe(v)
+  })
+  it.each(['', '10', 's', '5 s', '1d', '-1s', '3sx'])('rejects %j, asking for a unit', (t) => {
+    expect(() => parseDuration(t)).toThrow(/is not a duration; write it with a unit, e\.g\. 500ms, 30s, 2m/)
+  })
+})
+
+describe('parseListen', () => {
+  it('takes a comma list of host:port and [v6]:port', () => {
+    expect(parseListen('127.0.0.1:53, [::1]:5300,0.0.0.0:0')).toEqual([
+      { host: '127.0.0.1', port: 53 }, { host: '::1', port: 5300 }, { host: '0.0.0.0', port: 0 },
+    ])
+  })
+  it.each(['', 'localhost:53', '127.0.0.1', '::1:53', '[127.0.0.1]:53', '127.0.0.1:65536', '[::1]:x'])('rejects %j', (t) => {
+    expect(() => parseListen(t)).toThrow()
+  })
+})
+
+describe('loadConfig', () => {
+  it('uses defaults that work with no settings at all', () => {
+    const { config } = loadConfig([], {})
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 5300 }, { host: '::1', port: 5300 }])
+    expect(config.zonesDir).toBe('zones')
+    expect(config.tcpIdleTimeout).toBe(10_000)
+  })
+  it('takes a flag over its variable over the default', () => {
+    expect(loadConfig(['--log-level', 'warn'], { INCUS_DNS_LOG_LEVEL: 'debug' }).config.logLevel).toBe('warn')
+    expect(loadConfig([], { INCUS_DNS_LOG_LEVEL: 'debug' }).config.logLevel).toBe('debug')
+  })
+  it('collects every problem before failing', () => {
+    try {
+      loadConfig(['--listen', 'nope'], { INCUS_DNS_TCP_MAX_CONNECTIONS: '0', INCUS_DNS_ZONES_DIR: '' })
+      expect.unreachable()
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigErrors)
+      expect((err as ConfigErrors).problems.map((p) => p.setting)).toEqual(['INCUS_DNS_LISTEN', 'INCUS_DNS_ZONES_DIR', 'INCUS_DNS_TCP_MAX_CONNECTIONS'])
+    }
+  })
+  it('warns about unknown INCUS_DNS_ variables, suggesting the nearest', () => {
+    expect(loadConfig([], { INCUS_DNS_LOGLEVEL: 'x', INCUS_DNS_SOMETHING_ELSE_ENTIRELY: 'y' }).warnings).toEqual([
+      'INCUS_DNS_LOGLEVEL is not a setting of incus-dns and is ignored; did you mean INCUS_DNS_LOG_LEVEL?',
+      'INCUS_DNS_SOMETHING_ELSE_ENTIRELY is not a setting of incus-dns and is ignored',
+    ])
+  })
+})
+
+describe('README configuration table', () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+  const rows = readme.split('\n').filter((l) => l.startsWith('| `INCUS_DNS_'))
+  it('has one row per setting with its flag and default, and no others', () => {
+    const expected = Object.values(SETTINGS).map((s) => `| \`${s.env}\` | \`--${s.flag}\` | \`${s.default}\` |`)
+    expect(rows.map((r) => r.split('|').slice(0, 4).join('|') + '|')).toEqual(expected)
+  })
+})
