@@ -10,6 +10,8 @@ import type { AnswerTable } from '../zone/table.ts'
 import { answer, DROP, Reply } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024
+
 export interface UdpOptions {
   readonly host: string
   readonly port: number
@@ -47,6 +49,9 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     socket.bind({ address: opts.host, port: opts.port, exclusive: true }, () => {
       socket.off('error', reject)
       socket.on('error', (err) => log.warn({ err }, 'UDP socket error'))
+      // A deeper receive queue absorbs bursts (the kernel caps it at net.core.rmem_max).
+      try { socket.setRecvBufferSize(RECV_BUFFER_BYTES) } catch { /* keep the default */ }
+      log.debug({ address: opts.host, port: socket.address().port, recvBufferBytes: socket.getRecvBufferSize() }, 'UDP socket bound')
       resolve(socket)
     })
   })

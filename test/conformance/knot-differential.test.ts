@@ -29,7 +29,7 @@ describe.skipIf(!havePeer('knotd', 'knot') || !havePeer('dig', 'bind9-dnsutils')
       dig('127.0.0.1', server.port, c.qname, c.qtype, { args: c.args }),
       dig('127.0.0.1', knot.port, c.qname, c.qtype, { args: c.args }),
     ])
-    expect(normalize(ours)).toEqual(normalize(theirs))
+    expect(normalize(ours), `ours:\n${ours.raw}\nknotd:\n${theirs.raw}`).toEqual(normalize(theirs))
     expect(ours.opt).toBe(theirs.opt)
   })
 

@@ -2,18 +2,25 @@
 import dgram from 'node:dgram'
 import net from 'node:net'
 
-/** A port free for both UDP and TCP on 127.0.0.1 at the time of asking. */
+/**
+ * A port free for both UDP and TCP on 127.0.0.1, for peers (knotd) that cannot take port 0. Picked below
+ * the kernel's ephemeral range (32768+), so client sockets of parallel tests cannot grab it meanwhile.
+ */
 export async function freePort(): Promise<number> {
   for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
     const udp = dgram.createSocket('udp4')
-    const port = await new Promise<number>((resolve) => udp.bind(0, '127.0.0.1', () => resolve(udp.address().port)))
-    const ok = await new Promise<boolean>((resolve) => {
+    const udpOk = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false))
+      udp.bind(port, '127.0.0.1', () => resolve(true))
+    })
+    const tcpOk = udpOk && await new Promise<boolean>((resolve) => {
       const srv = net.createServer()
       srv.once('error', () => resolve(false))
       srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
     })
     udp.close()
-    if (ok) return port
+    if (tcpOk) return port
   }
 }
 
