@@ -1,0 +1,162 @@
+/**
+ * @module incus/map
+ * One Incus instance → the names it should have and the addresses to publish. Pure: everything comes in as
+ * arguments (the instance JSON, settings, DHCP leases), so it is tested from fixtures alone.
+ */
+import ipaddr from 'ipaddr.js'
+import { canonicalName } from '../zone/name.ts'
+import type { Name } from '../zone/types.ts'
+import type { Instance, NicState } from './api.ts'
+
+export interface MapSettings {
+  /** Names are `<name>.<suffix>`; null: only instances with a hostname key or a dotted name get names. */
+  readonly suffix: Name | null
+  /** Lowercase statuses that publish records; 'running' also covers 'ready' (running, guest signalled ready). */
+  readonly states: ReadonlySet<string>
+}
+
+/** What one instance publishes, before conflicts between instances are settled. */
+export interface Mapped {
+  /** `project/name`: an instance's identity (§4.1: the same name may exist in several projects). */
+  readonly key: string
+  readonly project: string
+  readonly name: string
+  readonly hostname: Name | null
+  readonly aliases: readonly Name[]
+  readonly ipv4: string | null
+  readonly ipv6: string | null
+  /** Why it publishes nothing, for the debug log; null when it publishes. */
+  readonly skipped: string | null
+}
+
+/** MAC (lowercase) → addresses from the DHCP leases of the instance's managed networks. */
+export type Leases = ReadonlyMap<string, readonly string[]>
+
+export function instanceKey(project: string, name: string): string {
+  return `${project}/${name}`
+}
+
+/** user.* keys may come from profiles, so read expanded_config (§0.9), falling back to config. */
+function configOf(inst: Instance): Readonly<Record<string, string>> {
+  return inst.expanded_config ?? inst.config ?? {}
+}
+
+function nicDevices(inst: Instance): [string, NonNullable<Instance['devices']>[string]][] {
+  const devices = inst.expanded_devices ?? inst.devices ?? {}
+  return Object.entries(devices).filter(([, d]) => d.type === 'nic').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+/** The managed networks whose leases could give this instance an address (bridged NICs with `network`). */
+export function leaseNetworks(inst: Instance): string[] {
+  return nicDevices(inst).flatMap(([, d]) => (d.network !== undefined ? [d.network] : []))
+}
+
+/** Whether the instance's state passes the filter. */
+export function isLive(inst: Instance, states: ReadonlySet<string>): boolean {
+  const status = inst.status.toLowerCase()
+  return states.has(status) || (status === 'ready' && states.has('running'))
+}
+
+/** Hostname and aliases per the naming rules; throws nothing, returns null hostname with a reason. */
+export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name | null; aliases: Name[]; why: string | null } {
+  const config = configOf(inst)
+  const project = inst.project
+  const relative = (label: string): Name | null => {
+    if (settings.suffix === null) return null
+    return project === 'default' ? `${label}.${settings.suffix}` : `${label}.${project}.${settings.suffix}`
+  }
+  const resolve = (value: string): Name | null => {
+    const v = value.trim()
+    if (v === '') return null
+    return v.includes('.') ? v.replace(/\.$/, '') : relative(v)
+  }
+  const checked = (n: Name | null): Name | null => {
+    if (n === null) return null
+    try { return canonicalName(n) } catch { return null }
+  }
+  // First match wins: our key, dnsweaver's (so users can switch without relabelling), a dotted name, the default.
+  const override = config['user.dns.hostname'] ?? config['user.dnsweaver.hostname']
+  let hostname: Name | null
+  let why: string | null = null
+  if (override !== undefined && override.trim() !== '') {
+    hostname = checked(resolve(override))
+    if (hostname === null) why = settings.suffix === null && !override.includes('.')
+      ? `hostname key '${override}' is relative and INCUS_DNS_SUFFIX is not set`
+      : `hostname key '${override}' is not a valid DNS name`
+  } else if (inst.name.includes('.')) {
+    hostname = checked(inst.name)
+    if (hostname === null) why = `instance name '${inst.name}' is not a valid DNS name`
+  } else {
+    hostname = checked(relative(inst.name))
+    if (hostname === null) why = settings.suffix === null ? 'no INCUS_DNS_SUFFIX and no user.dns.hostname' : `'${inst.name}' in project '${project}' makes no valid DNS name`
+  }
+  const aliases = (config['user.dns.aliases'] ?? '').split(',')
+    .map((a) => checked(resolve(a))).filter((a): a is Name => a !== null && a !== hostname)
+  return { hostname, aliases: [...new Set(aliases)], why }
+}
+
+/** Usable for DNS: not link-local, loopback, unspecified or multicast. ULA and CGNAT are kept. */
+export function usableAddress(address: string): string | null {
+  if (!ipaddr.isValid(address)) return null
+  const parsed = ipaddr.parse(address)
+  const range = parsed.range()
+  if (range === 'linkLocal' || range === 'loopback' || range === 'unspecified' || range === 'multicast' || range === 'broadcast') return null
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) return null
+  return parsed.kind() === 'ipv6' ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString()
+}
+
+/**
+ * Interfaces in order of preference: those whose MAC is an Incus NIC device's `volatile.<dev>.hwaddr`
+ * (works for VMs, whose guest names differ), then those named as a device, then the rest sorted. `lo` and
+ * loopback interfaces are skipped.
+ */
+export function orderedInterfaces(inst: Instance): [string, NicState][] {
+  const network = inst.state?.network ?? {}
+  const config = configOf(inst)
+  const devices = nicDevices(inst)
+  const macs = devices.map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase()).filter((m) => m !== '')
+  const names = devices.map(([dev, d]) => d.name ?? dev)
+  const rank = ([ifname, nic]: [string, NicState]): number => {
+    const byMac = macs.indexOf(nic.hwaddr.toLowerCase())
+    if (byMac >= 0 && nic.hwaddr !== '') return byMac
+    const byName = names.indexOf(ifname)
+    return byName >= 0 ? 100 + byName : 1000
+  }
+  return Object.entries(network)
+    .filter(([ifname, nic]) => ifname !== 'lo' && nic.type !== 'loopback')
+    .sort((a, b) => rank(a) - rank(b) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+}
+
+function firstAddresses(candidates: Iterable<string>): { ipv4: string | null; ipv6: string | null } {
+  let ipv4: string | null = null
+  let ipv6: string | null = null
+  for (const a of candidates) {
+    const usable = usableAddress(a)
+    if (usable === null) continue
+    if (usable.includes(':')) ipv6 ??= usable
+    else ipv4 ??= usable
+  }
+  return { ipv4, ipv6 }
+}
+
+/** Maps one instance. `leases` is consulted only when the instance reports no usable address itself. */
+export function mapInstance(inst: Instance, settings: MapSettings, leases: Leases | null = null): Mapped {
+  const key = instanceKey(inst.project, inst.name)
+  const { hostname, aliases, why } = namesOf(inst, settings)
+  const base = { key, project: inst.project, name: inst.name, hostname, aliases }
+  const nothing = (reason: string): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason })
+  const config = configOf(inst)
+  if ((config['user.dns.enabled'] ?? config['user.dnsweaver.enabled'] ?? 'true').toLowerCase() === 'false') {
+    return nothing('opted out (user.dns.enabled=false)')
+  }
+  if (!isLive(inst, settings.states)) return nothing(`status ${inst.status} is not in INCUS_DNS_STATE_FILTER`)
+  if (hostname === null) return nothing(why ?? 'no name')
+
+  const fromState = firstAddresses(orderedInterfaces(inst).flatMap(([, nic]) => (nic.addresses ?? []).map((a) => a.address)))
+  if (fromState.ipv4 !== null || fromState.ipv6 !== null) return { ...base, ...fromState, skipped: null }
+  // A VM without its agent (or an empty state.network): the managed network's DHCP leases, by MAC.
+  const macs = nicDevices(inst).map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase())
+  const fromLeases = firstAddresses(macs.flatMap((m) => leases?.get(m) ?? []))
+  if (fromLeases.ipv4 !== null || fromLeases.ipv6 !== null) return { ...base, ...fromLeases, skipped: null }
+  return nothing('no usable address yet (state.network and DHCP leases have none)')
+}

@@ -1,0 +1,165 @@
+/**
+ * @module incus/records
+ * Settles what every instance claims into records per owner name, and writes only the owners a change
+ * touches. One instance per name: two instances claiming one hostname get a deterministic winner (the
+ * smaller project/name) and a warning; an alias claimed by one instance is a CNAME to its hostname, by
+ * several a round-robin of all their addresses; PTRs point at the hostname of the address's owner.
+ */
+import { ZoneDataError } from '../errors.ts'
+import type { ZoneWriter } from '../zone/store.ts'
+import type { Name, Rec } from '../zone/types.ts'
+import type { Mapped } from './map.ts'
+import { reverseName } from './reverse.ts'
+
+type Claim = 'hostname' | 'alias' | 'ptr'
+
+export interface RecordSettings {
+  readonly ttl: number
+  /** guest-ip: A/AAAA; cname: every hostname is a CNAME to `cnameTarget`. */
+  readonly targetMode: 'guest-ip' | 'cname'
+  readonly cnameTarget: Name | null
+}
+
+export interface RecordEvents {
+  /** A name two instances claim: `winner` keeps it. */
+  conflict(name: Name, winner: string, loser: string): void
+  /** A name the store would not take (outside every zone, ...). */
+  rejected(name: Name, reason: string): void
+}
+
+export class InstanceRecords {
+  readonly #instances = new Map<string, Mapped>()
+  /** owner name → instance key → how it claims the name. */
+  readonly #claims = new Map<Name, Map<string, Claim>>()
+  readonly #settings: RecordSettings
+  readonly #events: RecordEvents
+  /** Owners currently written, for dumps and tests. */
+  readonly #written = new Map<Name, readonly Rec[]>()
+  /** Reverse zones PTRs may go into; a PTR outside them is not made. */
+  #reverseZones: ReadonlySet<Name> = new Set()
+  conflicts = 0
+
+  constructor(settings: RecordSettings, events: RecordEvents) {
+    this.#settings = settings
+    this.#events = events
+  }
+
+  get instances(): ReadonlyMap<string, Mapped> { return this.#instances }
+  get written(): ReadonlyMap<Name, readonly Rec[]> { return this.#written }
+
+  /** Sets the reverse zones; owners are recomputed on the next apply of each instance. */
+  setReverseZones(zones: Iterable<Name>): void {
+    this.#reverseZones = new Set(zones)
+  }
+
+  /** Applies changed instances (null: gone) in one store batch; returns the owners written. */
+  apply(zone: ZoneWriter, changes: ReadonlyMap<string, Mapped | null>): Name[] {
+    const touched = new Set<Name>()
+    for (const [key, next] of changes) {
+      const prev = this.#instances.get(key)
+      if (prev !== undefined) for (const [owner] of this.#ownersOf(prev)) { this.#unclaim(owner, key); touched.add(owner) }
+      if (next === null) { this.#instances.delete(key); continue }
+      this.#instances.set(key, next)
+      for (const [owner, how] of this.#ownersOf(next)) { this.#claim(owner, key, how); touched.add(owner) }
+    }
+    // An alias CNAMEs to its instance's hostname, so a hostname change touches the aliases too (already
+    // in `touched` through the instance's own claims).
+    const written: Name[] = []
+    zone.batch(() => {
+      for (const owner of touched) {
+        const recs = this.#resolve(owner)
+        const before = this.#written.get(owner)
+        if (before !== undefined && sameRecords(before, recs)) continue
+        try {
+          zone.setOwner('incus', owner, recs)
+          if (recs.length === 0) this.#written.delete(owner)
+          else this.#written.set(owner, recs)
+          written.push(owner)
+        } catch (err) {
+          if (!(err instanceof ZoneDataError)) throw err
+          this.#events.rejected(owner, err.message)
+        }
+      }
+    })
+    return written
+  }
+
+  /** Every name an instance claims, and how. Nothing when it publishes nothing. */
+  #ownersOf(m: Mapped): [Name, Claim][] {
+    if (m.skipped !== null || m.hostname === null) return []
+    const out: [Name, Claim][] = [[m.hostname, 'hostname']]
+    for (const a of m.aliases) out.push([a, 'alias'])
+    if (this.#settings.targetMode === 'guest-ip') {
+      for (const address of [m.ipv4, m.ipv6]) {
+        if (address === null) continue
+        const ptr = reverseName(address)
+        if (this.#inReverseZone(ptr)) out.push([ptr, 'ptr'])
+      }
+    }
+    return out
+  }
+
+  #inReverseZone(name: Name): boolean {
+    for (const z of this.#reverseZones) if (name.endsWith('.' + z)) return true
+    return false
+  }
+
+  #claim(owner: Name, key: string, how: Claim): void {
+    let claims = this.#claims.get(owner)
+    if (claims === undefined) { claims = new Map(); this.#claims.set(owner, claims) }
+    claims.set(key, how)
+  }
+
+  #unclaim(owner: Name, key: string): void {
+    const claims = this.#claims.get(owner)
+    if (claims === undefined) return
+    claims.delete(key)
+    if (claims.size === 0) this.#claims.delete(owner)
+  }
+
+  /** The records for one owner from everything that claims it. */
+  #resolve(owner: Name): Rec[] {
+    const claims = this.#claims.get(owner)
+    if (claims === undefined) return []
+    const sorted = [...claims.keys()].sort()
+    const of = (how: Claim): Mapped[] => sorted.filter((k) => claims.get(k) === how).map((k) => this.#instances.get(k) as Mapped)
+    const { ttl, targetMode, cnameTarget } = this.#settings
+    const hosts = of('hostname')
+    if (hosts.length > 0) {
+      const winner = hosts[0] as Mapped
+      for (const other of [...hosts.slice(1), ...of('alias')]) this.#conflict(owner, winner.key, other.key)
+      return this.#addressRecords(owner, [winner], targetMode === 'cname' ? cnameTarget : null)
+    }
+    const aliases = of('alias')
+    if (aliases.length === 1) {
+      const target = (aliases[0] as Mapped).hostname as Name
+      return [{ name: owner, ttl, data: { type: 'CNAME', target } }]
+    }
+    if (aliases.length > 1) return this.#addressRecords(owner, aliases, targetMode === 'cname' ? cnameTarget : null)
+    const ptrs = of('ptr')
+    if (ptrs.length > 0) {
+      const winner = ptrs[0] as Mapped
+      for (const other of ptrs.slice(1)) this.#conflict(owner, winner.key, other.key)
+      return [{ name: owner, ttl, data: { type: 'PTR', target: winner.hostname as Name } }]
+    }
+    return []
+  }
+
+  #addressRecords(owner: Name, from: readonly Mapped[], cname: Name | null): Rec[] {
+    const ttl = this.#settings.ttl
+    if (cname !== null) return [{ name: owner, ttl, data: { type: 'CNAME', target: cname } }]
+    const recs: Rec[] = []
+    for (const m of from) if (m.ipv4 !== null) recs.push({ name: owner, ttl, data: { type: 'A', address: m.ipv4 } })
+    for (const m of from) if (m.ipv6 !== null) recs.push({ name: owner, ttl, data: { type: 'AAAA', address: m.ipv6 } })
+    return recs
+  }
+
+  #conflict(name: Name, winner: string, loser: string): void {
+    this.conflicts++
+    this.#events.conflict(name, winner, loser)
+  }
+}
+
+function sameRecords(a: readonly Rec[], b: readonly Rec[]): boolean {
+  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b)
+}

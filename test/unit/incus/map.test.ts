@@ -1,0 +1,133 @@
+/**
+ * Instance → names and addresses, from the shared/incus-api fixtures (real response shapes).
+ */
+import { describe, expect, it } from 'vitest'
+import type { Instance } from '../../../src/incus/api.ts'
+import { leaseNetworks, mapInstance, orderedInterfaces, usableAddress } from '../../../src/incus/map.ts'
+import type { MapSettings } from '../../../src/incus/map.ts'
+import { edited, fixture, instance } from '../../helpers/fixtures.ts'
+
+const S: MapSettings = { suffix: 'incus.example.org', states: new Set(['running']) }
+
+describe('mapInstance', () => {
+  it('a running container: <name>.<suffix>, first global IPv4 and IPv6 of eth0, link-local skipped', () => {
+    expect(mapInstance(instance('default/web'), S)).toEqual({
+      key: 'default/web', project: 'default', name: 'web', hostname: 'web.incus.example.org', aliases: [],
+      ipv4: '10.42.0.15', ipv6: 'fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd', skipped: null,
+    })
+  })
+
+  it('a Ready container counts as running; dnsweaver\'s hostname key names it', () => {
+    const m = mapInstance(instance('default/app'), S)
+    expect(m.hostname).toBe('shop.incus.example.org')
+    expect(m.ipv4).toBe('10.42.0.23')
+  })
+
+  it('user.dns.hostname wins over dnsweaver\'s key; a dotted value is a full name', () => {
+    const app = edited(instance('default/app'), (i) => { i.expanded_config['user.dns.hostname'] = 'Store.Example.NET.' })
+    expect(mapInstance(app, S).hostname).toBe('store.example.net')
+  })
+
+  it('another project: <name>.<project>.<suffix>, so equal names never clash', () => {
+    const m = mapInstance(instance('staging/api'), S)
+    expect(m.hostname).toBe('api.staging.incus.example.org')
+    expect(m.ipv4).toBe('10.42.0.77')
+  })
+
+  it('a dotted instance name is used as the full name', () => {
+    const dotted = edited(instance('default/web'), (i) => { i.name = 'web.lab.example.org' })
+    expect(mapInstance(dotted, { ...S, suffix: null }).hostname).toBe('web.lab.example.org')
+  })
+
+  it('no suffix and no rule: nothing, with the reason', () => {
+    const m = mapInstance(instance('default/web'), { ...S, suffix: null })
+    expect(m.hostname).toBeNull()
+    expect(m.skipped).toBe('no INCUS_DNS_SUFFIX and no user.dns.hostname')
+  })
+
+  it('uppercase instance names are lowercased', () => {
+    expect(mapInstance(edited(instance('default/web'), (i) => { i.name = 'Web' }), S).hostname).toBe('web.incus.example.org')
+  })
+
+  it('a VM with agent: the NIC matched by MAC (enp5s0) wins over docker0, whatever the names', () => {
+    const vm = instance('default/vm-docker')
+    expect(orderedInterfaces(vm).map(([n]) => n)).toEqual(['enp5s0', 'docker0'])
+    const m = mapInstance(vm, S)
+    expect(m.ipv4).toBe('10.42.0.50')
+    expect(m.ipv6).toBe('fd42:4c81:5770:1eaf:1266:6aff:fe91:4be')
+  })
+
+  it('docker0 is used only when the real NIC has no address of that family', () => {
+    const vm = edited(instance('default/vm-docker'), (i) => {
+      i.state.network.enp5s0.addresses = i.state.network.enp5s0.addresses.filter((a: { family: string }) => a.family === 'inet6')
+    })
+    expect(mapInstance(vm, S).ipv4).toBe('172.17.0.1')
+  })
+
+  it('matches a NIC by the device\'s name property when MACs do not match', () => {
+    const c = edited(instance('default/web'), (i) => {
+      i.expanded_devices.eth0.name = 'net0'
+      i.expanded_config['volatile.eth0.hwaddr'] = '00:00:00:00:00:01'
+      i.state.network = {
+        aaa: { addresses: [{ family: 'inet', address: '192.168.5.5', netmask: '24', scope: 'global' }], hwaddr: '02:00:00:00:00:02', type: 'broadcast' },
+        net0: { addresses: [{ family: 'inet', address: '10.1.2.3', netmask: '24', scope: 'global' }], hwaddr: '02:00:00:00:00:03', type: 'broadcast' },
+      }
+    })
+    expect(mapInstance(c, S).ipv4).toBe('10.1.2.3')
+  })
+
+  it('a VM without agent: the device-keyed lease/EUI-64 addresses Incus reports', () => {
+    const m = mapInstance(instance('default/noagent-bridged'), S)
+    expect([m.ipv4, m.ipv6]).toEqual(['10.42.0.61', 'fd42:4c81:5770:1eaf:1266:6aff:fe3a:9c41'])
+  })
+
+  it('a running instance with empty state.network gets its address from the DHCP leases, by MAC', () => {
+    const vm = edited(instance('default/noagent-bridged'), (i) => { i.state.network = {} })
+    expect(leaseNetworks(vm)).toEqual(['incusbr0'])
+    expect(mapInstance(vm, S).skipped).toBe('no usable address yet (state.network and DHCP leases have none)')
+    const leases = new Map([['10:66:6a:3a:9c:41', ['10.42.0.61']], ['10:66:6a:00:00:00', ['10.42.0.99']]])
+    expect(mapInstance(vm, S, leases).ipv4).toBe('10.42.0.61')
+  })
+
+  it('a macvlan VM without agent has no fallback: nothing', () => {
+    const vm = instance('default/noagent-macvlan')
+    expect(leaseNetworks(vm)).toEqual([])
+    expect(mapInstance(vm, S).skipped).toMatch(/no usable address/)
+  })
+
+  it('a stopped instance: nothing, said why', () => {
+    expect(mapInstance(instance('default/db'), S).skipped).toBe('status Stopped is not in INCUS_DNS_STATE_FILTER')
+    expect(mapInstance(instance('default/db'), { ...S, states: new Set(['running', 'stopped']) }).skipped).toMatch(/no usable address/)
+  })
+
+  it('just started, only fe80: nothing yet', () => {
+    const state = fixture<Instance['state']>('instance-state-just-started-no-ipv4-yet').metadata
+    const c = edited(instance('default/web'), (i) => { i.state = state })
+    expect(mapInstance(c, S).skipped).toMatch(/no usable address yet/)
+  })
+
+  it('IPv6 only', () => {
+    const c = edited(instance('default/web'), (i) => {
+      i.state.network.eth0.addresses = i.state.network.eth0.addresses.filter((a: { family: string }) => a.family === 'inet6')
+    })
+    const m = mapInstance(c, S)
+    expect([m.ipv4, m.ipv6]).toEqual([null, 'fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd'])
+  })
+
+  it('keeps CGNAT and ULA, skips link-local, loopback and unspecified', () => {
+    expect(usableAddress('100.64.1.2')).toBe('100.64.1.2')
+    expect(usableAddress('fd00::1')).toBe('fd00::1')
+    for (const a of ['169.254.1.1', 'fe80::1', '127.0.0.1', '::1', '0.0.0.0', '::', 'ff02::1', 'bogus']) expect(usableAddress(a)).toBeNull()
+  })
+
+  it('user.dns.enabled=false opts out; dnsweaver\'s enabled key from a profile is read from expanded_config', () => {
+    const off = edited(instance('default/web'), (i) => { i.expanded_config['user.dns.enabled'] = 'false' })
+    expect(mapInstance(off, S).skipped).toBe('opted out (user.dns.enabled=false)')
+    expect(mapInstance(instance('staging/api'), S).skipped).toBeNull()
+  })
+
+  it('user.dns.aliases: relative and full names, deduplicated', () => {
+    const c = edited(instance('default/web'), (i) => { i.expanded_config['user.dns.aliases'] = 'www, blog ,www,shop.example.net' })
+    expect(mapInstance(c, S).aliases).toEqual(['www.incus.example.org', 'blog.incus.example.org', 'shop.example.net'])
+  })
+})
