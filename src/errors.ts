@@ -55,3 +55,35 @@ export class ListenError extends IncusDnsError {
     super('INCUS_DNS_ERR_LISTEN', message, options)
   }
 }
+
+/** Incus could not be reached at all: socket missing or forbidden, connection refused, TLS failure. */
+export class IncusUnreachableError extends IncusDnsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INCUS_DNS_ERR_INCUS_UNREACHABLE', message, options)
+  }
+}
+
+/** Incus answered but does not trust us (403, or `auth: untrusted` on /1.0). */
+export class IncusAuthError extends IncusDnsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INCUS_DNS_ERR_INCUS_AUTH', message, options)
+  }
+}
+
+/** Incus answered with an error status (4xx/5xx other than 403). */
+export class IncusApiError extends IncusDnsError {
+  readonly status: number
+  readonly path: string
+  constructor(status: number, path: string, message: string) {
+    super('INCUS_DNS_ERR_INCUS_API', message)
+    this.status = status
+    this.path = path
+  }
+}
+
+/** Incus (or something in its place) sent what is not the API's JSON: bad JSON, wrong shape. */
+export class IncusProtocolError extends IncusDnsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INCUS_DNS_ERR_INCUS_PROTOCOL', message, options)
+  }
+}

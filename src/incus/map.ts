@@ -27,6 +27,8 @@ export interface Mapped {
   readonly ipv6: string | null
   /** Why it publishes nothing, for the debug log; null when it publishes. */
   readonly skipped: string | null
+  /** Live and named but without an address yet: worth polling until one appears (no event will say so). */
+  readonly awaitingAddress: boolean
 }
 
 /** MAC (lowercase) → addresses from the DHCP leases of the instance's managed networks. */
@@ -144,7 +146,7 @@ export function mapInstance(inst: Instance, settings: MapSettings, leases: Lease
   const key = instanceKey(inst.project, inst.name)
   const { hostname, aliases, why } = namesOf(inst, settings)
   const base = { key, project: inst.project, name: inst.name, hostname, aliases }
-  const nothing = (reason: string): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason })
+  const nothing = (reason: string, awaitingAddress = false): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason, awaitingAddress })
   const config = configOf(inst)
   if ((config['user.dns.enabled'] ?? config['user.dnsweaver.enabled'] ?? 'true').toLowerCase() === 'false') {
     return nothing('opted out (user.dns.enabled=false)')
@@ -153,10 +155,10 @@ export function mapInstance(inst: Instance, settings: MapSettings, leases: Lease
   if (hostname === null) return nothing(why ?? 'no name')
 
   const fromState = firstAddresses(orderedInterfaces(inst).flatMap(([, nic]) => (nic.addresses ?? []).map((a) => a.address)))
-  if (fromState.ipv4 !== null || fromState.ipv6 !== null) return { ...base, ...fromState, skipped: null }
+  if (fromState.ipv4 !== null || fromState.ipv6 !== null) return { ...base, ...fromState, skipped: null, awaitingAddress: false }
   // A VM without its agent (or an empty state.network): the managed network's DHCP leases, by MAC.
   const macs = nicDevices(inst).map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase())
   const fromLeases = firstAddresses(macs.flatMap((m) => leases?.get(m) ?? []))
-  if (fromLeases.ipv4 !== null || fromLeases.ipv6 !== null) return { ...base, ...fromLeases, skipped: null }
-  return nothing('no usable address yet (state.network and DHCP leases have none)')
+  if (fromLeases.ipv4 !== null || fromLeases.ipv6 !== null) return { ...base, ...fromLeases, skipped: null, awaitingAddress: false }
+  return nothing('no usable address yet (state.network and DHCP leases have none)', true)
 }

@@ -29,6 +29,8 @@ export interface RecordEvents {
 
 export class InstanceRecords {
   readonly #instances = new Map<string, Mapped>()
+  /** The owners each instance claims, as claimed (not recomputed: reverse zones may have changed since). */
+  readonly #owned = new Map<string, [Name, Claim][]>()
   /** owner name → instance key → how it claims the name. */
   readonly #claims = new Map<Name, Map<string, Claim>>()
   readonly #settings: RecordSettings
@@ -47,20 +49,25 @@ export class InstanceRecords {
   get instances(): ReadonlyMap<string, Mapped> { return this.#instances }
   get written(): ReadonlyMap<Name, readonly Rec[]> { return this.#written }
 
-  /** Sets the reverse zones; owners are recomputed on the next apply of each instance. */
-  setReverseZones(zones: Iterable<Name>): void {
-    this.#reverseZones = new Set(zones)
+  /** Sets the reverse zones PTRs go into; returns true when they changed (re-apply every instance then). */
+  setReverseZones(zones: Iterable<Name>): boolean {
+    const next = new Set(zones)
+    const same = next.size === this.#reverseZones.size && [...next].every((z) => this.#reverseZones.has(z))
+    this.#reverseZones = next
+    return !same
   }
 
   /** Applies changed instances (null: gone) in one store batch; returns the owners written. */
   apply(zone: ZoneWriter, changes: ReadonlyMap<string, Mapped | null>): Name[] {
     const touched = new Set<Name>()
     for (const [key, next] of changes) {
-      const prev = this.#instances.get(key)
-      if (prev !== undefined) for (const [owner] of this.#ownersOf(prev)) { this.#unclaim(owner, key); touched.add(owner) }
+      for (const [owner] of this.#owned.get(key) ?? []) { this.#unclaim(owner, key); touched.add(owner) }
+      this.#owned.delete(key)
       if (next === null) { this.#instances.delete(key); continue }
       this.#instances.set(key, next)
-      for (const [owner, how] of this.#ownersOf(next)) { this.#claim(owner, key, how); touched.add(owner) }
+      const owners = this.#ownersOf(next)
+      this.#owned.set(key, owners)
+      for (const [owner, how] of owners) { this.#claim(owner, key, how); touched.add(owner) }
     }
     // An alias CNAMEs to its instance's hostname, so a hostname change touches the aliases too (already
     // in `touched` through the instance's own claims).

@@ -13,7 +13,7 @@ describe('mapInstance', () => {
   it('a running container: <name>.<suffix>, first global IPv4 and IPv6 of eth0, link-local skipped', () => {
     expect(mapInstance(instance('default/web'), S)).toEqual({
       key: 'default/web', project: 'default', name: 'web', hostname: 'web.incus.example.org', aliases: [],
-      ipv4: '10.42.0.15', ipv6: 'fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd', skipped: null,
+      ipv4: '10.42.0.15', ipv6: 'fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd', skipped: null, awaitingAddress: false,
     })
   })
 
@@ -104,6 +104,8 @@ describe('mapInstance', () => {
     const state = fixture<Instance['state']>('instance-state-just-started-no-ipv4-yet').metadata
     const c = edited(instance('default/web'), (i) => { i.state = state })
     expect(mapInstance(c, S).skipped).toMatch(/no usable address yet/)
+    expect(mapInstance(c, S).awaitingAddress).toBe(true)
+    expect(mapInstance(instance('default/db'), S).awaitingAddress).toBe(false)
   })
 
   it('IPv6 only', () => {

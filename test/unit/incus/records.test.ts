@@ -11,7 +11,7 @@ import { ask } from '../../helpers/ask.ts'
 const SUFFIX = 'incus.example.org'
 function m(key: string, hostname: string | null, ipv4: string | null, ipv6: string | null = null, aliases: string[] = []): Mapped {
   const [project, name] = key.split('/') as [string, string]
-  return { key, project, name, hostname, aliases, ipv4, ipv6, skipped: hostname === null ? 'no name' : null }
+  return { key, project, name, hostname, aliases, ipv4, ipv6, skipped: hostname === null ? 'no name' : null, awaitingAddress: false }
 }
 
 describe('InstanceRecords', () => {
@@ -87,6 +87,16 @@ describe('InstanceRecords', () => {
     ]))
     expect(events).toEqual(['rejected a.example.com: a.example.com is in no zone we serve; add a zone file for its domain'])
     expect(ask(store.table, `b.${SUFFIX}`, 'A').rcode).toBe(0)
+  })
+
+  it('removes PTRs from a reverse zone that goes away', () => {
+    const r = make()
+    r.setReverseZones(['0.42.10.in-addr.arpa'])
+    r.apply(store, new Map([['default/web', m('default/web', `web.${SUFFIX}`, '10.42.0.15')]]))
+    expect(ask(store.table, '15.0.42.10.in-addr.arpa', 'PTR').rcode).toBe(0)
+    expect(r.setReverseZones([])).toBe(true)
+    r.apply(store, new Map(r.instances))
+    expect(ask(store.table, '15.0.42.10.in-addr.arpa', 'PTR').rcode).toBe(3)
   })
 
   it('writes nothing for an instance whose records did not change', () => {

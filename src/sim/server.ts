@@ -1,0 +1,314 @@
+/**
+ * @module sim/server
+ * A simulated Incus daemon for tests and the demo, following shared/incus-api: the response envelope, `/1.0`,
+ * `/1.0/instances` (recursion 0/1/2, `project`, `all-projects`), single instances and `/state`, `/1.0/networks`
+ * and `/leases`, and the `/1.0/events` websocket, over a unix socket and over HTTPS that trusts only pinned
+ * client certificates. Tests script it: launch, stop, rename, delete, change config, move addresses with no
+ * event, drop the event stream, answer 500 or garbage, reorder or drop events.
+ */
+import { rmSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { WebSocketServer } from 'ws'
+import type WebSocket from 'ws'
+import type { Event } from '../incus/api.ts'
+import { BRIDGE, key, leasesOf, lifecycleEvent, newInstance, renderFull, renderInstance, renderState } from './model.ts'
+import type { LaunchSpec, SimInstance } from './model.ts'
+
+export type { LaunchSpec, SimInstance }
+
+/** What the next API request (or every one) gets instead of its answer. */
+export type Fault =
+  | { readonly status: number; readonly error: string }
+  | 'garbage' // 200 with a body that is not JSON
+  | 'truncated' // 200 with JSON cut short
+
+interface Listener {
+  readonly ws: WebSocket
+  /** null: all projects. */
+  readonly project: string | null
+}
+
+const EVENT_TYPES = ['lifecycle', 'logging', 'operation', 'network-acl']
+
+export class SimIncus {
+  readonly instances = new Map<string, SimInstance>()
+  readonly projects = new Set(['default', 'staging'])
+  /** Every API request, as `METHOD path?query`, so tests can count what the client asked. */
+  readonly requests: string[] = []
+  /** DER bytes of trusted client certificates, for HTTPS (§1.2: byte-identical pinning). */
+  readonly trusted: Buffer[] = []
+  /** Event delivery quirks of released Incus versions (§5.6). */
+  readonly events = { drop: false, duplicate: false, reorder: false }
+  /** Refuse websocket upgrades with this status (e.g. 503 while "starting up"). */
+  refuseEvents: number | null = null
+  #faults: Fault[] = []
+  #always: Fault | null = null
+  readonly #listeners = new Set<Listener>()
+  readonly #servers: (http.Server | https.Server)[] = []
+  readonly #wss = new WebSocketServer({ noServer: true })
+  #held: Event[] = []
+  #socketPath: string | null = null
+  #pinger: NodeJS.Timeout
+
+  constructor() {
+    // incusd pings every 10 s with payload "keepalive" (§5.2).
+    this.#pinger = setInterval(() => { for (const l of this.#listeners) l.ws.ping('keepalive') }, 10_000)
+    this.#pinger.unref()
+  }
+
+  // ---- serving ----
+
+  async listenUnix(path: string): Promise<void> {
+    rmSync(path, { force: true })
+    const server = http.createServer((req, res) => this.#handle(req, res))
+    server.on('upgrade', (req, sock, head) => this.#upgrade(req, sock, head))
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(path, () => resolve()) })
+    this.#servers.push(server)
+    this.#socketPath = path
+  }
+
+  /** HTTPS with a server certificate; only clients whose certificate is in `trusted` are trusted. */
+  async listenHttps(tls: { key: string | Buffer; cert: string | Buffer }, host = '127.0.0.1', port = 0): Promise<number> {
+    const server = https.createServer({ key: tls.key, cert: tls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+      (req, res) => this.#handle(req, res))
+    server.on('upgrade', (req, sock, head) => this.#upgrade(req, sock, head))
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()) })
+    this.#servers.push(server)
+    return (server.address() as AddressInfo).port
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#pinger)
+    for (const i of this.instances.values()) if (i.addressTimer !== null) clearTimeout(i.addressTimer)
+    this.dropEventStreams()
+    await Promise.all(this.#servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections() })))
+    if (this.#socketPath !== null) rmSync(this.#socketPath, { force: true })
+  }
+
+  // ---- scripting ----
+
+  /** `incus launch`: instance-created, then instance-started; the address comes with no event. */
+  launch(spec: LaunchSpec): SimInstance {
+    const inst = this.create(spec)
+    this.start(inst.project, inst.name, spec.addressAfterMs ?? 0)
+    return inst
+  }
+
+  create(spec: LaunchSpec): SimInstance {
+    const inst = newInstance(spec)
+    const k = key(inst.project, inst.name)
+    if (this.instances.has(k)) throw new Error(`instance ${k} exists`)
+    this.projects.add(inst.project)
+    this.instances.set(k, inst)
+    this.emit(lifecycleEvent('instance-created', inst, { type: inst.type, 'storage-pool': 'default', location: 'none' }))
+    return inst
+  }
+
+  start(project: string, name: string, addressAfterMs = 0): void {
+    const inst = this.get(project, name)
+    inst.status = 'Running'
+    const assign = (): void => { inst.addressTimer = null; inst.ipv4 = inst.plannedIpv4; inst.ipv6 = inst.plannedIpv6 }
+    if (addressAfterMs <= 0) assign()
+    else inst.addressTimer = setTimeout(assign, addressAfterMs)
+    this.emit(lifecycleEvent('instance-started', inst))
+  }
+
+  /** `incus stop`: containers send instance-shutdown, VMs instance-stopped (§5.5). */
+  stop(project: string, name: string): void {
+    const inst = this.get(project, name)
+    if (inst.addressTimer !== null) { clearTimeout(inst.addressTimer); inst.addressTimer = null }
+    inst.status = 'Stopped'
+    inst.ipv4 = null
+    inst.ipv6 = null
+    this.emit(lifecycleEvent(inst.type === 'container' ? 'instance-shutdown' : 'instance-stopped', inst))
+  }
+
+  /** Renaming a running instance is refused by Incus (§0.5), so this one too. */
+  rename(project: string, from: string, to: string): void {
+    const inst = this.get(project, from)
+    if (inst.status !== 'Stopped') throw new Error('Renaming of running instance not allowed')
+    this.instances.delete(key(project, from))
+    inst.name = to
+    this.instances.set(key(project, to), inst)
+    this.emit(lifecycleEvent('instance-renamed', inst, { old_name: from }))
+  }
+
+  delete(project: string, name: string): void {
+    const inst = this.get(project, name)
+    if (inst.addressTimer !== null) clearTimeout(inst.addressTimer)
+    this.instances.delete(key(project, name))
+    this.emit(lifecycleEvent('instance-deleted', inst))
+  }
+
+  /** `incus config set/unset`: instance-updated. */
+  setConfig(project: string, name: string, configKey: string, value: string | null): void {
+    const inst = this.get(project, name)
+    if (value === null) delete inst.config[configKey]
+    else inst.config[configKey] = value
+    this.emit(lifecycleEvent('instance-updated', inst))
+  }
+
+  /** A guest's DHCP client or `ip addr`: addresses change and no event is sent (§0.1). */
+  setAddresses(project: string, name: string, ipv4: string | null, ipv6: string | null): void {
+    const inst = this.get(project, name)
+    inst.ipv4 = ipv4
+    inst.ipv6 = ipv6
+    inst.plannedIpv4 = ipv4
+    inst.plannedIpv6 = ipv6
+  }
+
+  /** A VM's agent connects (instance-agent-started, v6.23+) or goes away (no event here). */
+  setAgent(project: string, name: string, running: boolean): void {
+    const inst = this.get(project, name)
+    inst.agent = running
+    if (running) this.emit(lifecycleEvent('instance-agent-started', inst))
+  }
+
+  get(project: string, name: string): SimInstance {
+    const inst = this.instances.get(key(project, name))
+    if (inst === undefined) throw new Error(`no instance ${key(project, name)}`)
+    return inst
+  }
+
+  /** The next requests fail, one fault each, in order. */
+  failNext(...faults: Fault[]): void { this.#faults.push(...faults) }
+  /** Every request fails until called with null. */
+  failAlways(fault: Fault | null): void { this.#always = fault }
+
+  /** Closes every event stream, as a restarting incusd or a network cut does. */
+  dropEventStreams(): void {
+    for (const l of this.#listeners) l.ws.terminate()
+    this.#listeners.clear()
+  }
+
+  get eventListeners(): number { return this.#listeners.size }
+
+  /** Sends an event to the listeners that want it, with the configured delivery quirks. */
+  emit(event: Event): void {
+    if (this.events.drop) return
+    if (this.events.reorder) {
+      // Hold events of this turn and send them newest first: what per-event goroutines can do (§5.6).
+      this.#held.push(event)
+      if (this.#held.length === 1) setImmediate(() => { const held = this.#held.reverse(); this.#held = []; for (const e of held) this.#send(e) })
+      return
+    }
+    this.#send(event)
+    if (this.events.duplicate) this.#send(event)
+  }
+
+  #send(event: Event): void {
+    const text = JSON.stringify(event) + '\n'
+    for (const l of this.#listeners) {
+      if (l.project !== null && event.project !== undefined && event.project !== '' && event.project !== l.project) continue
+      l.ws.send(text)
+    }
+  }
+
+  // ---- HTTP ----
+
+  #trustedRequest(req: http.IncomingMessage): boolean {
+    const sock = req.socket as TLSSocket
+    if (typeof sock.getPeerCertificate !== 'function') return true // unix socket: fully trusted (§1.1)
+    const cert = sock.getPeerCertificate()
+    const raw = cert?.raw
+    return raw !== undefined && this.trusted.some((t) => t.equals(raw))
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://incus')
+    this.requests.push(`${req.method} ${url.pathname}${url.search}`)
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' })
+      res.end(JSON.stringify(body) + '\n')
+    }
+    const sync = (metadata: unknown): void => send(200, { type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata })
+    const error = (code: number, message: string): void => send(code, { type: 'error', status: '', status_code: 0, operation: '', error_code: code, error: message, metadata: null })
+
+    const fault = this.#faults.shift() ?? this.#always
+    if (fault !== null && fault !== undefined) {
+      if (fault === 'garbage') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('<html>not json</html>\n'); return }
+      if (fault === 'truncated') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"type":"sync","metadata":[{"na'); return }
+      error(fault.status, fault.error)
+      return
+    }
+    const trusted = this.#trustedRequest(req)
+    const path = url.pathname.replace(/\/+$/, '') || '/'
+    if (req.method !== 'GET') { error(trusted ? 501 : 403, trusted ? 'not implemented' : 'not authorized'); return }
+    if (path === '/') { sync(['/1.0']); return }
+    if (path === '/1.0') {
+      if (!trusted) { sync({ config: {}, api_extensions: null, api_status: 'stable', api_version: '1.0', auth: 'untrusted', public: false, auth_methods: ['tls'] }); return }
+      sync({
+        config: {}, api_extensions: ['instance_all_projects', 'event_project', 'event_lifecycle_name_and_project', 'instance_ready_state'],
+        api_status: 'stable', api_version: '1.0', auth: 'trusted', public: false, auth_methods: ['tls'],
+        auth_user_name: 'root', auth_user_method: 'unix',
+        environment: { project: url.searchParams.get('project') ?? 'default', server: 'incus', server_clustered: false, server_name: 'sim', server_version: '7.3' },
+      })
+      return
+    }
+    if (!trusted) { error(403, 'not authorized'); return }
+
+    const project = url.searchParams.get('project')
+    const all = /^(true|1|yes|on)$/i.test(url.searchParams.get('all-projects') ?? '')
+    if (project !== null && all) { error(400, 'Cannot specify a project when requesting all projects'); return }
+    const recursion = Number(url.searchParams.get('recursion') ?? '0') || 0
+    const inProject = (i: SimInstance): boolean => all || i.project === (project ?? 'default')
+
+    if (path === '/1.0/instances') {
+      const list = [...this.instances.values()].filter(inProject)
+        .sort((a, b) => (a.project === b.project ? (a.name < b.name ? -1 : 1) : a.project < b.project ? -1 : 1))
+      if (recursion === 0) sync(list.map((i) => `/1.0/instances/${encodeURIComponent(i.name)}${i.project === 'default' ? '' : `?project=${i.project}`}`))
+      else sync(list.map(recursion === 1 ? renderInstance : renderFull))
+      return
+    }
+    const m = /^\/1\.0\/instances\/([^/]+)(\/state)?$/.exec(path)
+    if (m !== null) {
+      const name = decodeURIComponent(m[1] as string)
+      if (name.includes('/')) { error(400, 'Invalid instance name'); return }
+      const inst = this.instances.get(key(project ?? 'default', name))
+      if (inst === undefined) { error(404, 'Instance not found'); return }
+      if (m[2] !== undefined) sync(renderState(inst))
+      else sync(recursion >= 1 ? renderFull(inst) : renderInstance(inst))
+      return
+    }
+    if (path === '/1.0/networks') {
+      sync(recursion >= 1 ? [BRIDGE] : [`/1.0/networks/${BRIDGE.name}`])
+      return
+    }
+    const n = /^\/1\.0\/networks\/([^/]+)\/leases$/.exec(path)
+    if (n !== null) {
+      if (decodeURIComponent(n[1] as string) !== BRIDGE.name) { error(404, 'Network not found'); return }
+      sync(leasesOf([...this.instances.values()].filter(inProject)))
+      return
+    }
+    error(404, 'not found')
+  }
+
+  #upgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://incus')
+    const reject = (code: number, message: string): void => {
+      const body = JSON.stringify({ type: 'error', status: '', status_code: 0, operation: '', error_code: code, error: message, metadata: null }) + '\n'
+      socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    }
+    this.requests.push(`GET ${url.pathname}${url.search} (websocket)`)
+    if (url.pathname !== '/1.0/events') { reject(404, 'not found'); return }
+    if (!this.#trustedRequest(req)) { reject(403, 'not authorized'); return }
+    if (this.refuseEvents !== null) { reject(this.refuseEvents, 'Daemon is starting up'); return }
+    // Checked before the upgrade, answered as ordinary JSON errors (§5.1).
+    for (const t of (url.searchParams.get('type') ?? '').split(',').filter((x) => x !== '')) {
+      if (!EVENT_TYPES.includes(t)) { reject(400, `"${t}" isn't a supported event type`); return }
+    }
+    const project = url.searchParams.get('project')
+    const all = /^(true|1|yes|on)$/i.test(url.searchParams.get('all-projects') ?? '')
+    if (project !== null && all) { reject(400, 'Cannot specify a project when requesting all projects'); return }
+    if (project !== null && project !== 'default' && !this.projects.has(project)) { reject(404, 'Project not found'); return }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const listener: Listener = { ws, project: all ? null : project ?? 'default' }
+      this.#listeners.add(listener)
+      ws.on('close', () => this.#listeners.delete(listener))
+      ws.on('error', () => ws.terminate())
+    })
+  }
+}
