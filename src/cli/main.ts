@@ -4,12 +4,16 @@
  * wires the others together.
  */
 import { readFileSync } from 'node:fs'
+import { incusConnection } from '../config/incus.ts'
 import { loadConfig, helpText } from '../config/load.ts'
 import type { Config } from '../config/settings.ts'
 import { startDnsServer } from '../dns/server.ts'
 import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
 import { ConfigErrors, IncusDnsError } from '../errors.ts'
+import { IncusClient } from '../incus/client.ts'
+import { IncusSource } from '../incus/source.ts'
+import type { IncusSourceOptions } from '../incus/source.ts'
 import { createLogger } from '../log.ts'
 import type { Logger } from '../log.ts'
 import { readZoneDir, ZoneFileSource } from '../zone/file/source.ts'
@@ -21,16 +25,22 @@ export interface Running {
   readonly server: DnsServer
   readonly stats: DnsStats
   readonly log: Logger
+  /** The live Incus source, or null when it is off. */
+  readonly incus: IncusSource | null
   /** Re-reads the zone files; a broken file keeps the previous version of every zone. */
   reloadZones(): Promise<void>
   stop(): Promise<void>
 }
 
+/** Test hooks: shorter waits than a production Incus needs. */
+export type StartOverrides = Partial<Pick<IncusSourceOptions, 'addressPoll' | 'eventBackoff'>>
+
 /** Starts everything; throws IncusDnsError (config, zone file, listen) with a message for the user. */
-export async function start(config: Config, log: Logger): Promise<Running> {
+export async function start(config: Config, log: Logger, overrides: StartOverrides = {}): Promise<Running> {
+  const connection = incusConnection(config)
   const stats = new DnsStats()
   const store = new ZoneStore({
-    onShadow: (name, type, winner, loser) => log.warn({ name, type, winner, loser }, 'records shadowed by a higher-precedence source'),
+    onShadow: (name, type, winner, loser) => log.warn({ name, type, winner, loser }, 'zone file records win over live ones for this name and type'),
   })
   const files = new ZoneFileSource()
   const loadZones = async (): Promise<void> => {
@@ -49,8 +59,30 @@ export async function start(config: Config, log: Logger): Promise<Running> {
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
   })
   log.info({ listen: server.addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)) }, 'answering DNS')
+
+  // The DNS server is up before Incus is asked anything: zone files serve even when Incus is down.
+  let incus: IncusSource | null = null
+  let client: IncusClient | null = null
+  if (connection !== null) {
+    if (connection.kind === 'https' && connection.skipVerify) {
+      log.warn({ url: connection.url }, "INCUS_DNS_INCUS_TLS_SKIP_VERIFY=true: Incus's certificate is NOT verified; anyone on the path can pose as Incus")
+    }
+    client = new IncusClient(connection)
+    incus = new IncusSource({
+      client, zone: store, log,
+      scope: config.project === '' ? 'all' : { project: config.project },
+      map: { suffix: config.suffix, states: config.stateFilter },
+      records: { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget },
+      pollIntervalMs: config.pollInterval,
+      reverse: config.reverseZones === 'auto' ? { mode: 'auto' } : config.reverseZones === 'off' ? { mode: 'off' } : { mode: 'list', cidrs: config.reverseZones },
+      ...overrides,
+    })
+    incus.start()
+  } else {
+    log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
+  }
   return {
-    config, store, server, stats, log,
+    config, store, server, stats, log, incus,
     async reloadZones() {
       try {
         await loadZones()
@@ -59,6 +91,8 @@ export async function start(config: Config, log: Logger): Promise<Running> {
       }
     },
     async stop() {
+      incus?.stop()
+      await client?.close()
       await server.close()
     },
   }

@@ -10,6 +10,8 @@ import type { Config, Setting } from './settings.ts'
 
 export interface Loaded {
   readonly config: Config
+  /** Settings given by flag or environment rather than defaulted (cross-field rules need to know). */
+  readonly explicit: ReadonlySet<keyof Config>
   /** Things worth a warning that do not stop start-up (unknown INCUS_DNS_* variables). */
   readonly warnings: readonly string[]
   readonly help: boolean
@@ -32,9 +34,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
 
   const problems: ConfigError[] = []
   const config: Record<string, unknown> = {}
+  const explicit = new Set<keyof Config>()
   for (const [key, s] of entries) {
     const fromFlag = values[s.flag]
-    const raw = typeof fromFlag === 'string' ? fromFlag : env[s.env] ?? s.default
+    const given = typeof fromFlag === 'string' ? fromFlag : env[s.env]
+    if (given !== undefined) explicit.add(key)
+    const raw = given ?? s.default
     try {
       config[key] = s.parse(raw)
     } catch (err) {
@@ -42,12 +47,38 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     }
   }
   if (problems.length > 0) throw new ConfigErrors(problems)
+  problems.push(...crossChecks(config as Config, explicit))
+  if (problems.length > 0) throw new ConfigErrors(problems)
 
   const known = new Set(entries.map(([, s]) => s.env))
   const warnings = Object.keys(env)
     .filter((k) => k.startsWith('INCUS_DNS_') && !known.has(k))
     .map((k) => `${k} is not a setting of incus-dns and is ignored${suggest(k, [...known])}`)
-  return { config: config as Config, warnings, help: values.help === true, version: values.version === true }
+  if ((config as Config).cnameTarget !== null && (config as Config).targetMode !== 'cname') {
+    warnings.push('INCUS_DNS_CNAME_TARGET is set but INCUS_DNS_TARGET_MODE is guest-ip, so it is not used')
+  }
+  return { config: config as Config, explicit, warnings, help: values.help === true, version: values.version === true }
+}
+
+/** Rules that involve more than one setting; each message names every setting involved. */
+function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigError[] {
+  const out: ConfigError[] = []
+  if (c.incusUrl !== '' && explicit.has('incusSocket')) {
+    out.push(new ConfigError('INCUS_DNS_INCUS_SOCKET', 'INCUS_DNS_INCUS_SOCKET and INCUS_DNS_INCUS_URL are both set; set one: the socket for a local Incus, the URL for a remote one'))
+  }
+  if (c.incusUrl !== '') {
+    for (const [key, env] of [['incusTlsCert', 'INCUS_DNS_INCUS_TLS_CERT'], ['incusTlsKey', 'INCUS_DNS_INCUS_TLS_KEY']] as const) {
+      if (c[key] === '') out.push(new ConfigError(env, `${env} is not set; INCUS_DNS_INCUS_URL needs a client certificate and key (make them with: incus remote generate-certificate, or openssl)`))
+    }
+  } else {
+    for (const [key, env] of [['incusTlsCert', 'INCUS_DNS_INCUS_TLS_CERT'], ['incusTlsKey', 'INCUS_DNS_INCUS_TLS_KEY'], ['incusTlsCa', 'INCUS_DNS_INCUS_TLS_CA'], ['incusTlsServerName', 'INCUS_DNS_INCUS_TLS_SERVER_NAME'], ['incusTlsMinVersion', 'INCUS_DNS_INCUS_TLS_MIN_VERSION'], ['incusTlsSkipVerify', 'INCUS_DNS_INCUS_TLS_SKIP_VERIFY']] as const) {
+      if (explicit.has(key)) out.push(new ConfigError(env, `${env} is set but INCUS_DNS_INCUS_URL is not; TLS settings apply only to a remote Incus over HTTPS`))
+    }
+  }
+  if (c.targetMode === 'cname' && c.cnameTarget === null) {
+    out.push(new ConfigError('INCUS_DNS_CNAME_TARGET', 'INCUS_DNS_TARGET_MODE is cname but INCUS_DNS_CNAME_TARGET is not set; give the name every instance should point at'))
+  }
+  return out
 }
 
 function suggest(name: string, known: readonly string[]): string {

@@ -4,6 +4,9 @@
  * accepted; the loader prefixes the setting's name.
  */
 import { isIP } from 'node:net'
+import ipaddr from 'ipaddr.js'
+import { STATUSES } from '../incus/api.ts'
+import { canonicalName } from '../zone/name.ts'
 import type { ListenAddress } from '../dns/server.ts'
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
@@ -52,4 +55,37 @@ export function oneOf<T extends string>(choices: readonly T[]): (raw: string) =>
     if (!(choices as readonly string[]).includes(v)) throw new Error(`'${raw}' is not one of ${choices.join(', ')}`)
     return v as T
   }
+}
+
+export function parseBoolean(raw: string): boolean {
+  const v = raw.toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(v)) return true
+  if (['false', '0', 'no', 'off'].includes(v)) return false
+  throw new Error(`'${raw}' is not true or false`)
+}
+
+/** A domain name such as incus.example.org (trailing dot optional). */
+export function parseDomain(raw: string): string {
+  try {
+    const name = canonicalName(raw)
+    if (name === '') throw new Error('the root')
+    return name
+  } catch (err) {
+    throw new Error(`'${raw}' is not a domain name (${(err as Error).message}), e.g. incus.example.org`)
+  }
+}
+
+export function parseCidrList(raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (items.length === 0) throw new Error("is empty; give CIDRs such as 10.42.0.0/24, or 'auto' or 'off'")
+  for (const c of items) if (!ipaddr.isValidCIDR(c)) throw new Error(`'${c}' is not a CIDR such as 10.42.0.0/24 or fd42::/64`)
+  return items
+}
+
+/** Incus statuses, comma-separated, lowercased. */
+export function parseStates(raw: string): ReadonlySet<string> {
+  const items = raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')
+  if (items.length === 0) throw new Error(`is empty; give statuses such as running (${STATUSES.join(', ')})`)
+  for (const s of items) if (!(STATUSES as readonly string[]).includes(s)) throw new Error(`'${s}' is not an Incus status (${STATUSES.join(', ')})`)
+  return new Set(items)
 }

@@ -4,7 +4,7 @@
  * the README's configuration table all come from here (a test checks the README against it).
  */
 import type { ListenAddress } from '../dns/server.ts'
-import { oneOf, parseDuration, parseListen, parsePositiveInt } from './parse.ts'
+import { oneOf, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseStates } from './parse.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -41,6 +41,89 @@ export const SETTINGS = {
     env: 'INCUS_DNS_TCP_IDLE_TIMEOUT', flag: 'tcp-idle-timeout', default: '10s',
     help: 'Close a TCP connection that sends no complete query for this long (also ends clients stalled mid-message).',
     parse: parseDuration,
+  }),
+  incusSocket: setting<string>({
+    env: 'INCUS_DNS_INCUS_SOCKET', flag: 'incus-socket', default: '/var/lib/incus/unix.socket',
+    help: "Incus's unix socket (used when INCUS_DNS_INCUS_URL is not set); 'none' turns the Incus source off.",
+    parse: (raw) => { if (raw === '') throw new Error("is empty; give the socket path, or 'none' to serve zone files only"); return raw },
+  }),
+  incusUrl: setting<string>({
+    env: 'INCUS_DNS_INCUS_URL', flag: 'incus-url', default: '',
+    help: 'A remote Incus over HTTPS with a client certificate, e.g. https://incus.example.org:8443.',
+    parse: (raw) => {
+      if (raw !== '' && !/^https:\/\/[^/]+(:\d+)?\/?$/.test(raw)) throw new Error(`'${raw}' is not https://host[:port], e.g. https://192.0.2.10:8443`)
+      return raw.replace(/\/$/, '')
+    },
+  }),
+  incusTlsCert: setting<string>({
+    env: 'INCUS_DNS_INCUS_TLS_CERT', flag: 'incus-tls-cert', default: '',
+    help: 'PEM file of our client certificate (trusted on the server with `incus config trust add-certificate`).',
+    parse: (raw) => raw,
+  }),
+  incusTlsKey: setting<string>({
+    env: 'INCUS_DNS_INCUS_TLS_KEY', flag: 'incus-tls-key', default: '',
+    help: 'PEM file of the private key of INCUS_DNS_INCUS_TLS_CERT.',
+    parse: (raw) => raw,
+  }),
+  incusTlsCa: setting<string>({
+    env: 'INCUS_DNS_INCUS_TLS_CA', flag: 'incus-tls-ca', default: '',
+    help: "PEM file of the CA (or the server's own certificate, /var/lib/incus/server.crt) to verify Incus with; empty: the system CAs.",
+    parse: (raw) => raw,
+  }),
+  incusTlsServerName: setting<string>({
+    env: 'INCUS_DNS_INCUS_TLS_SERVER_NAME', flag: 'incus-tls-server-name', default: '',
+    help: "Name to expect in Incus's certificate (SNI), when it differs from the host in the URL.",
+    parse: (raw) => raw,
+  }),
+  incusTlsMinVersion: setting<'TLSv1.2' | 'TLSv1.3'>({
+    env: 'INCUS_DNS_INCUS_TLS_MIN_VERSION', flag: 'incus-tls-min-version', default: '1.2',
+    help: 'Lowest TLS version to accept: 1.2 or 1.3.',
+    parse: (raw) => { const v = oneOf(['1.2', '1.3'] as const)(raw); return v === '1.2' ? 'TLSv1.2' : 'TLSv1.3' },
+  }),
+  incusTlsSkipVerify: setting<boolean>({
+    env: 'INCUS_DNS_INCUS_TLS_SKIP_VERIFY', flag: 'incus-tls-skip-verify', default: 'false',
+    help: "Do not verify Incus's certificate (anyone on the path can then pose as Incus); logged as a warning.",
+    parse: parseBoolean,
+  }),
+  project: setting<string>({
+    env: 'INCUS_DNS_PROJECT', flag: 'project', default: '',
+    help: 'Only this Incus project; empty: all projects (all-projects=true).',
+    parse: (raw) => raw,
+  }),
+  pollInterval: setting<number>({
+    env: 'INCUS_DNS_POLL_INTERVAL', flag: 'poll-interval', default: '30s',
+    help: 'Full resync with Incus this often (events cover changes in between; addresses change without events).',
+    parse: (raw) => { const ms = parseDuration(raw); if (ms < 1000) throw new Error(`'${raw}' is shorter than 1s`); return ms },
+  }),
+  stateFilter: setting<ReadonlySet<string>>({
+    env: 'INCUS_DNS_STATE_FILTER', flag: 'state-filter', default: 'running',
+    help: 'Instance statuses that get records, comma list (running also covers ready): running, ready, frozen, ...',
+    parse: parseStates,
+  }),
+  suffix: setting<string | null>({
+    env: 'INCUS_DNS_SUFFIX', flag: 'suffix', default: '',
+    help: 'Domain for instance names: <name>.<suffix>, <name>.<project>.<suffix> off the default project. Its zone is made if no zone file has it.',
+    parse: (raw) => (raw === '' ? null : parseDomain(raw)),
+  }),
+  ttl: setting<number>({
+    env: 'INCUS_DNS_TTL', flag: 'ttl', default: '30s',
+    help: 'TTL of instance records (whole seconds).',
+    parse: (raw) => { const ms = parseDuration(raw); if (ms % 1000 !== 0 || ms > 86_400_000) throw new Error(`'${raw}' is not whole seconds up to 24h`); return ms / 1000 },
+  }),
+  targetMode: setting<'guest-ip' | 'cname'>({
+    env: 'INCUS_DNS_TARGET_MODE', flag: 'target-mode', default: 'guest-ip',
+    help: "guest-ip: A/AAAA with the instance's addresses; cname: every instance name is a CNAME to INCUS_DNS_CNAME_TARGET.",
+    parse: oneOf(['guest-ip', 'cname'] as const),
+  }),
+  cnameTarget: setting<string | null>({
+    env: 'INCUS_DNS_CNAME_TARGET', flag: 'cname-target', default: '',
+    help: 'The name every instance points at in cname mode, e.g. a reverse proxy: proxy.example.org.',
+    parse: (raw) => (raw === '' ? null : parseDomain(raw)),
+  }),
+  reverseZones: setting<'auto' | 'off' | string[]>({
+    env: 'INCUS_DNS_REVERSE_ZONES', flag: 'reverse-zones', default: 'auto',
+    help: "Where PTR records go: 'auto' (the managed networks' subnets), 'off', or a CIDR list such as 10.42.0.0/24,fd42::/64.",
+    parse: (raw) => (raw === 'auto' || raw === 'off' ? raw : parseCidrList(raw)),
   }),
   tcpMaxConnections: setting<number>({
     env: 'INCUS_DNS_TCP_MAX_CONNECTIONS', flag: 'tcp-max-connections', default: '1000',

@@ -1,14 +1,20 @@
 /**
- * Starts the real DNS server in-process on ephemeral loopback ports, serving a zones folder.
+ * Starts the real DNS server in-process on ephemeral loopback ports, serving a zones folder; the Incus
+ * source is off unless the arguments point it somewhere.
  */
 import pino from 'pino'
+import type { Logger } from 'pino'
 import { start } from '../../src/cli/main.ts'
-import type { Running } from '../../src/cli/main.ts'
+import type { Running, StartOverrides } from '../../src/cli/main.ts'
 import { loadConfig } from '../../src/config/load.ts'
 
-export async function startServer(zonesDir: string, extraArgs: readonly string[] = []): Promise<Running & { port: number; port6: number }> {
-  const { config } = loadConfig(['--listen', '127.0.0.1:0,[::1]:0', '--zones-dir', zonesDir, ...extraArgs], {})
-  const running = await start(config, pino({ level: 'silent' }))
+export type TestServer = Running & { port: number; port6: number }
+
+export async function startServer(zonesDir: string, extraArgs: readonly string[] = [], overrides: StartOverrides = {}, log?: Logger): Promise<TestServer> {
+  const incusGiven = extraArgs.some((a) => a === '--incus-socket' || a === '--incus-url')
+  const args = ['--listen', '127.0.0.1:0,[::1]:0', '--zones-dir', zonesDir, ...(incusGiven ? [] : ['--incus-socket', 'none']), ...extraArgs]
+  const { config } = loadConfig(args, {})
+  const running = await start(config, log ?? pino({ level: 'silent' }), overrides)
   const [v4, v6] = running.server.addresses
   return Object.assign(running, { port: v4?.port ?? 0, port6: v6?.port ?? 0 })
 }

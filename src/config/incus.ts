@@ -1,0 +1,36 @@
+/**
+ * @module config/incus
+ * Settings → how to reach Incus. Certificate files are read here, at start-up, so a missing or unreadable
+ * file stops start-up naming its setting instead of failing later on every sync.
+ */
+import { readFileSync } from 'node:fs'
+import { ConfigError, ConfigErrors } from '../errors.ts'
+import type { IncusConnection } from '../incus/connection.ts'
+import type { Config } from './settings.ts'
+
+/** null when the Incus source is off (INCUS_DNS_INCUS_SOCKET=none and no URL). */
+export function incusConnection(c: Config): IncusConnection | null {
+  if (c.incusUrl === '') return c.incusSocket === 'none' ? null : { kind: 'unix', socketPath: c.incusSocket }
+  const problems: ConfigError[] = []
+  const read = (env: string, file: string, what: string): string => {
+    try {
+      const text = readFileSync(file, 'utf8')
+      if (!text.includes('-----BEGIN')) throw new Error('not a PEM file')
+      return text
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      problems.push(new ConfigError(env, `${env}: cannot read ${what} '${file}': ${e.code ?? e.message}`))
+      return ''
+    }
+  }
+  const cert = read('INCUS_DNS_INCUS_TLS_CERT', c.incusTlsCert, 'the client certificate')
+  const key = read('INCUS_DNS_INCUS_TLS_KEY', c.incusTlsKey, 'the client key')
+  const ca = c.incusTlsCa === '' ? null : read('INCUS_DNS_INCUS_TLS_CA', c.incusTlsCa, 'the CA bundle')
+  if (problems.length > 0) throw new ConfigErrors(problems)
+  return {
+    kind: 'https', url: c.incusUrl, cert, key, ca,
+    serverName: c.incusTlsServerName === '' ? null : c.incusTlsServerName,
+    minVersion: c.incusTlsMinVersion, skipVerify: c.incusTlsSkipVerify,
+    certFile: c.incusTlsCert, caFile: c.incusTlsCa === '' ? null : c.incusTlsCa,
+  }
+}

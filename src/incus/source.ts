@@ -1,0 +1,363 @@
+/**
+ * @module incus/source
+ * Keeps the zone live from Incus: a full sync at start, after every event-stream (re)connection and every
+ * poll interval, reconciled by difference; on each lifecycle event, a re-fetch of that one instance (events
+ * are hints, not a log: they arrive out of order and are never replayed, §0.2); an instance that is live but
+ * has no address yet is polled with backoff, since no event says when it gets one (§0.1). Errors keep the
+ * last good records: nothing is removed because Incus failed to answer.
+ */
+import type { Logger } from 'pino'
+import type { ZoneWriter } from '../zone/store.ts'
+import type { Name, Rec } from '../zone/types.ts'
+import type { Event, Instance, Network } from './api.ts'
+import type { IncusClient, Scope } from './client.ts'
+import { describe } from './connection.ts'
+import { EventStream } from './events.ts'
+import { instanceKey, leaseNetworks, mapInstance } from './map.ts'
+import type { Leases, MapSettings, Mapped } from './map.ts'
+import { InstanceRecords } from './records.ts'
+import type { RecordSettings } from './records.ts'
+import { networkSubnets, reverseZones } from './reverse.ts'
+
+/** Lifecycle actions that can change an instance's names or addresses (§5.4); the rest is noise for DNS. */
+const ACTIONS = new Set([
+  'instance-created', 'instance-started', 'instance-stopped', 'instance-shutdown', 'instance-restarted',
+  'instance-renamed', 'instance-deleted', 'instance-updated', 'instance-paused', 'instance-resumed',
+  'instance-ready', 'instance-agent-started', 'instance-agent-stopped', 'instance-migrated', 'instance-restored',
+])
+
+export type ReverseSetting = { readonly mode: 'auto' } | { readonly mode: 'off' } | { readonly mode: 'list'; readonly cidrs: readonly string[] }
+
+export interface IncusSourceOptions {
+  readonly client: IncusClient
+  readonly scope: Scope
+  readonly zone: ZoneWriter
+  readonly log: Logger
+  readonly map: MapSettings
+  readonly records: RecordSettings
+  readonly pollIntervalMs: number
+  readonly reverse: ReverseSetting
+  /** Polling an instance for its first address: first delay, cap, and when to give up (the poll goes on). */
+  readonly addressPoll?: { readonly firstMs: number; readonly maxMs: number; readonly giveUpMs: number }
+  /** Event-stream reconnect backoff (tests shorten it). */
+  readonly eventBackoff?: { readonly minMs: number; readonly maxMs: number }
+}
+
+export interface IncusStats {
+  syncs: number
+  syncErrors: number
+  lastSyncAt: number
+  events: number
+  malformedEvents: number
+  refreshErrors: number
+}
+
+export class IncusSource {
+  /** True once the first full sync has succeeded (readiness). */
+  ready = false
+  readonly stats: IncusStats = { syncs: 0, syncErrors: 0, lastSyncAt: 0, events: 0, malformedEvents: 0, refreshErrors: 0 }
+  readonly records: InstanceRecords
+  readonly #o: IncusSourceOptions
+  readonly #log: Logger
+  readonly #events: EventStream
+  readonly #pending = new Map<string, Mapped | null>()
+  #flushScheduled = false
+  readonly #inflight = new Map<string, { again: boolean }>()
+  readonly #watching = new Map<string, NodeJS.Timeout>()
+  readonly #ownZones = new Set<Name>()
+  #pollTimer: NodeJS.Timeout | null = null
+  #sync: Promise<void> | null = null
+  #syncAgain = false
+  #failing: string | null = null
+  #stopped = false
+  /** Resolved after each full sync attempt, for tests and start-up. */
+  #syncWaiters: (() => void)[] = []
+
+  constructor(options: IncusSourceOptions) {
+    this.#o = options
+    this.#log = options.log.child({ mod: 'incus' })
+    this.records = new InstanceRecords(options.records, {
+      conflict: (name, winner, loser) => this.#log.warn({ name, winner, loser }, 'two instances claim one name; the first by project/name keeps it'),
+      rejected: (name, reason) => this.#log.warn({ name, reason }, 'name not published'),
+    })
+    this.#events = new EventStream({
+      connection: options.client.connection,
+      scope: options.scope,
+      minBackoffMs: options.eventBackoff?.minMs,
+      maxBackoffMs: options.eventBackoff?.maxMs,
+      handlers: {
+        connected: () => {
+          this.#log.info({ incus: describe(options.client.connection) }, 'event stream connected; resyncing')
+          void this.sync()
+        },
+        event: (e) => this.#onEvent(e),
+        disconnected: (reason, retryInMs) => this.#log.warn({ reason, retryInMs }, 'event stream down; reconnecting'),
+        malformed: (text) => { this.stats.malformedEvents++; this.#log.warn({ text }, 'event stream sent a message that is not an event') },
+      },
+    })
+  }
+
+  get eventsConnected(): boolean { return this.#events.connected }
+  get reconnects(): number { return this.#events.reconnects }
+
+  start(): void {
+    this.#events.start()
+    void this.sync()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    this.#events.stop()
+    if (this.#pollTimer !== null) clearTimeout(this.#pollTimer)
+    for (const t of this.#watching.values()) clearTimeout(t)
+    this.#watching.clear()
+  }
+
+  /** Waits for the next full sync attempt to finish (success or failure). */
+  nextSync(): Promise<void> {
+    return new Promise((resolve) => this.#syncWaiters.push(resolve))
+  }
+
+  /** A full sync; concurrent calls share one run, and a call during a run makes one more run after it. */
+  sync(): Promise<void> {
+    if (this.#sync !== null) { this.#syncAgain = true; return this.#sync }
+    this.#sync = (async () => {
+      do {
+        this.#syncAgain = false
+        await this.#fullSync()
+      } while (this.#syncAgain && !this.#stopped)
+      this.#sync = null
+      if (this.#stopped) return
+      if (this.#pollTimer !== null) clearTimeout(this.#pollTimer)
+      // After a failure, retry sooner than the poll interval (but never in a tight loop).
+      const delay = this.#failing === null ? this.#o.pollIntervalMs : Math.min(this.#o.pollIntervalMs, 2000)
+      this.#pollTimer = setTimeout(() => void this.sync(), delay)
+      this.#pollTimer.unref()
+    })()
+    return this.#sync
+  }
+
+  async #fullSync(): Promise<void> {
+    const { client, scope } = this.#o
+    try {
+      if (!this.ready) await client.checkTrusted()
+      const instances = await client.instances(scope)
+      const networks = this.#o.reverse.mode === 'auto' ? await this.#networks() : []
+      this.#ensureZones(networks)
+      const leases = new LeaseCache(client, this.#log)
+      const seen = new Set<string>()
+      const changes = new Map<string, Mapped | null>()
+      for (const inst of instances) {
+        const k = instanceKey(inst.project, inst.name)
+        seen.add(k)
+        // An Error stub (offline cluster member, §4.1) says nothing about the instance: keep what we had.
+        if (isErrorStub(inst)) continue
+        const mapped = await this.#map(inst, leases)
+        const prev = this.records.instances.get(k)
+        if (prev === undefined || !sameMapped(prev, mapped)) changes.set(k, mapped)
+      }
+      for (const k of this.records.instances.keys()) if (!seen.has(k)) changes.set(k, null)
+      this.#queue(changes)
+      this.#flush()
+      for (const [k, m] of this.records.instances) if (m.awaitingAddress) this.#watchAddress(k)
+      this.stats.syncs++
+      this.stats.lastSyncAt = Date.now()
+      const first = !this.ready
+      this.ready = true
+      if (this.#failing !== null) this.#log.info({ incus: describe(client.connection) }, 'Incus answers again')
+      this.#failing = null
+      const published = [...this.records.instances.values()].filter((m) => m.skipped === null).length
+      if (first || changes.size > 0) {
+        this.#log.info({ instances: instances.length, published, changed: changes.size, first }, 'Incus sync done')
+      }
+    } catch (err) {
+      this.stats.syncErrors++
+      const message = (err as Error).message
+      // Log a failure once, then again only when it changes; the records stay as they were.
+      if (this.#failing !== message) this.#log.error({ err: message, code: (err as { code?: string }).code }, 'Incus sync failed; keeping the last good records')
+      else this.#log.debug({ err: message }, 'Incus sync failed again')
+      this.#failing = message
+    } finally {
+      const waiters = this.#syncWaiters
+      this.#syncWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+
+  async #networks(): Promise<Network[]> {
+    const project = this.#o.scope === 'all' ? 'default' : this.#o.scope.project
+    return (await this.#o.client.networks(project)).filter((n) => n.managed)
+  }
+
+  /** Creates the suffix zone and reverse zones no zone file defines, and tells the records where PTRs go. */
+  #ensureZones(networks: readonly Network[]): void {
+    const { zone, map, records } = this.#o
+    const reverse = this.#o.reverse
+    const cidrs = reverse.mode === 'list' ? reverse.cidrs : reverse.mode === 'auto' ? networks.flatMap((n) => networkSubnets(n.config)) : []
+    const wanted = new Set<Name>(cidrs.flatMap((c) => reverseZones(c)))
+    const apexes = [...(map.suffix !== null ? [map.suffix] : []), ...wanted]
+    zone.batch(() => {
+      for (const apex of apexes) {
+        if (this.#ownZones.has(apex) || zone.zoneOf(apex) === apex) continue // ours already, or a zone file's
+        zone.setOwner('incus', apex, synthesizedApex(apex, map.suffix, records.ttl))
+        this.#ownZones.add(apex)
+        this.#log.info({ zone: apex }, 'serving zone with generated SOA/NS (no zone file defines it)')
+      }
+    })
+    if (this.records.setReverseZones(wanted)) {
+      // PTRs move in or out of zones: re-settle every instance's claims.
+      this.#queue(new Map(this.records.instances))
+    }
+  }
+
+  async #map(inst: Instance, leases: LeaseCache): Promise<Mapped> {
+    const mapped = mapInstance(inst, this.#o.map)
+    if (!mapped.awaitingAddress) return mapped
+    const networks = leaseNetworks(inst)
+    if (networks.length === 0) return mapped
+    return mapInstance(inst, this.#o.map, await leases.get(networks, inst.project))
+  }
+
+  #onEvent(e: Event): void {
+    this.stats.events++
+    if (e.type !== 'lifecycle') return
+    const action = e.metadata.action ?? ''
+    if (!ACTIONS.has(action)) return
+    const where = nameAndProject(e)
+    if (where === null) return
+    const { name, project } = where
+    if (this.#o.scope !== 'all' && this.#o.scope.project !== project) return
+    this.#log.debug({ action, instance: instanceKey(project, name) }, 'lifecycle event')
+    const old = e.metadata.context?.old_name
+    if (action === 'instance-renamed' && typeof old === 'string') void this.refresh(project, old)
+    // Whatever the action, ask Incus for the instance as it is now: deleted gives 404, which removes it.
+    void this.refresh(project, name)
+  }
+
+  /** Re-fetches one instance and applies it; coalesces calls for the same instance while one runs. */
+  async refresh(project: string, name: string): Promise<Mapped | null | undefined> {
+    const k = instanceKey(project, name)
+    const running = this.#inflight.get(k)
+    if (running !== undefined) { running.again = true; return undefined }
+    const state = { again: false }
+    this.#inflight.set(k, state)
+    let result: Mapped | null | undefined
+    try {
+      do {
+        state.again = false
+        const inst = await this.#o.client.instance(project, name)
+        if (inst !== null && isErrorStub(inst)) break
+        result = inst === null ? null : await this.#map(inst, new LeaseCache(this.#o.client, this.#log))
+        this.#queue(new Map([[k, result]]))
+      } while (state.again && !this.#stopped)
+    } catch (err) {
+      this.stats.refreshErrors++
+      this.#log.warn({ instance: k, err: (err as Error).message }, 'could not fetch an instance after its event; the next sync will');
+    } finally {
+      this.#inflight.delete(k)
+    }
+    return result
+  }
+
+  /** Polls a live instance with no address yet, 100 ms doubling to 5 s, until it has one. */
+  #watchAddress(k: string): void {
+    if (this.#watching.has(k) || this.#stopped) return
+    const { firstMs, maxMs, giveUpMs } = this.#o.addressPoll ?? { firstMs: 100, maxMs: 5000, giveUpMs: 120_000 }
+    const started = Date.now()
+    const [project, ...rest] = k.split('/')
+    const name = rest.join('/')
+    const attempt = (delay: number): void => {
+      const timer = setTimeout(async () => {
+        const m = await this.refresh(project as string, name)
+        const current = m === undefined ? this.records.instances.get(k) : m
+        if (current === null || current === undefined || !current.awaitingAddress || this.#stopped) { this.#watching.delete(k); return }
+        if (Date.now() - started > giveUpMs) {
+          this.#watching.delete(k)
+          this.#log.debug({ instance: k, afterMs: giveUpMs }, 'still no address; leaving it to the periodic sync')
+          return
+        }
+        attempt(Math.min(maxMs, delay * 2))
+      }, delay)
+      timer.unref()
+      this.#watching.set(k, timer)
+    }
+    attempt(firstMs)
+  }
+
+  /** Collects changes; they are applied together at the end of this event-loop turn (one zone batch). */
+  #queue(changes: ReadonlyMap<string, Mapped | null>): void {
+    for (const [k, m] of changes) this.#pending.set(k, m)
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    setImmediate(() => this.#flush())
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    if (this.#pending.size === 0) return
+    const changes = new Map(this.#pending)
+    this.#pending.clear()
+    for (const [k, m] of changes) {
+      const before = this.records.instances.get(k)
+      if (m === null) { if (before !== undefined) this.#log.info({ instance: k }, 'instance gone; names removed'); continue }
+      if (m.skipped !== null) this.#log.debug({ instance: k, reason: m.skipped }, 'instance publishes no records')
+      else if (before === undefined || !sameMapped(before, m)) {
+        this.#log.info({ instance: k, name: m.hostname, aliases: m.aliases, ipv4: m.ipv4, ipv6: m.ipv6 }, 'instance published')
+      }
+    }
+    this.records.apply(this.#o.zone, changes)
+    for (const [k, m] of changes) if (m?.awaitingAddress === true) this.#watchAddress(k)
+  }
+}
+
+/** Fetches each (network, project)'s leases once per sync. */
+class LeaseCache {
+  readonly #client: IncusClient
+  readonly #log: Logger
+  readonly #cache = new Map<string, Promise<Map<string, string[]>>>()
+  constructor(client: IncusClient, log: Logger) { this.#client = client; this.#log = log }
+
+  async get(networks: readonly string[], project: string): Promise<Leases> {
+    const merged = new Map<string, string[]>()
+    for (const net of networks) {
+      const k = `${project}/${net}`
+      let p = this.#cache.get(k)
+      if (p === undefined) {
+        p = this.#client.leases(net, project).then((list) => {
+          const byMac = new Map<string, string[]>()
+          for (const l of list) byMac.set(l.hwaddr.toLowerCase(), [...(byMac.get(l.hwaddr.toLowerCase()) ?? []), l.address])
+          return byMac
+        }, (err: Error) => { this.#log.debug({ network: net, project, err: err.message }, 'no DHCP leases'); return new Map<string, string[]>() })
+        this.#cache.set(k, p)
+      }
+      for (const [mac, addrs] of await p) merged.set(mac, [...(merged.get(mac) ?? []), ...addrs])
+    }
+    return merged
+  }
+}
+
+function isErrorStub(inst: Instance): boolean {
+  return inst.status === 'Error' && inst.config === null
+}
+
+function sameMapped(a: Mapped, b: Mapped): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/** `metadata.name`/`project` when present (instance events), else parsed from `source` (§0.4). */
+function nameAndProject(e: Event): { name: string; project: string } | null {
+  const md = e.metadata
+  if (typeof md.name === 'string' && md.name !== '') return { name: md.name, project: md.project ?? e.project ?? 'default' }
+  const m = /^\/1\.0\/instances\/([^/?]+)(?:\?project=([^&]+))?$/.exec(md.source ?? '')
+  if (m === null) return null
+  return { name: decodeURIComponent(m[1] as string), project: m[2] !== undefined ? decodeURIComponent(m[2]) : 'default' }
+}
+
+/** SOA and NS for a zone no file defines. Negative answers are cached no longer than instance records live. */
+function synthesizedApex(apex: Name, suffix: Name | null, ttl: number): Rec[] {
+  const ns = `ns.${suffix ?? apex}`
+  return [
+    { name: apex, ttl: 3600, data: { type: 'SOA', mname: ns, rname: `hostmaster.${suffix ?? apex}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: ttl } },
+    { name: apex, ttl: 3600, data: { type: 'NS', target: ns } },
+  ]
+}

@@ -1,0 +1,12 @@
+/**
+ * Prints the README's configuration table from the settings table:
+ * `node test/helpers/readme-table.ts` (test/unit/config checks the README matches it).
+ */
+import { SETTINGS } from '../../src/config/settings.ts'
+
+export function readmeTable(): string {
+  const rows = Object.values(SETTINGS).map((s) => `| \`${s.env}\` | \`--${s.flag}\` | \`${s.default}\` | ${s.help.replace(/\|/g, '\\|')} |`)
+  return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n')
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(readmeTable())
