@@ -117,6 +117,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     running = await start(loaded.config, log)
   } catch (err) {
+    if (err instanceof ConfigErrors) {
+      for (const p of err.problems) process.stderr.write(`incus-dns: ${p.message}\n`)
+      log.flush()
+      return 2
+    }
     if (!(err instanceof IncusDnsError)) throw err
     process.stderr.write(`incus-dns: ${err.message}\n`)
     log.flush()

@@ -65,6 +65,15 @@ describe('incus-dns CLI', () => {
     expect(r.stderr).toContain("INCUS_DNS_ZONES_DIR (--zones-dir): '/nonexistent/zones' is not a folder")
   })
 
+  it('names the setting when a certificate file cannot be read', () => {
+    const r = run(['--zones-dir', ZONES_DIR, '--listen', '127.0.0.1:0', '--incus-url', 'https://192.0.2.10:8443', '--incus-tls-cert', '/nonexistent/client.crt', '--incus-tls-key', '/nonexistent/client.key'])
+    expect(r.status).toBe(2)
+    expect(r.stderr.trim().split('\n')).toEqual([
+      "incus-dns: INCUS_DNS_INCUS_TLS_CERT: cannot read the client certificate '/nonexistent/client.crt': ENOENT",
+      "incus-dns: INCUS_DNS_INCUS_TLS_KEY: cannot read the client key '/nonexistent/client.key': ENOENT",
+    ])
+  })
+
   it('explains a port it cannot bind', () => {
     const r = run(['--zones-dir', ZONES_DIR, '--listen', '192.0.2.1:5300'])
     expect(r.status).toBe(1)

@@ -56,6 +56,50 @@ describe('loadConfig', () => {
   })
 })
 
+describe('Incus settings', () => {
+  const problems = (argv: string[], env: Record<string, string> = {}): string[] => {
+    try { loadConfig(argv, env); return [] } catch (err) { return (err as ConfigErrors).problems.map((p) => p.message) }
+  }
+  it('defaults to the standard Incus socket, all projects, running instances, 30 s TTL and polls', () => {
+    const { config } = loadConfig([], {})
+    expect(config.incusSocket).toBe('/var/lib/incus/unix.socket')
+    expect(config.incusUrl).toBe('')
+    expect(config.project).toBe('')
+    expect([...config.stateFilter]).toEqual(['running'])
+    expect([config.ttl, config.pollInterval]).toEqual([30, 30_000])
+    expect(config.reverseZones).toBe('auto')
+  })
+  it('refuses both a socket and a URL, naming both', () => {
+    expect(problems(['--incus-socket', '/run/incus/unix.socket', '--incus-url', 'https://192.0.2.10:8443', '--incus-tls-cert', 'c', '--incus-tls-key', 'k'])).toEqual([
+      'INCUS_DNS_INCUS_SOCKET and INCUS_DNS_INCUS_URL are both set; set one: the socket for a local Incus, the URL for a remote one',
+    ])
+  })
+  it('needs a client certificate and key with a URL', () => {
+    expect(problems([], { INCUS_DNS_INCUS_URL: 'https://192.0.2.10:8443' })).toEqual([
+      'INCUS_DNS_INCUS_TLS_CERT is not set; INCUS_DNS_INCUS_URL needs a client certificate and key (make them with: incus remote generate-certificate, or openssl)',
+      'INCUS_DNS_INCUS_TLS_KEY is not set; INCUS_DNS_INCUS_URL needs a client certificate and key (make them with: incus remote generate-certificate, or openssl)',
+    ])
+  })
+  it('refuses TLS settings without a URL', () => {
+    expect(problems(['--incus-tls-skip-verify', 'true'])).toEqual(['INCUS_DNS_INCUS_TLS_SKIP_VERIFY is set but INCUS_DNS_INCUS_URL is not; TLS settings apply only to a remote Incus over HTTPS'])
+  })
+  it('refuses an http:// URL and a bad TLS version', () => {
+    expect(problems(['--incus-url', 'http://192.0.2.10:8443'])).toEqual(["INCUS_DNS_INCUS_URL (--incus-url): 'http://192.0.2.10:8443' is not https://host[:port], e.g. https://192.0.2.10:8443"])
+    expect(problems(['--incus-tls-min-version', '1.1'])[0]).toBe("INCUS_DNS_INCUS_TLS_MIN_VERSION (--incus-tls-min-version): '1.1' is not one of 1.2, 1.3")
+  })
+  it('needs a target in cname mode', () => {
+    expect(problems(['--target-mode', 'cname'])).toEqual(['INCUS_DNS_TARGET_MODE is cname but INCUS_DNS_CNAME_TARGET is not set; give the name every instance should point at'])
+    expect(loadConfig(['--target-mode', 'cname', '--cname-target', 'Proxy.Example.org.'], {}).config.cnameTarget).toBe('proxy.example.org')
+  })
+  it('checks statuses, suffix, reverse zones and TTL', () => {
+    expect(problems(['--state-filter', 'running,sleeping'])[0]).toMatch(/'sleeping' is not an Incus status/)
+    expect(problems(['--suffix', 'bad_name!.example'])[0]).toMatch(/^INCUS_DNS_SUFFIX \(--suffix\): 'bad_name!\.example' is not a domain name/)
+    expect(problems(['--reverse-zones', '10.42.0.0/33'])[0]).toMatch(/'10\.42\.0\.0\/33' is not a CIDR/)
+    expect(problems(['--ttl', '1500ms'])[0]).toMatch(/is not whole seconds/)
+    expect(loadConfig(['--reverse-zones', '10.42.0.0/24, fd42::/64'], {}).config.reverseZones).toEqual(['10.42.0.0/24', 'fd42::/64'])
+  })
+})
+
 describe('README configuration table', () => {
   const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
   const rows = readme.split('\n').filter((l) => l.startsWith('| `INCUS_DNS_'))
