@@ -48,6 +48,8 @@ export class Reply {
 }
 
 const scratch = Buffer.allocUnsafe(255 + 2)
+/** Round-robin position for RRsets with precompiled rotations. */
+let rotation = 0
 const at = (b: Buffer, i: number): number => b[i] as number
 
 /** Answers one DNS message. Patches `req`'s header in place; the caller sends `out`'s parts in order. */
@@ -156,7 +158,8 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   const auth = neg === null ? EMPTY : neg.soa
   const optLen = out.opt.length
   const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
-  let body = c.body
+  const rotations = c.rotations
+  let body = rotations === null ? c.body : (rotations[rotation++ % rotations.length] as Buffer)
   let ar = c.ar
   let tc = 0
   if (qend + body.length + auth.length + optLen > limit) {

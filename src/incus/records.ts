@@ -39,6 +39,9 @@ export class InstanceRecords {
   readonly #written = new Map<Name, readonly Rec[]>()
   /** Reverse zones PTRs may go into; a PTR outside them is not made. */
   #reverseZones: ReadonlySet<Name> = new Set()
+  /** owner → instances that lost it now, so a standing conflict is reported once, not on every change. */
+  readonly #losers = new Map<Name, Set<string>>()
+  /** Conflicts seen (each instance losing a name counts once, until it stops claiming it). */
   conflicts = 0
 
   constructor(settings: RecordSettings, events: RecordEvents) {
@@ -132,23 +135,17 @@ export class InstanceRecords {
     const of = (how: Claim): Mapped[] => sorted.filter((k) => claims.get(k) === how).map((k) => this.#instances.get(k) as Mapped)
     const { ttl, targetMode, cnameTarget } = this.#settings
     const hosts = of('hostname')
-    if (hosts.length > 0) {
-      const winner = hosts[0] as Mapped
-      for (const other of [...hosts.slice(1), ...of('alias')]) this.#conflict(owner, winner.key, other.key)
-      return this.#addressRecords(owner, [winner], targetMode === 'cname' ? cnameTarget : null)
-    }
+    const ptrs = of('ptr')
+    const winner = hosts[0] ?? (of('alias').length === 0 ? ptrs[0] : undefined)
+    this.#noteConflicts(owner, winner, winner === undefined ? [] : [...(hosts.length > 0 ? [...hosts.slice(1), ...of('alias')] : ptrs.slice(1))])
+    if (hosts.length > 0) return this.#addressRecords(owner, [winner as Mapped], targetMode === 'cname' ? cnameTarget : null)
     const aliases = of('alias')
     if (aliases.length === 1) {
       const target = (aliases[0] as Mapped).hostname as Name
       return [{ name: owner, ttl, data: { type: 'CNAME', target } }]
     }
     if (aliases.length > 1) return this.#addressRecords(owner, aliases, targetMode === 'cname' ? cnameTarget : null)
-    const ptrs = of('ptr')
-    if (ptrs.length > 0) {
-      const winner = ptrs[0] as Mapped
-      for (const other of ptrs.slice(1)) this.#conflict(owner, winner.key, other.key)
-      return [{ name: owner, ttl, data: { type: 'PTR', target: winner.hostname as Name } }]
-    }
+    if (ptrs.length > 0) return [{ name: owner, ttl, data: { type: 'PTR', target: (ptrs[0] as Mapped).hostname as Name } }]
     return []
   }
 
@@ -161,9 +158,17 @@ export class InstanceRecords {
     return recs
   }
 
-  #conflict(name: Name, winner: string, loser: string): void {
-    this.conflicts++
-    this.#events.conflict(name, winner, loser)
+  /** Reports the instances that newly lost `owner` to `winner`; forgets those that no longer claim it. */
+  #noteConflicts(owner: Name, winner: Mapped | undefined, losers: readonly Mapped[]): void {
+    const before = this.#losers.get(owner)
+    const now = new Set(losers.map((m) => m.key))
+    for (const m of losers) {
+      if (before?.has(m.key) === true) continue
+      this.conflicts++
+      this.#events.conflict(owner, (winner as Mapped).key, m.key)
+    }
+    if (now.size === 0) this.#losers.delete(owner)
+    else this.#losers.set(owner, now)
   }
 }
 

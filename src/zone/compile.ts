@@ -14,6 +14,8 @@ import { WireWriter } from './writer.ts'
 
 export const QTYPE_ANY = 255
 const MAX_CHAIN = 16
+/** RRsets up to this size are answered round-robin (one precompiled body per rotation). */
+const MAX_ROTATIONS = 16
 
 export interface ZoneInfo {
   readonly apex: Name
@@ -128,11 +130,28 @@ export function rrsetTtl(recs: readonly Rec[]): number {
   return ttl
 }
 
-/** Encodes answer RRsets (and additional ones) as the bytes that follow the question of `qname`. */
+/**
+ * Encodes answer RRsets (and additional ones) as the bytes that follow the question of `qname`. When the
+ * last answered RRset has several records, each rotation of it is precompiled too, so the hot path can hand
+ * them out in turn (round-robin across replicas) without building anything per query.
+ */
 export function encodeAnswer(
   qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number,
   negative: ZoneNegative | null,
 ): Compiled {
+  const first = encodeBody(qname, answer, additional)
+  const last = answer.at(-1)
+  let rotations: Buffer[] | null = null
+  if (last !== undefined && last.length > 1 && last.length <= MAX_ROTATIONS) {
+    rotations = [first.body]
+    for (let k = 1; k < last.length; k++) {
+      rotations.push(encodeBody(qname, [...answer.slice(0, -1), [...last.slice(k), ...last.slice(0, k)]], additional).body)
+    }
+  }
+  return compiled(rcode, first.an, first.ar, first.body, first.answerBytes, negative, rotations)
+}
+
+function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[]): { body: Buffer; an: number; ar: number; answerBytes: number } {
   const dict = new Map<Name, number>()
   let offset = 12
   let rest = qname
@@ -154,7 +173,7 @@ export function encodeAnswer(
     const ttl = rrsetTtl(set)
     for (const rec of set) { w.record(rec, ttl, null); ar++ }
   }
-  return compiled(rcode, an, ar, w.finish(), answerBytes, negative)
+  return { body: w.finish(), an, ar, answerBytes }
 }
 
 /** The negative-answer SOA (RFC 2308 3): TTL = min(SOA TTL, MINIMUM), every name in full. */

@@ -23,6 +23,8 @@ export interface Compiled {
   readonly bodyNoAdditional: Buffer
   /** Set on negative answers: its SOA goes into the authority section (counted in `ns`). */
   readonly negative: ZoneNegative | null
+  /** For an answered RRset of several records: `body` with the set rotated by 1, 2, ... (round-robin). */
+  readonly rotations: readonly Buffer[] | null
 }
 
 export const AA = 0x04
@@ -33,6 +35,7 @@ const EMPTY = Buffer.alloc(0)
 /** Every Compiled comes from here, so all have one shape (one hidden class for the hot path). */
 export function compiled(
   rcode: number, an: number, ar: number, body: Buffer, answerBytes: number, negative: ZoneNegative | null,
+  rotations: readonly Buffer[] | null = null,
 ): Compiled {
   return {
     flags: AA,
@@ -43,6 +46,7 @@ export function compiled(
     body,
     bodyNoAdditional: ar === 0 ? body : body.subarray(0, answerBytes),
     negative,
+    rotations,
   }
 }
 

@@ -170,3 +170,14 @@ describe('ZoneStore', () => {
     })
   })
 })
+
+describe('round-robin answers', () => {
+  it('hands out an RRset of several records rotated, one rotation per query', () => {
+    const store = new ZoneStore()
+    store.setOwner('file', 'example.org', [soa('example.org')])
+    store.setOwner('incus', 'svc.example.org', [a('svc.example.org', '10.0.0.1'), a('svc.example.org', '10.0.0.2'), a('svc.example.org', '10.0.0.3')])
+    const firsts = Array.from({ length: 6 }, () => ask(store.table, 'svc.example.org', 'A').answer)
+    for (const answer of firsts) expect([...answer].sort()).toEqual(['svc.example.org. 30 IN A 10.0.0.1', 'svc.example.org. 30 IN A 10.0.0.2', 'svc.example.org. 30 IN A 10.0.0.3'])
+    expect(new Set(firsts.map((x) => x[0])).size).toBe(3)
+  })
+})
