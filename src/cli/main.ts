@@ -11,6 +11,10 @@ import { startDnsServer } from '../dns/server.ts'
 import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
 import { ConfigErrors, IncusDnsError } from '../errors.ts'
+import { Acl } from '../forward/acl.ts'
+import { Forwarder } from '../forward/forwarder.ts'
+import { forwardHook } from '../forward/hook.ts'
+import { upstream } from '../forward/upstream.ts'
 import { IncusClient } from '../incus/client.ts'
 import { IncusSource } from '../incus/source.ts'
 import type { IncusSourceOptions } from '../incus/source.ts'
@@ -27,6 +31,8 @@ export interface Running {
   readonly log: Logger
   /** The live Incus source, or null when it is off. */
   readonly incus: IncusSource | null
+  /** The forwarder, or null when INCUS_DNS_FORWARDERS is empty. */
+  readonly forwarder: Forwarder | null
   /** Re-reads the zone files; a broken file keeps the previous version of every zone. */
   reloadZones(): Promise<void>
   stop(): Promise<void>
@@ -54,10 +60,17 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info({ dir: config.zonesDir, zones: zones.map((z) => ({ zone: z.apex, records: z.records.length, file: z.file })) }, 'zone files loaded')
   }
   await loadZones()
+  const forwarder = config.forwarders.length === 0 ? null : new Forwarder({
+    upstreams: config.forwarders.map((u) => upstream(u.host, u.port)),
+    timeoutMs: config.forwardTimeout, cacheEntries: config.cacheSize, cacheMaxTtl: config.cacheMaxTtl, log,
+  })
+  const forward = forwarder === null ? undefined
+    : forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
   const server = await startDnsServer({
-    listen: config.listen, table: store.table, stats, log,
+    listen: config.listen, table: store.table, stats, log, forward,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
   })
+  if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
   log.info({ listen: server.addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)) }, 'answering DNS')
 
   // The DNS server is up before Incus is asked anything: zone files serve even when Incus is down.
@@ -82,7 +95,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
   }
   return {
-    config, store, server, stats, log, incus,
+    config, store, server, stats, log, incus, forwarder,
     async reloadZones() {
       try {
         await loadZones()

@@ -89,3 +89,17 @@ export function parseStates(raw: string): ReadonlySet<string> {
   for (const s of items) if (!(STATUSES as readonly string[]).includes(s)) throw new Error(`'${s}' is not an Incus status (${STATUSES.join(', ')})`)
   return new Set(items)
 }
+
+/** Upstream resolvers: `ip`, `ip:port`, `[v6]:port` or a bare IPv6 address; port 53 when not given. */
+export function parseUpstreams(raw: string): ListenAddress[] {
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  return items.map((item) => {
+    if (isIP(item) !== 0) return { host: item, port: 53 }
+    const m = /^\[([^\]]+)\]:([0-9]+)$/.exec(item) ?? /^([^:[\]]+):([0-9]+)$/.exec(item)
+    const port = Number(m?.[2])
+    if (m === null || isIP(m[1] as string) === 0 || port < 1 || port > 65535) {
+      throw new Error(`'${item}' is not ip, ip:port or [v6]:port (an IP address, port 1-65535), e.g. 192.0.2.53,[2001:db8::53]:5353`)
+    }
+    return { host: m[1] as string, port }
+  })
+}

@@ -4,7 +4,8 @@
  * the README's configuration table all come from here (a test checks the README against it).
  */
 import type { ListenAddress } from '../dns/server.ts'
-import { oneOf, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseStates } from './parse.ts'
+import { DEFAULT_FORWARD_ALLOW } from '../forward/acl.ts'
+import { oneOf, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseStates, parseUpstreams } from './parse.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -124,6 +125,31 @@ export const SETTINGS = {
     env: 'INCUS_DNS_REVERSE_ZONES', flag: 'reverse-zones', default: 'auto',
     help: "Where PTR records go: 'auto' (the managed networks' subnets), 'off', or a CIDR list such as 10.42.0.0/24,fd42::/64.",
     parse: (raw) => (raw === 'auto' || raw === 'off' ? raw : parseCidrList(raw)),
+  }),
+  forwarders: setting<ListenAddress[]>({
+    env: 'INCUS_DNS_FORWARDERS', flag: 'forwarders', default: '',
+    help: 'Upstream resolvers for names outside our zones (ip, ip:port, [v6]:port), tried in order; empty: no forwarding (REFUSED).',
+    parse: parseUpstreams,
+  }),
+  forwardAllow: setting<string[]>({
+    env: 'INCUS_DNS_FORWARD_ALLOW', flag: 'forward-allow', default: DEFAULT_FORWARD_ALLOW.join(','),
+    help: 'Clients we forward for (CIDR list); others get REFUSED for names outside our zones, so this is never an open resolver.',
+    parse: parseCidrList,
+  }),
+  forwardTimeout: setting<number>({
+    env: 'INCUS_DNS_FORWARD_TIMEOUT', flag: 'forward-timeout', default: '2s',
+    help: 'How long to wait for one upstream before trying the next.',
+    parse: (raw) => { const ms = parseDuration(raw); if (ms < 10) throw new Error(`'${raw}' is shorter than 10ms`); return ms },
+  }),
+  cacheSize: setting<number>({
+    env: 'INCUS_DNS_CACHE_SIZE', flag: 'cache-size', default: '10000',
+    help: 'Forwarding cache: most answers kept (and at most 2 KiB per entry on average in bytes); 0 turns the cache off.',
+    parse: (raw) => { if (!/^[0-9]+$/.test(raw)) throw new Error(`'${raw}' is not a whole number (0 turns the cache off)`); return Number(raw) },
+  }),
+  cacheMaxTtl: setting<number>({
+    env: 'INCUS_DNS_CACHE_MAX_TTL', flag: 'cache-max-ttl', default: '1h',
+    help: 'Longest time a forwarded answer, positive or negative, is kept, whatever its TTL says.',
+    parse: (raw) => Math.floor(parseDuration(raw) / 1000),
   }),
   tcpMaxConnections: setting<number>({
     env: 'INCUS_DNS_TCP_MAX_CONNECTIONS', flag: 'tcp-max-connections', default: '1000',

@@ -6,6 +6,9 @@
  * string and the head view. Malformed input is an outcome (FORMERR or DROP), not an exception.
  */
 import type { AnswerTable, Compiled, ZoneNegative } from '../zone/table.ts'
+import { EDNS_PAYLOAD, opt } from './wire.ts'
+
+export { EDNS_PAYLOAD }
 
 export const DROP = 0
 export const SEND = 1
@@ -13,8 +16,6 @@ export const SEND = 1
 export const FORWARD = 2
 export type Outcome = typeof DROP | typeof SEND | typeof FORWARD
 
-/** Our EDNS UDP payload size (the DNS Flag Day 2020 value): what we advertise and the most we send. */
-export const EDNS_PAYLOAD = 1232
 const CLASS_IN = 1
 const TYPE_OPT = 41
 const RCODE_FORMERR = 1
@@ -24,10 +25,6 @@ const RCODE_REFUSED = 5
 const EXT_BADVERS = 1
 
 const EMPTY = Buffer.alloc(0)
-function opt(doBit: boolean, extRcode: number): Buffer {
-  // owner root, TYPE 41, CLASS = payload size, TTL = ext-rcode | version 0 | DO, RDLEN 0 (RFC 6891 6.1.2).
-  return Buffer.from([0, 0, TYPE_OPT, EDNS_PAYLOAD >> 8, EDNS_PAYLOAD & 0xff, extRcode, 0, doBit ? 0x80 : 0, 0, 0, 0])
-}
 const OPT = opt(false, 0)
 const OPT_DO = opt(true, 0)
 const OPT_BADVERS = opt(false, EXT_BADVERS)
@@ -196,3 +193,10 @@ function error(req: Buffer, qend: number, rcode: number, out: Reply): Outcome {
   out.auth = EMPTY
   return SEND
 }
+
+/**
+ * Takes over a query `answer()` returned FORWARD for: returns true when it will answer through `respond`
+ * (later), false to have the REFUSED reply in `reply` sent now. `req` is the client's message, header
+ * already patched; its ID, RD/CD bits and question are intact.
+ */
+export type ForwardHook = (req: Buffer, reply: Reply, client: string, tcp: boolean, respond: (msg: Buffer) => void) => boolean

@@ -6,6 +6,7 @@ import type dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { ListenError } from '../errors.ts'
 import type { AnswerTable } from '../zone/table.ts'
+import type { ForwardHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 import { listenTcp } from './tcp.ts'
 import type { TcpListener } from './tcp.ts'
@@ -23,6 +24,7 @@ export interface DnsServerOptions {
   readonly log: Logger
   readonly tcpIdleTimeoutMs: number
   readonly tcpMaxConnections: number
+  readonly forward?: ForwardHook
 }
 
 export interface DnsServer {

@@ -7,7 +7,8 @@
 import net from 'node:net'
 import type { Logger } from 'pino'
 import type { AnswerTable } from '../zone/table.ts'
-import { answer, DROP, Reply } from './answer.ts'
+import { answer, DROP, FORWARD, Reply } from './answer.ts'
+import type { ForwardHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 
 export interface TcpOptions {
@@ -19,6 +20,7 @@ export interface TcpOptions {
   /** Close a connection after this long without a complete message or a write. */
   readonly idleTimeoutMs: number
   readonly maxConnections: number
+  readonly forward?: ForwardHook
 }
 
 export interface TcpListener {
@@ -27,8 +29,20 @@ export interface TcpListener {
   close(graceMs: number): Promise<void>
 }
 
+/** Writes one length-prefixed message; pauses reading while the client does not read its answers. */
+function writeFramed(sock: net.Socket, parts: readonly Buffer[]): void {
+  let total = 0
+  for (const p of parts) total += p.length
+  const len = Buffer.allocUnsafe(2)
+  len.writeUInt16BE(total, 0)
+  if (!sock.write(Buffer.concat([len, ...parts], total + 2))) {
+    sock.pause()
+    sock.once('drain', () => sock.resume())
+  }
+}
+
 export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
-  const { table, stats, log } = opts
+  const { table, stats, log, forward } = opts
   const reply = new Reply()
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ noDelay: true })
@@ -63,15 +77,11 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
           return
         }
         if (outcome === DROP) { stats.dropped.malformed++; continue }
+        // Forwarded answers are written when they come (RFC 7766 6.2.1.1 allows out-of-order answers).
+        if (outcome === FORWARD && forward !== undefined
+          && forward(msg, reply, sock.remoteAddress ?? '', true, (out) => { if (!sock.destroyed) { stats.response(out); writeFramed(sock, [out]) } })) continue
         stats.response(reply.head)
-        const total = reply.head.length + reply.body.length + reply.auth.length + reply.opt.length
-        const len = Buffer.allocUnsafe(2)
-        len.writeUInt16BE(total, 0)
-        if (!sock.write(Buffer.concat([len, reply.head, reply.body, reply.auth, reply.opt], total + 2))) {
-          // The client is not reading its answers: stop reading its queries until it does.
-          sock.pause()
-          sock.once('drain', () => sock.resume())
-        }
+        writeFramed(sock, [reply.head, reply.body, reply.auth, reply.opt])
       }
       if (off === buf.length) {
         pending = null

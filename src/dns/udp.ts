@@ -7,7 +7,8 @@
 import dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import type { AnswerTable } from '../zone/table.ts'
-import { answer, DROP, Reply } from './answer.ts'
+import { answer, DROP, FORWARD, Reply } from './answer.ts'
+import type { ForwardHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024
@@ -18,10 +19,12 @@ export interface UdpOptions {
   readonly table: AnswerTable
   readonly stats: DnsStats
   readonly log: Logger
+  /** Answers names outside our zones (forwarding), when configured. */
+  readonly forward?: ForwardHook
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
-  const { table, stats, log } = opts
+  const { table, stats, log, forward } = opts
   const v6 = opts.host.includes(':')
   const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' })
   const reply = new Reply()
@@ -38,7 +41,9 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
       return
     }
     if (outcome === DROP) { stats.dropped.malformed++; return }
-    // FORWARD: no forwarder yet, so `reply` holds the REFUSED answer.
+    if (outcome === FORWARD && forward !== undefined
+      && forward(msg, reply, rinfo.address, false, (out) => { stats.response(out); socket.send(out, rinfo.port, rinfo.address) })) return
+    // Not ours and not forwarded: `reply` holds REFUSED.
     const head = reply.head
     stats.response(head)
     socket.send([head, reply.body, reply.auth, reply.opt], rinfo.port, rinfo.address)
