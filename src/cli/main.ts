@@ -15,6 +15,10 @@ import { Acl } from '../forward/acl.ts'
 import { Forwarder } from '../forward/forwarder.ts'
 import { forwardHook } from '../forward/hook.ts'
 import { upstream } from '../forward/upstream.ts'
+import { createRegistry } from '../http/metrics.ts'
+import { startHttp } from '../http/server.ts'
+import type { HttpServer } from '../http/server.ts'
+import { zoneDump } from '../http/zone.ts'
 import { IncusClient } from '../incus/client.ts'
 import { IncusSource } from '../incus/source.ts'
 import type { IncusSourceOptions } from '../incus/source.ts'
@@ -33,9 +37,13 @@ export interface Running {
   readonly incus: IncusSource | null
   /** The forwarder, or null when INCUS_DNS_FORWARDERS is empty. */
   readonly forwarder: Forwarder | null
+  /** The HTTP side port, or null when INCUS_DNS_HTTP_LISTEN is empty. */
+  readonly http: HttpServer | null
+  /** Why it is not ready (readiness), or null when it is. */
+  notReady(): string | null
   /** Re-reads the zone files; a broken file keeps the previous version of every zone. */
   reloadZones(): Promise<void>
-  stop(): Promise<void>
+  stop(graceMs?: number): Promise<void>
 }
 
 /** Test hooks: shorter waits than a production Incus needs. */
@@ -87,6 +95,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       map: { suffix: config.suffix, states: config.stateFilter },
       records: { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget },
       pollIntervalMs: config.pollInterval,
+      stateFile: config.stateFile,
       reverse: config.reverseZones === 'auto' ? { mode: 'auto' } : config.reverseZones === 'off' ? { mode: 'off' } : { mode: 'list', cidrs: config.reverseZones },
       ...overrides,
     })
@@ -94,8 +103,28 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   } else {
     log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
   }
+  const notReady = (): string | null => {
+    if (incus === null || incus.ready) return null
+    return incus.restored ? 'answering from the state file; the first Incus sync has not succeeded yet' : 'the first Incus sync has not succeeded yet'
+  }
+  let http: HttpServer | null = null
+  if (config.httpListen !== null) {
+    try {
+      http = await startHttp(config.httpListen, {
+        registry: createRegistry({ dns: stats, store, incus, forwarder }, () => notReady() === null),
+        notReady,
+        zoneDump: () => zoneDump(store, incus?.records ?? null),
+      }, log)
+    } catch (err) {
+      await incus?.stop()
+      await client?.close()
+      await server.close(0)
+      throw err
+    }
+    log.info({ http: `${http.address.host.includes(':') ? `[${http.address.host}]` : http.address.host}:${http.address.port}` }, 'serving /metrics, /healthz, /readyz, /zone')
+  }
   return {
-    config, store, server, stats, log, incus, forwarder,
+    config, store, server, stats, log, incus, forwarder, http, notReady,
     async reloadZones() {
       try {
         await loadZones()
@@ -103,10 +132,12 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
         log.error({ err: err instanceof IncusDnsError ? err.message : err }, 'zone reload failed; still serving the previous zones')
       }
     },
-    async stop() {
-      incus?.stop()
+    async stop(graceMs = 2000) {
+      // Stop taking queries first, let TCP connections finish what they sent, then let go of Incus.
+      await server.close(graceMs)
+      await http?.close()
+      await incus?.stop()
       await client?.close()
-      await server.close()
     },
   }
 }

@@ -151,6 +151,21 @@ export const SETTINGS = {
     help: 'Longest time a forwarded answer, positive or negative, is kept, whatever its TTL says.',
     parse: (raw) => Math.floor(parseDuration(raw) / 1000),
   }),
+  httpListen: setting<ListenAddress | null>({
+    env: 'INCUS_DNS_HTTP_LISTEN', flag: 'http-listen', default: '127.0.0.1:9153',
+    help: 'Address of the HTTP side port (/metrics, /healthz, /readyz, /zone), host:port or [v6]:port; empty turns it off.',
+    parse: (raw) => {
+      if (raw === '') return null
+      const list = parseListen(raw)
+      if (list.length !== 1) throw new Error(`'${raw}' is more than one address; give one host:port`)
+      return list[0] as ListenAddress
+    },
+  }),
+  stateFile: setting<string | null>({
+    env: 'INCUS_DNS_STATE_FILE', flag: 'state-file', default: '',
+    help: 'Warm restart: keep the last synced Incus records in this file and answer from it at start until Incus answers; empty: off.',
+    parse: (raw) => (raw === '' ? null : raw),
+  }),
   tcpMaxConnections: setting<number>({
     env: 'INCUS_DNS_TCP_MAX_CONNECTIONS', flag: 'tcp-max-connections', default: '1000',
     help: 'Most TCP connections open at once, over all listen addresses; more are closed on arrival.',

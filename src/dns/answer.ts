@@ -60,6 +60,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   out.opt = EMPTY
   out.ednsSize = 0
   out.ednsDo = false
+  out.qtype = 0
 
   // Question: exactly one (RFC 9619), name without compression pointers, folded to lowercase.
   if (req.readUInt16BE(4) !== 1) return error(req, 12, RCODE_FORMERR, out)

@@ -1,9 +1,18 @@
 /**
  * @module dns/stats
- * Counters the transports bump per query: plain numbers, turned into metrics text only when scraped,
- * so counting costs an increment.
+ * Counters the transports bump per query: plain numbers in preallocated arrays, turned into metrics text only
+ * when scraped (http/metrics.ts), so counting costs a few increments.
  */
 export type DropReason = 'malformed' | 'internal_error'
+
+/** qtypes with their own label; every other one counts as "other" (bounded label values). */
+export const COUNTED_QTYPES: Readonly<Record<number, string>> = {
+  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY',
+}
+const OTHER = 256
+
+/** Upper bounds (seconds) of the answer latency histogram. */
+export const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1] as const
 
 export class DnsStats {
   queriesUdp = 0
@@ -14,10 +23,30 @@ export class DnsStats {
   readonly dropped: Record<DropReason, number> = { malformed: 0, internal_error: 0 }
   /** Responses by rcode (0-15). */
   readonly responses = new Float64Array(16)
+  /** Queries by qtype (index = qtype, 256 = other), [0] UDP and [1] TCP. */
+  readonly qtypes = [new Float64Array(OTHER + 1), new Float64Array(OTHER + 1)] as const
+  /** Answer latency (receipt to send) of authoritative answers: counts per bucket (+Inf last), sum, count. */
+  readonly latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1)
+  latencySum = 0
+  latencyCount = 0
 
   response(head: Buffer): void {
     const rcode = (head[3] as number) & 0x0f
     this.responses[rcode] = (this.responses[rcode] as number) + 1
     if (((head[2] as number) & 0x02) !== 0) this.truncated++
+  }
+
+  qtype(tcp: boolean, qtype: number): void {
+    const i = COUNTED_QTYPES[qtype] === undefined ? OTHER : qtype
+    const arr = this.qtypes[tcp ? 1 : 0]
+    arr[i] = (arr[i] as number) + 1
+  }
+
+  observe(seconds: number): void {
+    let b = 0
+    while (b < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[b] as number)) b++
+    this.latencyCounts[b] = (this.latencyCounts[b] as number) + 1
+    this.latencySum += seconds
+    this.latencyCount++
   }
 }

@@ -77,6 +77,7 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
           return
         }
         if (outcome === DROP) { stats.dropped.malformed++; continue }
+        stats.qtype(true, reply.qtype)
         // Forwarded answers are written when they come (RFC 7766 6.2.1.1 allows out-of-order answers).
         if (outcome === FORWARD && forward !== undefined
           && forward(msg, reply, sock.remoteAddress ?? '', true, (out) => { if (!sock.destroyed) { stats.response(out); writeFramed(sock, [out]) } })) continue

@@ -30,6 +30,7 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
   const reply = new Reply()
 
   socket.on('message', (msg, rinfo) => {
+    const t0 = performance.now()
     stats.queriesUdp++
     let outcome
     try {
@@ -41,12 +42,14 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
       return
     }
     if (outcome === DROP) { stats.dropped.malformed++; return }
+    stats.qtype(false, reply.qtype)
     if (outcome === FORWARD && forward !== undefined
       && forward(msg, reply, rinfo.address, false, (out) => { stats.response(out); socket.send(out, rinfo.port, rinfo.address) })) return
     // Not ours and not forwarded: `reply` holds REFUSED.
     const head = reply.head
     stats.response(head)
     socket.send([head, reply.body, reply.auth, reply.opt], rinfo.port, rinfo.address)
+    stats.observe((performance.now() - t0) / 1000)
   })
 
   return new Promise((resolve, reject) => {

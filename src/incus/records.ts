@@ -50,7 +50,11 @@ export class InstanceRecords {
   }
 
   get instances(): ReadonlyMap<string, Mapped> { return this.#instances }
+  /** The instances (project/name) claiming `owner`. */
+  claimsOf(owner: Name): string[] { return [...(this.#claims.get(owner)?.keys() ?? [])].sort() }
   get written(): ReadonlyMap<Name, readonly Rec[]> { return this.#written }
+
+  get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
 
   /** Sets the reverse zones PTRs go into; returns true when they changed (re-apply every instance then). */
   setReverseZones(zones: Iterable<Name>): boolean {

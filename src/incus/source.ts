@@ -18,6 +18,7 @@ import type { Leases, MapSettings, Mapped } from './map.ts'
 import { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
 import { networkSubnets, reverseZones } from './reverse.ts'
+import { loadState, saveState } from './state-file.ts'
 
 /** Lifecycle actions that can change an instance's names or addresses (§5.4); the rest is noise for DNS. */
 const ACTIONS = new Set([
@@ -41,6 +42,8 @@ export interface IncusSourceOptions {
   readonly addressPoll?: { readonly firstMs: number; readonly maxMs: number; readonly giveUpMs: number }
   /** Event-stream reconnect backoff (tests shorten it). */
   readonly eventBackoff?: { readonly minMs: number; readonly maxMs: number }
+  /** Warm restart: where the last synced instances are kept; null: nowhere. */
+  readonly stateFile?: string | null
 }
 
 export interface IncusStats {
@@ -72,6 +75,9 @@ export class IncusSource {
   #stopped = false
   /** Resolved after each full sync attempt, for tests and start-up. */
   #syncWaiters: (() => void)[] = []
+  #saveTimer: NodeJS.Timeout | null = null
+  /** Answering from the state file, not yet from Incus. */
+  restored = false
 
   constructor(options: IncusSourceOptions) {
     this.#o = options
@@ -101,16 +107,55 @@ export class IncusSource {
   get reconnects(): number { return this.#events.reconnects }
 
   start(): void {
-    this.#events.start()
-    void this.sync()
+    void this.#restore().then(() => {
+      if (this.#stopped) return
+      this.#events.start()
+      void this.sync()
+    })
   }
 
-  stop(): void {
+  /** Stops syncing; writes the state file one last time when there is one. */
+  async stop(): Promise<void> {
     this.#stopped = true
     this.#events.stop()
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer)
     for (const t of this.#watching.values()) clearTimeout(t)
     this.#watching.clear()
+    if (this.#saveTimer !== null) { clearTimeout(this.#saveTimer); this.#saveTimer = null; await this.#save() }
+  }
+
+  /** Warm restart: serve the saved instances until the first sync replaces them. */
+  async #restore(): Promise<void> {
+    const path = this.#o.stateFile
+    if (path === undefined || path === null) return
+    try {
+      const state = await loadState(path)
+      if (state === null) return
+      this.#applyZones(new Set(state.reverseZones))
+      this.#queue(new Map(state.instances.map((m) => [m.key, m])))
+      this.#flush()
+      this.restored = true
+      this.#log.info({ file: path, instances: state.instances.length, savedAt: state.savedAt }, 'answering from the state file until Incus answers')
+    } catch (err) {
+      this.#log.warn({ file: path, err: (err as Error).message }, 'state file not usable; starting empty')
+    }
+  }
+
+  #scheduleSave(): void {
+    const path = this.#o.stateFile
+    if (path === undefined || path === null || !this.ready || this.#saveTimer !== null) return
+    this.#saveTimer = setTimeout(() => { this.#saveTimer = null; void this.#save() }, 1000)
+    this.#saveTimer.unref()
+  }
+
+  async #save(): Promise<void> {
+    const path = this.#o.stateFile
+    if (path === undefined || path === null || !this.ready) return
+    try {
+      await saveState(path, this.records.reverseZones, this.records.instances.values())
+    } catch (err) {
+      this.#log.warn({ file: path, err: (err as Error).message }, 'could not write the state file')
+    }
   }
 
   /** Waits for the next full sync attempt to finish (success or failure). */
@@ -164,6 +209,8 @@ export class IncusSource {
       this.stats.lastSyncAt = Date.now()
       const first = !this.ready
       this.ready = true
+      this.restored = false
+      this.#scheduleSave()
       if (this.#failing !== null) this.#log.info({ incus: describe(client.connection) }, 'Incus answers again')
       this.#failing = null
       const published = [...this.records.instances.values()].filter((m) => m.skipped === null).length
@@ -189,12 +236,16 @@ export class IncusSource {
     return (await this.#o.client.networks(project)).filter((n) => n.managed)
   }
 
-  /** Creates the suffix zone and reverse zones no zone file defines, and tells the records where PTRs go. */
+  /** The reverse zones wanted from the setting (or the managed networks' subnets); then makes the zones. */
   #ensureZones(networks: readonly Network[]): void {
-    const { zone, map, records } = this.#o
     const reverse = this.#o.reverse
     const cidrs = reverse.mode === 'list' ? reverse.cidrs : reverse.mode === 'auto' ? networks.flatMap((n) => networkSubnets(n.config)) : []
-    const wanted = new Set<Name>(cidrs.flatMap((c) => reverseZones(c)))
+    this.#applyZones(new Set<Name>(cidrs.flatMap((c) => reverseZones(c))))
+  }
+
+  /** Creates the suffix zone and the reverse zones no zone file defines, and tells the records where PTRs go. */
+  #applyZones(wanted: ReadonlySet<Name>): void {
+    const { zone, map, records } = this.#o
     const apexes = [...(map.suffix !== null ? [map.suffix] : []), ...wanted]
     zone.batch(() => {
       for (const apex of apexes) {
@@ -307,6 +358,7 @@ export class IncusSource {
     }
     this.records.apply(this.#o.zone, changes)
     for (const [k, m] of changes) if (m?.awaitingAddress === true) this.#watchAddress(k)
+    this.#scheduleSave()
   }
 }
 

@@ -12,7 +12,9 @@ export type TestServer = Running & { port: number; port6: number }
 
 export async function startServer(zonesDir: string, extraArgs: readonly string[] = [], overrides: StartOverrides = {}, log?: Logger): Promise<TestServer> {
   const incusGiven = extraArgs.some((a) => a === '--incus-socket' || a === '--incus-url')
-  const args = ['--listen', '127.0.0.1:0,[::1]:0', '--zones-dir', zonesDir, ...(incusGiven ? [] : ['--incus-socket', 'none']), ...extraArgs]
+  const httpGiven = extraArgs.includes('--http-listen')
+  const args = ['--listen', '127.0.0.1:0,[::1]:0', '--zones-dir', zonesDir, ...(incusGiven ? [] : ['--incus-socket', 'none']),
+    ...(httpGiven ? [] : ['--http-listen', '127.0.0.1:0']), ...extraArgs]
   const { config } = loadConfig(args, {})
   const running = await start(config, log ?? pino({ level: 'silent' }), overrides)
   const [v4, v6] = running.server.addresses

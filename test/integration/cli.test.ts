@@ -83,7 +83,7 @@ describe('incus-dns CLI', () => {
   it('serves, reloads zone files on SIGHUP (keeping the old ones when broken), and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'incus-dns-zones-'))
     cpSync(ZONES_DIR, dir, { recursive: true })
-    const child = spawn(process.execPath, [BIN, '--zones-dir', dir, '--listen', '127.0.0.1:0'], {
+    const child = spawn(process.execPath, [BIN, '--zones-dir', dir, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0'], {
       env: { PATH: process.env.PATH ?? '', INCUS_DNS_LISTN: 'typo' }, stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''

@@ -1,0 +1,118 @@
+/**
+ * @module http/metrics
+ * Prometheus metrics (prom-client registry and text format), read from the components' own counters at
+ * scrape time: nothing on the query path but the increments in dns/stats.ts. Names start `incus_dns_`,
+ * counters end `_total`, durations `_seconds`; label values are bounded.
+ */
+import client from 'prom-client'
+import { COUNTED_QTYPES, LATENCY_BUCKETS } from '../dns/stats.ts'
+import type { DnsStats } from '../dns/stats.ts'
+import type { Forwarder } from '../forward/forwarder.ts'
+import type { IncusSource } from '../incus/source.ts'
+import type { ZoneStore } from '../zone/store.ts'
+
+export interface MetricSources {
+  readonly dns: DnsStats
+  readonly store: ZoneStore
+  readonly incus: IncusSource | null
+  readonly forwarder: Forwarder | null
+}
+
+type Labels = Record<string, string | number>
+interface Value { readonly labels?: Labels; readonly value: number; readonly metricName?: string }
+
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED']
+
+/** A metric whose values are computed when scraped (prom-client calls get()). */
+function computed(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => Value[]) {
+  return { name, help, type, get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }) }
+}
+
+/** Every metric name we export, with its type and labels: the README's metrics table is tested against it. */
+export const METRICS = [
+  ['incus_dns_queries_total', 'counter', 'transport, qtype', 'Queries received.'],
+  ['incus_dns_responses_total', 'counter', 'rcode', 'Responses sent, by rcode (authoritative and forwarded).'],
+  ['incus_dns_dropped_total', 'counter', 'reason', 'Messages dropped unanswered: malformed (shorter than a header, or a response) or internal_error.'],
+  ['incus_dns_truncated_total', 'counter', '', 'UDP responses sent with TC=1.'],
+  ['incus_dns_tcp_refused_total', 'counter', '', 'TCP connections closed at once because the connection cap was reached.'],
+  ['incus_dns_answer_duration_seconds', 'histogram', '', 'Time from a UDP query arriving to its authoritative answer being sent.'],
+  ['incus_dns_zone_records', 'gauge', 'zone', 'Names with records in each zone.'],
+  ['incus_dns_zone_serial', 'gauge', 'zone', 'SOA serial served for each zone.'],
+  ['incus_dns_incus_syncs_total', 'counter', 'result', 'Full syncs with Incus, by result (success, failure).'],
+  ['incus_dns_incus_last_sync_timestamp_seconds', 'gauge', '', 'When the last successful full sync finished (0: none yet).'],
+  ['incus_dns_incus_events_total', 'counter', '', 'Events received from Incus.'],
+  ['incus_dns_incus_event_stream_connected', 'gauge', '', '1 while the Incus event stream is connected.'],
+  ['incus_dns_incus_reconnects_total', 'counter', '', 'Event-stream reconnections.'],
+  ['incus_dns_incus_instances', 'gauge', 'state', 'Instances known, by whether they publish records (published, skipped).'],
+  ['incus_dns_name_conflicts_total', 'counter', '', 'Names claimed by two instances (each losing instance counted once).'],
+  ['incus_dns_ready', 'gauge', '', '1 once listening and, with Incus configured, the first sync has succeeded.'],
+  ['incus_dns_forward_requests_total', 'counter', '', 'Queries forwarded for allowed clients (cache hits included).'],
+  ['incus_dns_forward_cache_hits_total', 'counter', '', 'Forwarded queries answered from the cache.'],
+  ['incus_dns_forward_cache_misses_total', 'counter', '', 'Forwarded queries not in the cache.'],
+  ['incus_dns_forward_cache_entries', 'gauge', '', 'Answers in the forwarding cache.'],
+  ['incus_dns_forward_coalesced_total', 'counter', '', 'Forwarded queries that joined an identical one in flight.'],
+  ['incus_dns_forward_servfail_total', 'counter', '', 'Forwarded queries answered SERVFAIL because every upstream failed.'],
+  ['incus_dns_forward_spoofed_total', 'counter', '', 'Upstream replies dropped for a wrong source, ID or question.'],
+  ['incus_dns_forward_upstream_queries_total', 'counter', 'upstream', 'Queries sent to each upstream.'],
+  ['incus_dns_forward_upstream_failures_total', 'counter', 'upstream', 'Timeouts, network errors and REFUSED from each upstream.'],
+] as const
+
+export function createRegistry(src: MetricSources, ready: () => boolean): client.Registry {
+  const reg = new client.Registry()
+  client.collectDefaultMetrics({ register: reg, prefix: 'incus_dns_process_' })
+  const d = src.dns
+  const add = (name: string, values: () => Value[]): void => {
+    const meta = METRICS.find((m) => m[0] === name)
+    if (meta === undefined) throw new Error(`metric ${name} is not in METRICS`)
+    reg.registerMetric(computed(name, meta[3], meta[1], values) as unknown as client.Metric)
+  }
+  add('incus_dns_queries_total', () => (['udp', 'tcp'] as const).flatMap((transport, t) =>
+    [...Object.entries(COUNTED_QTYPES), ['256', 'other']].map(([code, qtype]) => ({ labels: { transport, qtype: qtype as string }, value: d.qtypes[t as 0 | 1][Number(code)] ?? 0 }))))
+  add('incus_dns_responses_total', () => RCODES.map((rcode, i) => ({ labels: { rcode }, value: d.responses[i] ?? 0 })))
+  add('incus_dns_dropped_total', () => Object.entries(d.dropped).map(([reason, value]) => ({ labels: { reason }, value })))
+  add('incus_dns_truncated_total', () => [{ value: d.truncated }])
+  add('incus_dns_tcp_refused_total', () => [{ value: d.tcpRefused }])
+  add('incus_dns_answer_duration_seconds', () => {
+    let cumulative = 0
+    const buckets = [...LATENCY_BUCKETS, '+Inf' as const].map((le, i) => {
+      cumulative += d.latencyCounts[i] ?? 0
+      return { metricName: 'incus_dns_answer_duration_seconds_bucket', labels: { le }, value: cumulative }
+    })
+    return [...buckets,
+      { metricName: 'incus_dns_answer_duration_seconds_sum', value: d.latencySum },
+      { metricName: 'incus_dns_answer_duration_seconds_count', value: d.latencyCount }]
+  })
+  add('incus_dns_zone_records', () => {
+    const counts = new Map<string, number>()
+    for (const name of src.store.names()) {
+      const zone = src.store.zoneOf(name)
+      if (zone !== null) counts.set(zone, (counts.get(zone) ?? 0) + 1)
+    }
+    return src.store.zones().map((zone) => ({ labels: { zone }, value: counts.get(zone) ?? 0 }))
+  })
+  add('incus_dns_zone_serial', () => src.store.zones().map((zone) => ({ labels: { zone }, value: src.store.serial(zone) ?? 0 })))
+  const i = src.incus
+  add('incus_dns_incus_syncs_total', () => [{ labels: { result: 'success' }, value: i?.stats.syncs ?? 0 }, { labels: { result: 'failure' }, value: i?.stats.syncErrors ?? 0 }])
+  add('incus_dns_incus_last_sync_timestamp_seconds', () => [{ value: (i?.stats.lastSyncAt ?? 0) / 1000 }])
+  add('incus_dns_incus_events_total', () => [{ value: i?.stats.events ?? 0 }])
+  add('incus_dns_incus_event_stream_connected', () => [{ value: i?.eventsConnected === true ? 1 : 0 }])
+  add('incus_dns_incus_reconnects_total', () => [{ value: i?.reconnects ?? 0 }])
+  add('incus_dns_incus_instances', () => {
+    const all = [...(i?.records.instances.values() ?? [])]
+    const published = all.filter((m) => m.skipped === null).length
+    return [{ labels: { state: 'published' }, value: published }, { labels: { state: 'skipped' }, value: all.length - published }]
+  })
+  add('incus_dns_name_conflicts_total', () => [{ value: i?.records.conflicts ?? 0 }])
+  add('incus_dns_ready', () => [{ value: ready() ? 1 : 0 }])
+  const f = src.forwarder
+  add('incus_dns_forward_requests_total', () => [{ value: f?.stats.requests ?? 0 }])
+  add('incus_dns_forward_cache_hits_total', () => [{ value: f?.stats.cacheHits ?? 0 }])
+  add('incus_dns_forward_cache_misses_total', () => [{ value: f?.stats.cacheMisses ?? 0 }])
+  add('incus_dns_forward_cache_entries', () => [{ value: f?.cache.size ?? 0 }])
+  add('incus_dns_forward_coalesced_total', () => [{ value: f?.stats.coalesced ?? 0 }])
+  add('incus_dns_forward_servfail_total', () => [{ value: f?.stats.servfail ?? 0 }])
+  add('incus_dns_forward_spoofed_total', () => [{ value: f?.stats.spoofed ?? 0 }])
+  add('incus_dns_forward_upstream_queries_total', () => (f?.upstreams ?? []).map((u) => ({ labels: { upstream: u.label }, value: u.queries })))
+  add('incus_dns_forward_upstream_failures_total', () => (f?.upstreams ?? []).map((u) => ({ labels: { upstream: u.label }, value: u.errors })))
+  return reg
+}

@@ -1,0 +1,66 @@
+/**
+ * @module http/server
+ * The HTTP side port (node:http): /metrics (Prometheus text), /healthz (the process answers), /readyz
+ * (listening, and the first Incus sync done or Incus not configured), /zone (the live records as JSON, each
+ * with its source).
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { ListenError } from '../errors.ts'
+import type { ListenAddress } from '../dns/server.ts'
+
+export interface HttpRoutes {
+  readonly registry: Registry
+  /** null when ready; else why not, for the 503 body. */
+  readonly notReady: () => string | null
+  readonly zoneDump: () => unknown
+}
+
+export interface HttpServer {
+  readonly address: ListenAddress
+  close(): Promise<void>
+}
+
+export async function startHttp(at: ListenAddress, routes: HttpRoutes, log: Logger): Promise<HttpServer> {
+  const server = http.createServer((req, res) => {
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify(body) + '\n')
+    }
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET' && req.method !== 'HEAD') { json(405, { error: 'only GET' }); return }
+    switch (path) {
+      case '/metrics':
+        routes.registry.metrics().then((text) => {
+          res.writeHead(200, { 'Content-Type': routes.registry.contentType })
+          res.end(text)
+        }, (err: unknown) => { log.error({ err }, 'metrics failed'); json(500, { error: 'metrics failed' }) })
+        return
+      case '/healthz':
+        json(200, { status: 'ok' })
+        return
+      case '/readyz': {
+        const why = routes.notReady()
+        json(why === null ? 200 : 503, why === null ? { status: 'ready' } : { status: 'not ready', reason: why })
+        return
+      }
+      case '/zone':
+        json(200, routes.zoneDump())
+        return
+      default:
+        json(404, { error: 'not found', paths: ['/metrics', '/healthz', '/readyz', '/zone'] })
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(
+      `cannot listen on HTTP ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}: ${err.code ?? err.message} (INCUS_DNS_HTTP_LISTEN; empty turns it off)`, { cause: err })))
+    server.listen(at.port, at.host, () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    address: { host: at.host, port },
+    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections() }),
+  }
+}
