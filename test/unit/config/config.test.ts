@@ -108,3 +108,21 @@ describe('README configuration table', () => {
     expect(rows.map((r) => r.split('|').slice(0, 4).join('|') + '|')).toEqual(expected)
   })
 })
+
+describe('README metrics table', () => {
+  it('lists every exported metric with its type and labels, and no others', async () => {
+    const { METRICS } = await import('../../../src/http/metrics.ts')
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `incus_dns_'))
+    expect(rows.map((r) => r.split('|').slice(1, 4).map((c) => c.trim()).join(' '))).toEqual(
+      METRICS.map(([name, type, labels]) => `\`${name}\` ${type} ${labels === '' ? '–' : labels}`))
+  })
+  it('names metrics as Prometheus asks: incus_dns_ prefix, counters end _total, durations _seconds', async () => {
+    const { METRICS } = await import('../../../src/http/metrics.ts')
+    for (const [name, type] of METRICS) {
+      expect(name).toMatch(/^incus_dns_[a-z0-9_]+$/)
+      if (type === 'counter') expect(name).toMatch(/_total$/)
+      if (name.includes('duration')) expect(name).toMatch(/_seconds$/)
+    }
+  })
+})
