@@ -36,7 +36,7 @@ export class Reply {
   body: Buffer = EMPTY
   auth: Buffer = EMPTY
   opt: Buffer = EMPTY
-  /** The question's type, and the lowercase wire qname + qtype key (for a forwarder's cache). */
+  /** The question's type, and (on FORWARD) the lowercase wire qname + qtype key for a forwarder's cache. */
   qtype = 0
   key = ''
   /** Client's EDNS payload size (0 = no EDNS) and DO bit, for a forwarder to pass on. */
@@ -134,18 +134,19 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if (qtype === TYPE_OPT) return error(req, qend, RCODE_FORMERR, out)
   if (qclass !== CLASS_IN || qtype === 251 || qtype === 252) return error(req, qend, RCODE_REFUSED, out)
 
-  // One lookup for the exact (name, type); the other maps only on a miss.
-  scratch[n] = qtype >> 8
-  scratch[n + 1] = qtype & 0xff
-  const key = scratch.toString('latin1', 0, n + 2)
-  out.key = key
-  let c: Compiled | undefined = table.answers.get(key)
-  if (c === undefined) {
-    const name = key.slice(0, n)
-    c = table.others.get(name) // the name exists: NODATA, or its CNAME chain
-    // Else NXDOMAIN from the closest enclosing zone: try each parent of the name.
+  // One Map lookup by the lowercase wire name, then the qtype among the few the name has.
+  const name = scratch.toString('latin1', 0, n)
+  const entry = table.names.get(name)
+  let c: Compiled | undefined
+  if (entry !== undefined) {
+    c = entry.others
+    const qtypes = entry.qtypes
+    for (let i = 0; i < qtypes.length; i++) if (qtypes[i] === qtype) { c = entry.answers[i] as Compiled; break }
+  } else {
+    // No such name: NXDOMAIN from the closest enclosing zone, found by trying each parent of the name.
     for (let p = at(scratch, 0) + 1; c === undefined && p < n; p += at(scratch, p) + 1) c = table.apexes.get(name.slice(p))
     if (c === undefined) {
+      out.key = name + String.fromCharCode(qtype >> 8, qtype & 0xff)
       error(req, qend, RCODE_REFUSED, out)
       return FORWARD
     }

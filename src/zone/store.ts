@@ -9,7 +9,7 @@ import { canonicalAddress } from './address.ts'
 import { compileName, encodeNegativeSoa } from './compile.ts'
 import type { ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
-import { AnswerTable, negativeAnswer, RCODE_NOERROR, RCODE_NXDOMAIN, typeKey } from './table.ts'
+import { AnswerTable, negativeAnswer, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
 import type { ZoneNegative } from './table.ts'
 import { RecordType, SOURCE_PRECEDENCE } from './types.ts'
 import type { Name, Rdata, Rec, SoaData, SourceId, TypeName } from './types.ts'
@@ -32,7 +32,14 @@ interface Zone extends ZoneInfo {
   serial: number
 }
 
-type Owner = Map<SourceId, readonly Rec[]>
+/**
+ * One owner name: what each source publishes there. A plain object with fixed fields rather than a Map: at
+ * 100k names the Maps per owner were a third of the memory.
+ */
+interface Owner {
+  file: readonly Rec[] | null
+  incus: readonly Rec[] | null
+}
 
 export interface ZoneStoreOptions {
   /** Seconds since the epoch; serials are time-based so they grow across restarts too. */
@@ -43,13 +50,9 @@ export interface ZoneStoreOptions {
 export class ZoneStore implements ZoneWriter {
   readonly table = new AnswerTable()
   readonly #owners = new Map<Name, Owner>()
-  /** Effective RRsets per name, merged across sources; recomputed when the name changes. */
-  readonly #sets = new Map<Name, Map<TypeName, readonly Rec[]>>()
   readonly #zones = new Map<Name, Zone>()
   /** Number of names with records strictly below each name: > 0 makes an empty non-terminal exist. */
   readonly #below = new Map<Name, number>()
-  /** Table keys written for each owner, so a recompile can remove what no longer applies. */
-  readonly #keys = new Map<Name, string[]>()
   /** name → owners whose compiled answers read it; and the reverse, to unregister on recompile. */
   readonly #readers = new Map<Name, Set<Name>>()
   readonly #reads = new Map<Name, Set<Name>>()
@@ -79,14 +82,15 @@ export class ZoneStore implements ZoneWriter {
     }
     this.batch(() => {
       let entry = this.#owners.get(owner)
+      const before = entry === undefined ? undefined : merged(entry)
       if (clean.length === 0) {
-        if (entry === undefined || !entry.delete(source)) return
-        if (entry.size === 0) this.#owners.delete(owner)
+        if (entry === undefined || entry[source] === null) return
+        entry[source] = null
       } else {
-        if (entry === undefined) { entry = new Map(); this.#owners.set(owner, entry) }
-        entry.set(source, clean)
+        if (entry === undefined) { entry = { file: null, incus: null }; this.#owners.set(owner, entry) }
+        entry[source] = clean
       }
-      this.#ownerChanged(owner)
+      this.#ownerChanged(owner, before, entry)
     })
   }
 
@@ -127,22 +131,34 @@ export class ZoneStore implements ZoneWriter {
 
   /** All names with records, for dumps and transfers. */
   names(): Name[] {
-    return [...this.#sets.keys()]
+    const out: Name[] = []
+    for (const [name, o] of this.#owners) if (o.file !== null || o.incus !== null) out.push(name)
+    return out
   }
 
   /** What each source publishes at `name`, before precedence. */
   published(name: Name): ReadonlyMap<SourceId, readonly Rec[]> {
-    return this.#owners.get(canonicalName(name)) ?? new Map()
+    const o = this.#owners.get(canonicalName(name))
+    const out = new Map<SourceId, readonly Rec[]>()
+    if (o?.file) out.set('file', o.file)
+    if (o?.incus) out.set('incus', o.incus)
+    return out
   }
 
   // ---- what the compiler reads ----
 
   rrsets(name: Name): ReadonlyMap<TypeName, readonly Rec[]> | undefined {
-    return this.#sets.get(name)
+    const o = this.#owners.get(name)
+    return o === undefined ? undefined : merged(o)
+  }
+
+  #hasRecords(name: Name): boolean {
+    const o = this.#owners.get(name)
+    return o !== undefined && (o.file !== null || o.incus !== null)
   }
 
   exists(name: Name): boolean {
-    return this.#sets.has(name) || (this.#below.get(name) ?? 0) > 0
+    return this.#hasRecords(name) || (this.#below.get(name) ?? 0) > 0
   }
 
   #zoneFor(name: Name): Zone | null {
@@ -155,14 +171,12 @@ export class ZoneStore implements ZoneWriter {
 
   // ---- bookkeeping ----
 
-  /** Recomputes the effective RRsets of `name` and marks what must be recompiled. */
-  #ownerChanged(name: Name): void {
-    const before = this.#sets.get(name)
-    const after = this.#merge(name)
+  /** After a source changed at `name`: zone appearing or going, ancestors' existence, what to recompile. */
+  #ownerChanged(name: Name, before: ReadonlyMap<TypeName, readonly Rec[]> | undefined, entry: Owner): void {
+    const after = merged(entry, (type, winner, loser) => this.#onShadow?.(name, type, winner, loser))
+    if (after === undefined) this.#owners.delete(name)
     const wasApex = before?.has('SOA') ?? false
     const isApex = after?.has('SOA') ?? false
-    if (after === undefined) this.#sets.delete(name)
-    else this.#sets.set(name, after)
 
     if (isApex !== wasApex) {
       if (isApex) this.#addZone(name, after?.get('SOA')?.[0] as Rec)
@@ -171,30 +185,6 @@ export class ZoneStore implements ZoneWriter {
     }
     if ((before === undefined) !== (after === undefined)) this.#countBelow(name, after === undefined ? -1 : 1)
     this.#markChanged(name)
-  }
-
-  /** Merges the sources at `name`: per type, the first source in SOURCE_PRECEDENCE that has it wins. */
-  #merge(name: Name): Map<TypeName, readonly Rec[]> | undefined {
-    const owner = this.#owners.get(name)
-    if (owner === undefined) return undefined
-    const sets = new Map<TypeName, readonly Rec[]>()
-    let winner: SourceId | null = null
-    for (const source of SOURCE_PRECEDENCE) {
-      const recs = owner.get(source)
-      if (recs === undefined) continue
-      const mine = groupByType(recs)
-      // A CNAME cannot share its owner with other data (RFC 1034 3.6.2): the higher source keeps the name whole.
-      if (winner !== null && (sets.has('CNAME') || mine.has('CNAME'))) {
-        for (const type of mine.keys()) this.#onShadow?.(name, type, winner, source)
-        continue
-      }
-      for (const [type, set] of mine) {
-        if (sets.has(type)) { this.#onShadow?.(name, type, winner as SourceId, source); continue }
-        sets.set(type, set)
-      }
-      winner ??= source
-    }
-    return sets
   }
 
   #addZone(apex: Name, soaRec: Rec): void {
@@ -217,7 +207,7 @@ export class ZoneStore implements ZoneWriter {
       const count = (this.#below.get(a) ?? 0) + delta
       if (count === 0) this.#below.delete(a)
       else this.#below.set(a, count)
-      if (!this.#sets.has(a) && (count === 0 || count === delta)) this.#markChanged(a)
+      if (!this.#hasRecords(a) && (count === 0 || count === delta)) this.#markChanged(a)
       const zone = this.#zones.get(a)
       if (zone !== undefined) this.#touchedZones.add(zone)
     }
@@ -235,11 +225,9 @@ export class ZoneStore implements ZoneWriter {
     if (this.#zonesChanged) {
       // A zone appeared or went: which zone holds a name may have changed anywhere, so rebuild it all.
       this.#zonesChanged = false
-      this.table.answers.clear()
-      this.table.others.clear()
+      this.table.names.clear()
       this.table.apexes.clear()
-      this.#keys.clear()
-      for (const name of this.#sets.keys()) this.#dirty.add(name)
+      for (const name of this.#owners.keys()) this.#dirty.add(name)
       for (const name of this.#below.keys()) this.#dirty.add(name)
       for (const zone of this.#zones.values()) this.#touchedZones.add(zone)
     }
@@ -257,7 +245,7 @@ export class ZoneStore implements ZoneWriter {
 
   /** The apex SOA with the served serial in place of the file's. */
   #soaOf(zone: Zone): Rec {
-    const rec = this.#sets.get(zone.apex)?.get('SOA')?.[0] as Rec
+    const rec = this.rrsets(zone.apex)?.get('SOA')?.[0] as Rec
     return { name: rec.name, ttl: rec.ttl, data: { ...(rec.data as SoaData & { type: 'SOA' }), serial: zone.serial } }
   }
 
@@ -272,7 +260,7 @@ export class ZoneStore implements ZoneWriter {
       zoneOf: (n) => this.#zoneFor(n),
       // The apex's SOA is served with the zone's current serial, not the one the source gave.
       rrsets: (n) => {
-        const sets = this.#sets.get(n)
+        const sets = this.rrsets(n)
         const zone = this.#zones.get(n)
         if (sets === undefined || zone === undefined) return sets
         return new Map(sets).set('SOA', [this.#soaOf(zone)])
@@ -280,24 +268,13 @@ export class ZoneStore implements ZoneWriter {
       exists: (n) => this.exists(n),
     }
     const result = compileName(name, view, (n) => reads.add(n))
-    // Overwrite keys in place and delete only those that went: delete-then-set churn on Maps of
-    // 100k+ entries leaves tombstones that force rehashes, which made changes slower as zones grew.
-    const old = this.#keys.get(name)
+    // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
+    // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
     if (result === null) {
-      for (const key of old ?? []) table.answers.delete(key)
-      table.others.delete(wire)
-      this.#keys.delete(name)
+      table.names.delete(wire)
       return
     }
-    const keys: string[] = []
-    for (const [qtype, answer] of result.byType) {
-      const key = typeKey(wire, qtype)
-      table.answers.set(key, answer)
-      keys.push(key)
-    }
-    if (old !== undefined) for (const key of old) if (!keys.includes(key)) table.answers.delete(key)
-    this.#keys.set(name, keys)
-    table.others.set(wire, result.others)
+    table.names.set(wire, { qtypes: [...result.byType.keys()], answers: [...result.byType.values()], others: result.others })
     if (reads.size > 0) {
       this.#reads.set(name, reads)
       for (const r of reads) {
@@ -312,6 +289,32 @@ export class ZoneStore implements ZoneWriter {
 /** Time-based and strictly increasing (RFC 1982 arithmetic is left to the secondaries' side). */
 function nextSerial(previous: number, now: number): number {
   return Math.max(now, previous + 1) >>> 0
+}
+
+/**
+ * The effective RRsets of an owner: per type, the first source in SOURCE_PRECEDENCE that has it wins; a CNAME
+ * cannot share its owner with other data (RFC 1034 3.6.2), so a higher source with or against a CNAME keeps
+ * the name whole. `shadowed` hears of every type a lower source loses.
+ */
+function merged(o: Owner, shadowed?: (type: TypeName, winner: SourceId, loser: SourceId) => void): Map<TypeName, readonly Rec[]> | undefined {
+  if (o.file === null && o.incus === null) return undefined
+  const sets = new Map<TypeName, readonly Rec[]>()
+  let winner: SourceId | null = null
+  for (const source of SOURCE_PRECEDENCE) {
+    const recs = o[source]
+    if (recs === null) continue
+    const mine = groupByType(recs)
+    if (winner !== null && (sets.has('CNAME') || mine.has('CNAME'))) {
+      for (const type of mine.keys()) shadowed?.(type, winner, source)
+      continue
+    }
+    for (const [type, set] of mine) {
+      if (sets.has(type)) { shadowed?.(type, winner as SourceId, source); continue }
+      sets.set(type, set)
+    }
+    winner ??= source
+  }
+  return sets
 }
 
 function groupByType(recs: readonly Rec[]): Map<TypeName, Rec[]> {

@@ -54,16 +54,21 @@ export function negativeAnswer(rcode: number, negative: ZoneNegative): Compiled 
   return compiled(rcode, 0, 0, EMPTY, 0, negative)
 }
 
-/** Appends the two qtype bytes to a wire name key. */
-export function typeKey(wireName: string, qtype: number): string {
-  return wireName + String.fromCharCode(qtype >> 8, qtype & 0xff)
+/**
+ * Everything one existing name (or empty non-terminal) answers: `answers[i]` for qtype `qtypes[i]`, and
+ * `others` for every other qtype (NODATA, or the CNAME chain). One entry per name, keyed by the wire name
+ * alone: keys per (name, qtype) cost more memory than the whole answer at 100k names. Never edited: a
+ * recompile swaps in a new entry.
+ */
+export interface NameEntry {
+  readonly qtypes: readonly number[]
+  readonly answers: readonly Compiled[]
+  readonly others: Compiled
 }
 
 export class AnswerTable {
-  /** lowercase wire qname + 2-byte qtype → answer. */
-  readonly answers = new Map<string, Compiled>()
-  /** lowercase wire name of every existing name (and empty non-terminal) → answer for qtypes it has no entry for. */
-  readonly others = new Map<string, Compiled>()
+  /** lowercase wire name → its answers. */
+  readonly names = new Map<string, NameEntry>()
   /** lowercase wire apex → NXDOMAIN answer for names below it that do not exist. */
   readonly apexes = new Map<string, Compiled>()
 }

@@ -5,7 +5,6 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { ZoneDataError } from '../../../src/errors.ts'
 import { wireKey } from '../../../src/zone/name.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
-import { typeKey } from '../../../src/zone/table.ts'
 import type { Rec } from '../../../src/zone/types.ts'
 import { ask } from '../../helpers/ask.ts'
 
@@ -118,12 +117,12 @@ describe('ZoneStore', () => {
       store.batch(() => {
         for (let i = 0; i < 50; i++) store.setOwner('incus', `n${i}.incus.example.org`, [a(`n${i}.incus.example.org`, `10.0.2.${i}`)])
       })
-      const key = (n: string): string => typeKey(wireKey(n), 1)
-      const before = store.table.answers.get(key('n7.incus.example.org'))
-      const changedBefore = store.table.answers.get(key('n8.incus.example.org'))
+      const entry = (n: string) => store.table.names.get(wireKey(n))
+      const before = entry('n7.incus.example.org')
+      const changedBefore = entry('n8.incus.example.org')
       store.setOwner('incus', 'n8.incus.example.org', [a('n8.incus.example.org', '10.9.9.9')])
-      expect(store.table.answers.get(key('n7.incus.example.org'))).toBe(before) // the same object: not rebuilt
-      expect(store.table.answers.get(key('n8.incus.example.org'))).not.toBe(changedBefore)
+      expect(entry('n7.incus.example.org')).toBe(before) // the same object: not rebuilt
+      expect(entry('n8.incus.example.org')).not.toBe(changedBefore)
     })
 
     it('recompiles a CNAME when its target changes, including chains', () => {
