@@ -20,6 +20,9 @@ import { startHttp } from '../http/server.ts'
 import type { HttpServer } from '../http/server.ts'
 import { zoneDump } from '../http/zone.ts'
 import { IncusClient } from '../incus/client.ts'
+import { transferHook } from '../xfr/hook.ts'
+import type { TransferStats } from '../xfr/hook.ts'
+import { Notifier } from '../xfr/notify.ts'
 import { IncusSource } from '../incus/source.ts'
 import type { IncusSourceOptions } from '../incus/source.ts'
 import { createLogger } from '../log.ts'
@@ -41,6 +44,8 @@ export interface Running {
   readonly http: HttpServer | null
   /** Why it is not ready (readiness), or null when it is. */
   notReady(): string | null
+  readonly transferStats: TransferStats
+  readonly notifier: Notifier | null
   /** Re-reads the zone files; a broken file keeps the previous version of every zone. */
   reloadZones(): Promise<void>
   stop(graceMs?: number): Promise<void>
@@ -53,9 +58,15 @@ export type StartOverrides = Partial<Pick<IncusSourceOptions, 'addressPoll' | 'e
 export async function start(config: Config, log: Logger, overrides: StartOverrides = {}): Promise<Running> {
   const connection = incusConnection(config)
   const stats = new DnsStats()
+  let notifier: Notifier | null = null
   const store = new ZoneStore({
     onShadow: (name, type, winner, loser) => log.warn({ name, type, winner, loser }, 'zone file records win over live ones for this name and type'),
+    onZoneChanged: (apex) => notifier?.zoneChanged(apex),
+    journalSize: config.ixfrJournal,
   })
+  if (config.notify.length > 0) notifier = new Notifier({ store, targets: config.notify, key: config.tsigKey, log: log.child({ mod: 'notify' }) })
+  const transferStats: TransferStats = { axfr: 0, ixfr: 0, refused: 0, badTsig: 0 }
+  const transfer = transferHook({ store, acl: config.xfrAllow === null ? null : new Acl(config.xfrAllow), key: config.tsigKey, log: log.child({ mod: 'xfr' }) }, transferStats)
   const files = new ZoneFileSource()
   const loadZones = async (): Promise<void> => {
     const zones = await readZoneDir(config.zonesDir).catch((err: NodeJS.ErrnoException) => {
@@ -75,7 +86,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const forward = forwarder === null ? undefined
     : forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
   const server = await startDnsServer({
-    listen: config.listen, table: store.table, stats, log, forward,
+    listen: config.listen, table: store.table, stats, log, forward, transfer,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
   })
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
@@ -124,7 +135,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info({ http: `${http.address.host.includes(':') ? `[${http.address.host}]` : http.address.host}:${http.address.port}` }, 'serving /metrics, /healthz, /readyz, /zone')
   }
   return {
-    config, store, server, stats, log, incus, forwarder, http, notReady,
+    config, store, server, stats, log, incus, forwarder, http, notReady, transferStats, notifier,
     async reloadZones() {
       try {
         await loadZones()
@@ -135,6 +146,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     async stop(graceMs = 2000) {
       // Stop taking queries first, let TCP connections finish what they sent, then let go of Incus.
       await server.close(graceMs)
+      notifier?.stop()
       await http?.close()
       await incus?.stop()
       await client?.close()

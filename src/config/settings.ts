@@ -5,6 +5,8 @@
  */
 import type { ListenAddress } from '../dns/server.ts'
 import { DEFAULT_FORWARD_ALLOW } from '../forward/acl.ts'
+import { parseTsigKey } from '../xfr/tsig.ts'
+import type { TsigKey } from '../xfr/tsig.ts'
 import { oneOf, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseStates, parseUpstreams } from './parse.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -150,6 +152,26 @@ export const SETTINGS = {
     env: 'INCUS_DNS_CACHE_MAX_TTL', flag: 'cache-max-ttl', default: '1h',
     help: 'Longest time a forwarded answer, positive or negative, is kept, whatever its TTL says.',
     parse: (raw) => Math.floor(parseDuration(raw) / 1000),
+  }),
+  xfrAllow: setting<string[] | null>({
+    env: 'INCUS_DNS_XFR_ALLOW', flag: 'xfr-allow', default: '',
+    help: 'Clients allowed AXFR/IXFR (CIDR list), e.g. the secondaries; empty: nobody (REFUSED).',
+    parse: (raw) => (raw === '' ? null : parseCidrList(raw)),
+  }),
+  ixfrJournal: setting<number>({
+    env: 'INCUS_DNS_IXFR_JOURNAL', flag: 'ixfr-journal', default: '100',
+    help: 'Serial changes remembered per zone for IXFR; a secondary further behind gets the whole zone (AXFR).',
+    parse: parsePositiveInt,
+  }),
+  notify: setting<ListenAddress[]>({
+    env: 'INCUS_DNS_NOTIFY', flag: 'notify', default: '',
+    help: 'Secondaries to send NOTIFY to when a zone changes (ip, ip:port, [v6]:port); debounced, retried until acknowledged.',
+    parse: parseUpstreams,
+  }),
+  tsigKey: setting<TsigKey | null>({
+    env: 'INCUS_DNS_TSIG_KEY', flag: 'tsig-key', default: '',
+    help: 'name:secret (base64, hmac-sha256): transfers must be signed with it, and answers and NOTIFY are signed.',
+    parse: (raw) => (raw === '' ? null : parseTsigKey(raw)),
   }),
   httpListen: setting<ListenAddress | null>({
     env: 'INCUS_DNS_HTTP_LISTEN', flag: 'http-listen', default: '127.0.0.1:9153',

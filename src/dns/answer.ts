@@ -14,10 +14,14 @@ export const DROP = 0
 export const SEND = 1
 /** Not in our zones: `out` holds a REFUSED reply; a forwarder may answer instead. */
 export const FORWARD = 2
-export type Outcome = typeof DROP | typeof SEND | typeof FORWARD
+/** AXFR or IXFR: `req` is left untouched (TSIG signs it as sent); call `refuse()` unless a transfer hook answers. */
+export const TRANSFER = 3
+export type Outcome = typeof DROP | typeof SEND | typeof FORWARD | typeof TRANSFER
 
 const CLASS_IN = 1
 const TYPE_OPT = 41
+const TYPE_IXFR = 251
+const TYPE_AXFR = 252
 const RCODE_FORMERR = 1
 const RCODE_NOTIMP = 4
 const RCODE_REFUSED = 5
@@ -90,6 +94,12 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   const qclass = u16(req, o + 2)
   const qend = o + 4
   o = qend
+  if ((b2 & 0x78) === 0 && (qtype === TYPE_IXFR || qtype === TYPE_AXFR)) {
+    // Zone transfers carry records (IXFR's SOA, TSIG) this path would refuse: leave them to the transfer code.
+    out.qtype = qtype
+    out.head = req.subarray(0, qend)
+    return TRANSFER
+  }
 
   // A query carries no answer or authority records; the additional section may hold one OPT.
   if (u16(req, 6) !== 0 || u16(req, 8) !== 0) return error(req, qend, RCODE_FORMERR, out)
@@ -137,7 +147,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if ((b2 & 0x78) !== 0) return error(req, qend, RCODE_NOTIMP, out) // opcode other than QUERY
   out.qtype = qtype
   if (qtype === TYPE_OPT) return error(req, qend, RCODE_FORMERR, out)
-  if (qclass !== CLASS_IN || qtype === 251 || qtype === 252) return error(req, qend, RCODE_REFUSED, out)
+  if (qclass !== CLASS_IN) return error(req, qend, RCODE_REFUSED, out)
 
   // One Map lookup by the lowercase wire name, then the qtype among the few the name has.
   const name = latin1(scratch, 0, n)
@@ -188,6 +198,11 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   return SEND
 }
 
+/** The REFUSED reply to a query `answer()` returned TRANSFER for, when no one answers it otherwise. */
+export function refuse(req: Buffer, out: Reply): void {
+  error(req, out.head.length, RCODE_REFUSED, out)
+}
+
 /** A reply with no records: the header (and question, when `qend` > 12) echoed with `rcode`. */
 function error(req: Buffer, qend: number, rcode: number, out: Reply): Outcome {
   req[2] = 0x80 | (at(req, 2) & 0x79)
@@ -207,3 +222,9 @@ function error(req: Buffer, qend: number, rcode: number, out: Reply): Outcome {
  * already patched; its ID, RD/CD bits and question are intact.
  */
 export type ForwardHook = (req: Buffer, reply: Reply, client: string, tcp: boolean, respond: (msg: Buffer) => void) => boolean
+
+/**
+ * Answers an AXFR/IXFR `answer()` returned TRANSFER for: returns true when it will answer through `respond`
+ * (one or more messages), false to have REFUSED sent.
+ */
+export type TransferHook = (req: Buffer, reply: Reply, client: string, tcp: boolean, respond: (msgs: readonly Buffer[]) => void) => boolean

@@ -6,7 +6,7 @@ import type dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { ListenError } from '../errors.ts'
 import type { AnswerTable } from '../zone/table.ts'
-import type { ForwardHook } from './answer.ts'
+import type { ForwardHook, TransferHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 import { listenTcp } from './tcp.ts'
 import type { TcpListener } from './tcp.ts'
@@ -25,6 +25,7 @@ export interface DnsServerOptions {
   readonly tcpIdleTimeoutMs: number
   readonly tcpMaxConnections: number
   readonly forward?: ForwardHook
+  readonly transfer?: TransferHook
 }
 
 export interface DnsServer {

@@ -7,8 +7,8 @@
 import net from 'node:net'
 import type { Logger } from 'pino'
 import type { AnswerTable } from '../zone/table.ts'
-import { answer, DROP, FORWARD, Reply } from './answer.ts'
-import type { ForwardHook } from './answer.ts'
+import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
+import type { ForwardHook, TransferHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 
 export interface TcpOptions {
@@ -21,6 +21,7 @@ export interface TcpOptions {
   readonly idleTimeoutMs: number
   readonly maxConnections: number
   readonly forward?: ForwardHook
+  readonly transfer?: TransferHook
 }
 
 export interface TcpListener {
@@ -42,7 +43,7 @@ function writeFramed(sock: net.Socket, parts: readonly Buffer[]): void {
 }
 
 export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
-  const { table, stats, log, forward } = opts
+  const { table, stats, log, forward, transfer } = opts
   const reply = new Reply()
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ noDelay: true })
@@ -78,6 +79,12 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         }
         if (outcome === DROP) { stats.dropped.malformed++; continue }
         stats.qtype(true, reply.qtype)
+        if (outcome === TRANSFER) {
+          // A transfer is written message after message; a large zone takes a while, so the frame is copied.
+          const send = (msgs: readonly Buffer[]): void => { for (const m of msgs) if (!sock.destroyed) { stats.response(m); writeFramed(sock, [m]) } }
+          if (transfer !== undefined && transfer(Buffer.from(msg), reply, sock.remoteAddress ?? '', true, send)) continue
+          refuse(msg, reply)
+        }
         // Forwarded answers are written when they come (RFC 7766 6.2.1.1 allows out-of-order answers).
         if (outcome === FORWARD && forward !== undefined
           && forward(msg, reply, sock.remoteAddress ?? '', true, (out) => { if (!sock.destroyed) { stats.response(out); writeFramed(sock, [out]) } })) continue

@@ -7,8 +7,8 @@
 import dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import type { AnswerTable } from '../zone/table.ts'
-import { answer, DROP, FORWARD, Reply } from './answer.ts'
-import type { ForwardHook } from './answer.ts'
+import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
+import type { ForwardHook, TransferHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024
@@ -21,10 +21,12 @@ export interface UdpOptions {
   readonly log: Logger
   /** Answers names outside our zones (forwarding), when configured. */
   readonly forward?: ForwardHook
+  /** Answers AXFR/IXFR, when configured. */
+  readonly transfer?: TransferHook
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
-  const { table, stats, log, forward } = opts
+  const { table, stats, log, forward, transfer } = opts
   const v6 = opts.host.includes(':')
   const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' })
   const reply = new Reply()
@@ -43,6 +45,11 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     }
     if (outcome === DROP) { stats.dropped.malformed++; return }
     stats.qtype(false, reply.qtype)
+    if (outcome === TRANSFER) {
+      const send = (msgs: readonly Buffer[]): void => { for (const m of msgs) { stats.response(m); socket.send(m, rinfo.port, rinfo.address) } }
+      if (transfer !== undefined && transfer(msg, reply, rinfo.address, false, send)) return
+      refuse(msg, reply)
+    }
     if (outcome === FORWARD && forward !== undefined
       && forward(msg, reply, rinfo.address, false, (out) => { stats.response(out); socket.send(out, rinfo.port, rinfo.address) })) return
     // Not ours and not forwarded: `reply` holds REFUSED.

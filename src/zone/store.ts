@@ -6,7 +6,7 @@
  */
 import { ZoneDataError } from '../errors.ts'
 import { canonicalAddress } from './address.ts'
-import { compileName, encodeNegativeSoa } from './compile.ts'
+import { compileName, encodeNegativeSoa, rrsetTtl } from './compile.ts'
 import type { ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
 import { AnswerTable, negativeAnswer, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
@@ -30,6 +30,18 @@ export type ShadowListener = (name: Name, type: TypeName, winner: SourceId, lose
 
 interface Zone extends ZoneInfo {
   serial: number
+  /** Differences per serial change, oldest first, for IXFR (RFC 1995); bounded by `journalSize`. */
+  journal: JournalEntry[]
+  /** Served records removed and added in the batch being applied. */
+  pending: { removed: Rec[]; added: Rec[] } | null
+}
+
+/** One serial change of a zone: the served records (SOA aside) it removed and added. */
+export interface JournalEntry {
+  readonly from: number
+  readonly to: number
+  readonly removed: readonly Rec[]
+  readonly added: readonly Rec[]
 }
 
 /**
@@ -45,6 +57,10 @@ export interface ZoneStoreOptions {
   /** Seconds since the epoch; serials are time-based so they grow across restarts too. */
   readonly now?: () => number
   readonly onShadow?: ShadowListener
+  /** Called once per batch for each zone whose serial changed. */
+  readonly onZoneChanged?: (apex: Name, serial: number) => void
+  /** Serial changes kept per zone for IXFR; older ones make a secondary fall back to AXFR. */
+  readonly journalSize?: number
 }
 
 export class ZoneStore implements ZoneWriter {
@@ -62,10 +78,14 @@ export class ZoneStore implements ZoneWriter {
   #depth = 0
   readonly #now: () => number
   readonly #onShadow: ShadowListener | undefined
+  readonly #onZoneChanged: ((apex: Name, serial: number) => void) | undefined
+  readonly #journalSize: number
 
   constructor(options: ZoneStoreOptions = {}) {
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000))
     this.#onShadow = options.onShadow
+    this.#onZoneChanged = options.onZoneChanged
+    this.#journalSize = options.journalSize ?? 100
   }
 
   // ---- ZoneWriter ----
@@ -174,6 +194,7 @@ export class ZoneStore implements ZoneWriter {
   /** After a source changed at `name`: zone appearing or going, ancestors' existence, what to recompile. */
   #ownerChanged(name: Name, before: ReadonlyMap<TypeName, readonly Rec[]> | undefined, entry: Owner): void {
     const after = merged(entry, (type, winner, loser) => this.#onShadow?.(name, type, winner, loser))
+    this.#journalChange(name, before, after)
     if (after === undefined) this.#owners.delete(name)
     const wasApex = before?.has('SOA') ?? false
     const isApex = after?.has('SOA') ?? false
@@ -187,6 +208,20 @@ export class ZoneStore implements ZoneWriter {
     this.#markChanged(name)
   }
 
+  /** Notes the served records `name` lost and gained, in its zone's pending journal entry. */
+  #journalChange(name: Name, before: ReadonlyMap<TypeName, readonly Rec[]> | undefined, after: ReadonlyMap<TypeName, readonly Rec[]> | undefined): void {
+    const zone = this.#zoneFor(name)
+    if (zone === null) return
+    const was = served(before)
+    const now = served(after)
+    const id = (r: Rec): string => `${r.ttl} ${JSON.stringify(r.data)}`
+    const wasIds = new Set(was.map(id))
+    const nowIds = new Set(now.map(id))
+    zone.pending ??= { removed: [], added: [] }
+    for (const r of was) if (!nowIds.has(id(r))) zone.pending.removed.push(r)
+    for (const r of now) if (!wasIds.has(id(r))) zone.pending.added.push(r)
+  }
+
   #addZone(apex: Name, soaRec: Rec): void {
     const soa = soaRec.data as SoaData
     const negative: ZoneNegative = { soa: Buffer.alloc(0) }
@@ -196,6 +231,8 @@ export class ZoneStore implements ZoneWriter {
       nodata: negativeAnswer(RCODE_NOERROR, negative),
       nxdomain: negativeAnswer(RCODE_NXDOMAIN, negative),
       serial: Math.max(this.#now(), soa.serial) >>> 0,
+      journal: [],
+      pending: null,
     }
     this.#zones.set(apex, zone)
     this.#touchedZones.add(zone)
@@ -229,11 +266,24 @@ export class ZoneStore implements ZoneWriter {
       this.table.apexes.clear()
       for (const name of this.#owners.keys()) this.#dirty.add(name)
       for (const name of this.#below.keys()) this.#dirty.add(name)
-      for (const zone of this.#zones.values()) this.#touchedZones.add(zone)
+      // No journal reaches across a change of zones: secondaries transfer everything again.
+      for (const zone of this.#zones.values()) { this.#touchedZones.add(zone); zone.journal = []; zone.pending = null }
     }
+    const changed: Zone[] = []
     for (const zone of this.#touchedZones) {
       if (this.#zones.get(zone.apex) !== zone) continue
+      const from = zone.serial
       zone.serial = nextSerial(zone.serial, this.#now())
+      const removed = zone.pending?.removed ?? []
+      const added = zone.pending?.added ?? []
+      if (removed.length + added.length > MAX_JOURNAL_CHANGE) {
+        zone.journal = [] // a change this big (a first sync) is cheaper to send as AXFR than to remember
+      } else {
+        zone.journal.push({ from, to: zone.serial, removed, added })
+        if (zone.journal.length > this.#journalSize) zone.journal.splice(0, zone.journal.length - this.#journalSize)
+      }
+      zone.pending = null
+      changed.push(zone)
       zone.negative.soa = encodeNegativeSoa(this.#soaOf(zone))
       this.table.apexes.set(wireKey(zone.apex), zone.nxdomain)
       this.#dirty.add(zone.apex)
@@ -241,6 +291,30 @@ export class ZoneStore implements ZoneWriter {
     this.#touchedZones.clear()
     for (const name of this.#dirty) this.#compile(name)
     this.#dirty.clear()
+    for (const zone of changed) this.#onZoneChanged?.(zone.apex, zone.serial)
+  }
+
+  // ---- zone transfers ----
+
+  /** The SOA record as served (current serial), or undefined when `apex` is not a zone of ours. */
+  soa(apex: Name): Rec | undefined {
+    const zone = this.#zones.get(apex)
+    return zone === undefined ? undefined : this.#soaOf(zone)
+  }
+
+  /** Every served record of the zone at `apex` except its SOA, TTLs as answered (one per RRset). */
+  zoneRecords(apex: Name): Rec[] {
+    const out: Rec[] = []
+    for (const [name, o] of this.#owners) {
+      if (this.#zoneFor(name)?.apex !== apex) continue
+      out.push(...served(merged(o)))
+    }
+    return out
+  }
+
+  /** The zone's serial changes, oldest first (bounded). */
+  journal(apex: Name): readonly JournalEntry[] {
+    return this.#zones.get(apex)?.journal ?? []
   }
 
   /** The apex SOA with the served serial in place of the file's. */
@@ -286,6 +360,9 @@ export class ZoneStore implements ZoneWriter {
   }
 }
 
+/** Journal entries bigger than this are not kept: the zone's journal restarts and IXFR falls back to AXFR. */
+const MAX_JOURNAL_CHANGE = 10_000
+
 /** Time-based and strictly increasing (RFC 1982 arithmetic is left to the secondaries' side). */
 function nextSerial(previous: number, now: number): number {
   return Math.max(now, previous + 1) >>> 0
@@ -315,6 +392,18 @@ function merged(o: Owner, shadowed?: (type: TypeName, winner: SourceId, loser: S
     winner ??= source
   }
   return sets
+}
+
+/** Records as answered: SOA left out (transfers frame it), each RRset with its one TTL. */
+function served(sets: ReadonlyMap<TypeName, readonly Rec[]> | undefined): Rec[] {
+  if (sets === undefined) return []
+  const out: Rec[] = []
+  for (const [type, recs] of sets) {
+    if (type === 'SOA') continue
+    const ttl = rrsetTtl(recs)
+    for (const r of recs) out.push(r.ttl === ttl ? r : { name: r.name, ttl, data: r.data })
+  }
+  return out
 }
 
 function groupByType(recs: readonly Rec[]): Map<TypeName, Rec[]> {

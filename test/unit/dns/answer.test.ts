@@ -3,7 +3,7 @@
  * asserts on the reply's bytes, rcode, flags and sections.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
-import { answer, DROP, FORWARD, Reply, SEND } from '../../../src/dns/answer.ts'
+import { answer, DROP, FORWARD, refuse, Reply, SEND, TRANSFER } from '../../../src/dns/answer.ts'
 import { readZoneDir, ZoneFileSource } from '../../../src/zone/file/source.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
 import { ZONES_DIR } from '../../conformance/cases.ts'
@@ -71,11 +71,23 @@ describe('answer() header handling', () => {
     }
   })
 
-  it('refuses classes other than IN and zone transfers over this path', () => {
+  it('refuses classes other than IN', () => {
     const ch = query('web.example.org', 'A')
     ch.writeUInt16BE(3, ch.length - 2)
     expect(decode(ask(ch).bytes).rcode).toBe(5)
-    expect(decode(ask(query('example.org', 'AXFR')).bytes).rcode).toBe(5)
+  })
+
+  it('hands AXFR and IXFR to the transfer code untouched (TSIG signs the request as sent); refuse() answers REFUSED', () => {
+    for (const qtype of ['AXFR', 251] as const) {
+      const req = query('example.org', qtype, { id: 3 })
+      const original = Buffer.from(req)
+      const reply = new Reply()
+      expect(answer(req, true, store.table, reply)).toBe(TRANSFER)
+      expect(req.equals(original)).toBe(true)
+      refuse(req, reply)
+      const d = decode(Buffer.concat([reply.head, reply.body, reply.auth, reply.opt]))
+      expect([d.id, d.rcode, d.flags.qr, d.question]).toEqual([3, 5, true, `example.org. ${qtype === 251 ? 'TYPE251' : 'AXFR'}`])
+    }
   })
 
   it('returns FORWARD with a REFUSED reply ready for names outside every zone', () => {
