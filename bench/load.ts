@@ -121,6 +121,19 @@ async function knot(f: Fixture): Promise<Server | null> {
   return { name: 'knotd (1 UDP worker)', port: k.port, pid: 0, stop: () => k.stop() }
 }
 
+/** Server CPU time (user + system) per query at a fixed rate: steadier than qps on a shared machine. */
+async function cpuPerQuery(s: Server, file: string, rate: number): Promise<number> {
+  const ticks = (): number => {
+    const f = readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+    return Number(f[11]) + Number(f[12]) // utime, stime (fields 14 and 15 of the whole line)
+  }
+  const t0 = ticks()
+  const r = await dnsperf({ port: s.port, file, seconds: SECONDS, rate })
+  const ms = ((ticks() - t0) * 1000) / CLOCK_TICKS
+  return (ms * 1000) / (r.qps * SECONDS)
+}
+const CLOCK_TICKS = 100 // getconf CLK_TCK on Linux
+
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN)
@@ -172,14 +185,17 @@ const base = await incusDns(empty)
 const baseRss = rssKiB(base.pid)
 await base.stop()
 const sizeRows: Record<string, string | number>[] = []
+const CPU_RATE = Number(process.env.BENCH_CPU_QPS ?? 20000)
 for (const size of SIZES) {
   const fx = size === MAIN_SIZE ? f : fixture(size)
   const [s, echo] = [await incusDns(fx), await child('echo', ['bench/servers/echo.ts'])]
   const r = await throughput([s, echo], fx.queries)
   const rss = rssKiB(s.pid)
+  const [cpuOurs, cpuEcho] = [await cpuPerQuery(s, fx.queries, CPU_RATE), await cpuPerQuery(echo, fx.queries, CPU_RATE)]
   sizeRows.push({ names: size, 'incus-dns qps': Math.round(best(r.get('incus-dns') ?? []).qps), 'echo qps': Math.round(best(r.get('echo') ?? []).qps),
-    'ratio to echo': fmt(best(r.get('incus-dns') ?? []).qps / best(r.get('echo') ?? []).qps, 2), 'RSS MiB': fmt(rss / 1024, 1),
-    'RSS per name (B)': size === 0 ? '-' : Math.round(((rss - baseRss) * 1024) / size) })
+    'ratio to echo': fmt(best(r.get('incus-dns') ?? []).qps / best(r.get('echo') ?? []).qps, 2),
+    [`µs CPU/query @${CPU_RATE / 1000}k`]: fmt(cpuOurs, 1), [`echo µs CPU/query`]: fmt(cpuEcho, 1),
+    'RSS MiB': fmt(rss / 1024, 1), 'RSS per name (B)': size === 0 ? '-' : Math.round(((rss - baseRss) * 1024) / size) })
   await s.stop()
   await echo.stop()
 }

@@ -122,7 +122,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   if (config.httpListen !== null) {
     try {
       http = await startHttp(config.httpListen, {
-        registry: createRegistry({ dns: stats, store, incus, forwarder }, () => notReady() === null),
+        registry: createRegistry({ dns: stats, store, incus, forwarder, transfers: transferStats, notifier }, () => notReady() === null),
         notReady,
         zoneDump: () => zoneDump(store, incus?.records ?? null),
       }, log)

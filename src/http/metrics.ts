@@ -9,6 +9,8 @@ import { COUNTED_QTYPES, LATENCY_BUCKETS } from '../dns/stats.ts'
 import type { DnsStats } from '../dns/stats.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
 import type { IncusSource } from '../incus/source.ts'
+import type { TransferStats } from '../xfr/hook.ts'
+import type { Notifier } from '../xfr/notify.ts'
 import type { ZoneStore } from '../zone/store.ts'
 
 export interface MetricSources {
@@ -16,6 +18,8 @@ export interface MetricSources {
   readonly store: ZoneStore
   readonly incus: IncusSource | null
   readonly forwarder: Forwarder | null
+  readonly transfers: TransferStats
+  readonly notifier: Notifier | null
 }
 
 type Labels = Record<string, string | number>
@@ -55,6 +59,9 @@ export const METRICS = [
   ['incus_dns_forward_spoofed_total', 'counter', '', 'Upstream replies dropped for a wrong source, ID or question.'],
   ['incus_dns_forward_upstream_queries_total', 'counter', 'upstream', 'Queries sent to each upstream.'],
   ['incus_dns_forward_upstream_failures_total', 'counter', 'upstream', 'Timeouts, network errors and REFUSED from each upstream.'],
+  ['incus_dns_xfr_total', 'counter', 'kind', 'Zone transfers served (AXFR; IXFR with differences).'],
+  ['incus_dns_xfr_refused_total', 'counter', 'reason', 'Transfers refused: acl (not in INCUS_DNS_XFR_ALLOW, unsigned, AXFR over UDP) or tsig (bad signature or time).'],
+  ['incus_dns_notify_total', 'counter', 'result', 'NOTIFY messages: sent (each try), acknowledged, failed (never acknowledged).'],
 ] as const
 
 export function createRegistry(src: MetricSources, ready: () => boolean): client.Registry {
@@ -114,5 +121,11 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_forward_spoofed_total', () => [{ value: f?.stats.spoofed ?? 0 }])
   add('incus_dns_forward_upstream_queries_total', () => (f?.upstreams ?? []).map((u) => ({ labels: { upstream: u.label }, value: u.queries })))
   add('incus_dns_forward_upstream_failures_total', () => (f?.upstreams ?? []).map((u) => ({ labels: { upstream: u.label }, value: u.errors })))
+  const x = src.transfers
+  add('incus_dns_xfr_total', () => [{ labels: { kind: 'AXFR' }, value: x.axfr }, { labels: { kind: 'IXFR' }, value: x.ixfr }])
+  add('incus_dns_xfr_refused_total', () => [{ labels: { reason: 'acl' }, value: x.refused }, { labels: { reason: 'tsig' }, value: x.badTsig }])
+  const n = src.notifier
+  add('incus_dns_notify_total', () => [{ labels: { result: 'sent' }, value: n?.stats.sent ?? 0 },
+    { labels: { result: 'acknowledged' }, value: n?.stats.acknowledged ?? 0 }, { labels: { result: 'failed' }, value: n?.stats.failed ?? 0 }])
   return reg
 }
