@@ -100,8 +100,9 @@ function stopChild(proc: ChildProcess): Promise<void> {
   return gone
 }
 
-async function incusDns(f: Fixture): Promise<Server> {
-  return child('incus-dns', ['src/cli/bin.ts', '--listen', '127.0.0.1:0', '--zones-dir', f.zoneDir, '--incus-socket', 'none', '--http-listen', ''])
+async function incusDns(f: Fixture, workers = 1): Promise<Server> {
+  return child(workers === 1 ? 'incus-dns' : `incus-dns --workers ${workers}`,
+    ['src/cli/bin.ts', '--listen', '127.0.0.1:0', '--zones-dir', f.zoneDir, '--incus-socket', 'none', '--http-listen', '', '--workers', String(workers)])
 }
 
 async function dnsmasq(f: Fixture): Promise<Server | null> {
@@ -157,7 +158,7 @@ console.log(`incus-dns load suite: node ${process.version}, ${new Date().toISOSt
 
 // 1. Side by side at MAIN_SIZE names.
 const f = fixture(MAIN_SIZE)
-const servers = [await incusDns(f), await child('bare node:dgram echo', ['bench/servers/echo.ts']), await child('dns2 createServer + Map', ['bench/servers/dns2-naive.ts', f.list])]
+const servers = [await incusDns(f), await incusDns(f, 2), await child('bare node:dgram echo', ['bench/servers/echo.ts']), await child('dns2 createServer + Map', ['bench/servers/dns2-naive.ts', f.list])]
 for (const extra of [await dnsmasq(f), await knot(f)]) if (extra !== null) servers.push(extra)
 const qps = await throughput(servers, f.queries)
 const latency = new Map<string, PerfResult>()

@@ -10,6 +10,8 @@ import type { Config } from '../config/settings.ts'
 import { startDnsServer } from '../dns/server.ts'
 import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
+import { startWorkers } from '../dns/workers.ts'
+import type { WorkerPool } from '../dns/workers.ts'
 import { ConfigErrors, IncusDnsError } from '../errors.ts'
 import { Acl } from '../forward/acl.ts'
 import { Forwarder } from '../forward/forwarder.ts'
@@ -86,9 +88,13 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const forward = forwarder === null ? undefined
     : forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
   const server = await startDnsServer({
-    listen: config.listen, table: store.table, stats, log, forward, transfer,
+    listen: config.listen, table: store.table, stats, log, forward, transfer, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
   })
+  let workers: WorkerPool | null = null
+  if (config.workers > 1) {
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, table: store.table, stats, forward, transfer, log })
+  }
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
   log.info({ listen: server.addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)) }, 'answering DNS')
 
@@ -122,7 +128,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   if (config.httpListen !== null) {
     try {
       http = await startHttp(config.httpListen, {
-        registry: createRegistry({ dns: stats, store, incus, forwarder, transfers: transferStats, notifier }, () => notReady() === null),
+        registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, forwarder, transfers: transferStats, notifier }, () => notReady() === null),
         notReady,
         zoneDump: () => zoneDump(store, incus?.records ?? null),
       }, log)
@@ -146,6 +152,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     async stop(graceMs = 2000) {
       // Stop taking queries first, let TCP connections finish what they sent, then let go of Incus.
       await server.close(graceMs)
+      await workers?.close()
       notifier?.stop()
       await http?.close()
       await incus?.stop()

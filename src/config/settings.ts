@@ -188,6 +188,11 @@ export const SETTINGS = {
     help: 'Warm restart: keep the last synced Incus records in this file and answer from it at start until Incus answers; empty: off.',
     parse: (raw) => (raw === '' ? null : raw),
   }),
+  workers: setting<number>({
+    env: 'INCUS_DNS_WORKERS', flag: 'workers', default: '1',
+    help: 'Threads answering UDP, each with its own SO_REUSEPORT socket and a replica of the zone (TCP, forwarding and transfers stay on the main thread).',
+    parse: (raw) => { const n = parsePositiveInt(raw); if (n > 64) throw new Error(`'${raw}' is more than 64`); return n },
+  }),
   tcpMaxConnections: setting<number>({
     env: 'INCUS_DNS_TCP_MAX_CONNECTIONS', flag: 'tcp-max-connections', default: '1000',
     help: 'Most TCP connections open at once, over all listen addresses; more are closed on arrival.',

@@ -26,11 +26,15 @@ export interface DnsServerOptions {
   readonly tcpMaxConnections: number
   readonly forward?: ForwardHook
   readonly transfer?: TransferHook
+  /** Bind UDP with SO_REUSEPORT (for worker threads on the same ports). */
+  readonly reusePort?: boolean
 }
 
 export interface DnsServer {
   /** The addresses actually bound, with the ports chosen for port 0. */
   readonly addresses: readonly ListenAddress[]
+  /** The UDP socket of each address, in the same order. */
+  readonly udpSockets: readonly dgram.Socket[]
   close(graceMs?: number): Promise<void>
 }
 
@@ -53,7 +57,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     await close(0)
     throw err
   }
-  return { addresses, close }
+  return { addresses, udpSockets: udps, close }
 }
 
 /** UDP first, then TCP on the same port; with port 0, retry when the kernel's UDP pick is taken on TCP. */

@@ -23,12 +23,15 @@ export interface UdpOptions {
   readonly forward?: ForwardHook
   /** Answers AXFR/IXFR, when configured. */
   readonly transfer?: TransferHook
+  /** SO_REUSEPORT, so worker threads can bind the same address and port. */
+  readonly reusePort?: boolean
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
   const { table, stats, log, forward, transfer } = opts
   const v6 = opts.host.includes(':')
-  const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' })
+  const reusePort = opts.reusePort === true
+  const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true, reusePort } : { type: 'udp4', reusePort })
   const reply = new Reply()
 
   socket.on('message', (msg, rinfo) => {
@@ -61,7 +64,7 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
 
   return new Promise((resolve, reject) => {
     socket.once('error', reject)
-    socket.bind({ address: opts.host, port: opts.port, exclusive: true }, () => {
+    socket.bind({ address: opts.host, port: opts.port, exclusive: !reusePort }, () => {
       socket.off('error', reject)
       socket.on('error', (err) => log.warn({ err }, 'UDP socket error'))
       // A deeper receive queue absorbs bursts (the kernel caps it at net.core.rmem_max).

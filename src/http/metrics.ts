@@ -14,7 +14,8 @@ import type { Notifier } from '../xfr/notify.ts'
 import type { ZoneStore } from '../zone/store.ts'
 
 export interface MetricSources {
-  readonly dns: DnsStats
+  /** The DNS counters (summed over worker threads when there are some), read at scrape time. */
+  readonly dns: () => DnsStats
   readonly store: ZoneStore
   readonly incus: IncusSource | null
   readonly forwarder: Forwarder | null
@@ -67,11 +68,13 @@ export const METRICS = [
 export function createRegistry(src: MetricSources, ready: () => boolean): client.Registry {
   const reg = new client.Registry()
   client.collectDefaultMetrics({ register: reg, prefix: 'incus_dns_process_' })
-  const d = src.dns
+  let d = src.dns()
   const add = (name: string, values: () => Value[]): void => {
     const meta = METRICS.find((m) => m[0] === name)
     if (meta === undefined) throw new Error(`metric ${name} is not in METRICS`)
-    reg.registerMetric(computed(name, meta[3], meta[1], values) as unknown as client.Metric)
+    // The first DNS metric of a scrape takes a fresh total; the others of that scrape reuse it.
+    const refresh = name === 'incus_dns_queries_total'
+    reg.registerMetric(computed(name, meta[3], meta[1], () => { if (refresh) d = src.dns(); return values() }) as unknown as client.Metric)
   }
   add('incus_dns_queries_total', () => (['udp', 'tcp'] as const).flatMap((transport, t) =>
     [...Object.entries(COUNTED_QTYPES), ['256', 'other']].map(([code, qtype]) => ({ labels: { transport, qtype: qtype as string }, value: d.qtypes[t as 0 | 1][Number(code)] ?? 0 }))))

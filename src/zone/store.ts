@@ -224,7 +224,7 @@ export class ZoneStore implements ZoneWriter {
 
   #addZone(apex: Name, soaRec: Rec): void {
     const soa = soaRec.data as SoaData
-    const negative: ZoneNegative = { soa: Buffer.alloc(0) }
+    const negative: ZoneNegative = { key: wireKey(apex), soa: Buffer.alloc(0) }
     const zone: Zone = {
       apex,
       negative,
@@ -262,8 +262,7 @@ export class ZoneStore implements ZoneWriter {
     if (this.#zonesChanged) {
       // A zone appeared or went: which zone holds a name may have changed anywhere, so rebuild it all.
       this.#zonesChanged = false
-      this.table.names.clear()
-      this.table.apexes.clear()
+      this.table.clear()
       for (const name of this.#owners.keys()) this.#dirty.add(name)
       for (const name of this.#below.keys()) this.#dirty.add(name)
       // No journal reaches across a change of zones: secondaries transfer everything again.
@@ -285,12 +284,14 @@ export class ZoneStore implements ZoneWriter {
       zone.pending = null
       changed.push(zone)
       zone.negative.soa = encodeNegativeSoa(this.#soaOf(zone))
-      this.table.apexes.set(wireKey(zone.apex), zone.nxdomain)
+      this.table.negativeChanged(zone.negative)
+      this.table.setApex(wireKey(zone.apex), zone.nxdomain)
       this.#dirty.add(zone.apex)
     }
     this.#touchedZones.clear()
     for (const name of this.#dirty) this.#compile(name)
     this.#dirty.clear()
+    this.table.publish()
     for (const zone of changed) this.#onZoneChanged?.(zone.apex, zone.serial)
   }
 
@@ -345,10 +346,10 @@ export class ZoneStore implements ZoneWriter {
     // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
     // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
     if (result === null) {
-      table.names.delete(wire)
+      if (table.names.has(wire)) table.deleteName(wire)
       return
     }
-    table.names.set(wire, { qtypes: [...result.byType.keys()], answers: [...result.byType.values()], others: result.others })
+    table.setName(wire, { qtypes: [...result.byType.keys()], answers: [...result.byType.values()], others: result.others })
     if (reads.size > 0) {
       this.#reads.set(name, reads)
       for (const r of reads) {

@@ -7,6 +7,8 @@
 
 /** The zone's negative-answer SOA record (RFC 2308 3), owner written in full. Swapped on every serial bump. */
 export interface ZoneNegative {
+  /** The zone's wire apex: names the holder across threads (replicas re-link to their own). */
+  readonly key: string
   soa: Buffer
 }
 
@@ -66,9 +68,54 @@ export interface NameEntry {
   readonly others: Compiled
 }
 
+/** What changed in a table since the last `publish()`: for replicas in worker threads. */
+export interface TableChanges {
+  cleared: boolean
+  readonly names: Map<string, NameEntry | null>
+  readonly apexes: Map<string, Compiled | null>
+  readonly negatives: Set<ZoneNegative>
+}
+
 export class AnswerTable {
   /** lowercase wire name → its answers. */
   readonly names = new Map<string, NameEntry>()
   /** lowercase wire apex → NXDOMAIN answer for names below it that do not exist. */
   readonly apexes = new Map<string, Compiled>()
+  /** Receives the changes of each store batch; set when worker threads hold replicas. */
+  listener: ((changes: TableChanges) => void) | null = null
+  #pending: TableChanges | null = null
+
+  #changes(): TableChanges | null {
+    if (this.listener === null) return null
+    this.#pending ??= { cleared: false, names: new Map(), apexes: new Map(), negatives: new Set() }
+    return this.#pending
+  }
+
+  setName(wire: string, entry: NameEntry): void { this.names.set(wire, entry); this.#changes()?.names.set(wire, entry) }
+  deleteName(wire: string): void { this.names.delete(wire); this.#changes()?.names.set(wire, null) }
+  setApex(wire: string, c: Compiled): void { this.apexes.set(wire, c); this.#changes()?.apexes.set(wire, c) }
+  negativeChanged(neg: ZoneNegative): void { this.#changes()?.negatives.add(neg) }
+
+  clear(): void {
+    this.names.clear()
+    this.apexes.clear()
+    const c = this.#changes()
+    if (c !== null) { c.cleared = true; c.names.clear(); c.apexes.clear() }
+  }
+
+  /** Hands the changes collected since the last call to the listener. */
+  publish(): void {
+    const c = this.#pending
+    this.#pending = null
+    if (c !== null && this.listener !== null) this.listener(c)
+  }
+
+  /** Everything, as one change set: how a new replica starts. */
+  snapshot(): TableChanges {
+    const negatives = new Set<ZoneNegative>()
+    const note = (c: Compiled): void => { if (c.negative !== null) negatives.add(c.negative) }
+    for (const e of this.names.values()) { note(e.others); e.answers.forEach(note) }
+    for (const c of this.apexes.values()) note(c)
+    return { cleared: true, names: new Map(this.names), apexes: new Map(this.apexes), negatives }
+  }
 }

@@ -1,0 +1,135 @@
+/**
+ * @module dns/workers
+ * The main thread's side of `--workers N`: starts N-1 UDP worker threads on the listen addresses (the main
+ * thread keeps answering UDP too, and alone serves TCP), keeps their answer-table replicas current, answers
+ * the forwarded and transfer queries they pass on, and sums their counters for /metrics.
+ */
+import type dgram from 'node:dgram'
+import { Worker } from 'node:worker_threads'
+import type { Logger } from 'pino'
+import type { AnswerTable } from '../zone/table.ts'
+import { Reply } from './answer.ts'
+import type { ForwardHook, TransferHook } from './answer.ts'
+import { encodeChanges } from './replica.ts'
+import type { ListenAddress } from './server.ts'
+import { DnsStats } from './stats.ts'
+
+export interface WorkerData {
+  readonly listen: readonly ListenAddress[]
+}
+
+/** What a worker says of a query it passes on (a Reply's fields the hooks read). */
+export interface ReplyInfo {
+  readonly key: string
+  readonly ednsSize: number
+  readonly ednsDo: boolean
+  readonly qtype: number
+  readonly qend: number
+}
+
+interface StatsSnapshot {
+  readonly queriesUdp: number
+  readonly truncated: number
+  readonly dropped: DnsStats['dropped']
+  readonly responses: Float64Array
+  readonly qtypes: readonly [Float64Array, Float64Array]
+  readonly latencyCounts: Float64Array
+  readonly latencySum: number
+  readonly latencyCount: number
+}
+
+export type WorkerMessage =
+  | { readonly kind: 'bound'; readonly listen: number }
+  | { readonly kind: 'forward' | 'transfer'; readonly listen: number; readonly req: Buffer; readonly info: ReplyInfo; readonly refused: Buffer; readonly address: string; readonly port: number }
+  | { readonly kind: 'stats'; readonly stats: StatsSnapshot }
+
+export interface WorkerPoolOptions {
+  readonly count: number
+  /** The addresses as bound by the main thread (ports resolved). */
+  readonly listen: readonly ListenAddress[]
+  /** The main thread's UDP socket for each listen address, to answer passed-on queries from. */
+  readonly sockets: readonly dgram.Socket[]
+  readonly table: AnswerTable
+  readonly stats: DnsStats
+  readonly forward?: ForwardHook
+  readonly transfer?: TransferHook
+  readonly log: Logger
+}
+
+export interface WorkerPool {
+  /** Main-thread counters plus every worker's latest ones. */
+  totals(): DnsStats
+  close(): Promise<void>
+}
+
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+
+export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
+  const workers: Worker[] = []
+  const latest = new Map<Worker, StatsSnapshot>()
+  const snapshot = encodeChanges(o.table.snapshot())
+  o.table.listener = (changes) => {
+    const w = encodeChanges(changes)
+    for (const worker of workers) worker.postMessage({ changes: w })
+  }
+  const ready: Promise<void>[] = []
+  for (let i = 0; i < o.count; i++) {
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: { listen: o.listen } satisfies WorkerData })
+    workers.push(worker)
+    worker.postMessage({ changes: snapshot })
+    let bound = 0
+    ready.push(new Promise((resolve, reject) => {
+      worker.on('error', (err) => { o.log.error({ err }, 'UDP worker failed'); reject(err) })
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.kind === 'bound') { if (++bound === o.listen.length) resolve() ; return }
+        if (m.kind === 'stats') { latest.set(worker, m.stats); return }
+        passedOn(m, o)
+      })
+    }))
+  }
+  await Promise.all(ready)
+  o.log.info({ workers: o.count + 1 }, 'answering UDP on several threads (SO_REUSEPORT)')
+  return {
+    totals() {
+      const t = new DnsStats()
+      const add = (s: StatsSnapshot | DnsStats): void => {
+        t.queriesUdp += s.queriesUdp
+        t.truncated += s.truncated
+        t.dropped.malformed += s.dropped.malformed
+        t.dropped.internal_error += s.dropped.internal_error
+        s.responses.forEach((v, i) => { t.responses[i] = (t.responses[i] as number) + v })
+        for (const k of [0, 1] as const) s.qtypes[k].forEach((v, i) => { t.qtypes[k][i] = (t.qtypes[k][i] as number) + v })
+        s.latencyCounts.forEach((v, i) => { t.latencyCounts[i] = (t.latencyCounts[i] as number) + v })
+        t.latencySum += s.latencySum
+        t.latencyCount += s.latencyCount
+      }
+      add(o.stats)
+      t.queriesTcp = o.stats.queriesTcp
+      t.tcpRefused = o.stats.tcpRefused
+      for (const s of latest.values()) add(s)
+      return t
+    },
+    async close() {
+      o.table.listener = null
+      await Promise.all(workers.map((w) => w.terminate()))
+    },
+  }
+}
+
+/** A query a worker could not answer alone: forwarding or a transfer, answered from the main socket. */
+function passedOn(m: Extract<WorkerMessage, { kind: 'forward' | 'transfer' }>, o: WorkerPoolOptions): void {
+  const socket = o.sockets[m.listen]
+  if (socket === undefined) return
+  const req = asBuffer(m.req)
+  const reply = new Reply()
+  reply.head = req.subarray(0, m.info.qend)
+  reply.key = m.info.key
+  reply.ednsSize = m.info.ednsSize
+  reply.ednsDo = m.info.ednsDo
+  reply.qtype = m.info.qtype
+  const send = (out: Buffer): void => { o.stats.response(out); socket.send(out, m.port, m.address) }
+  const handled = m.kind === 'forward'
+    ? o.forward?.(req, reply, m.address, false, send) ?? false
+    : o.transfer?.(req, reply, m.address, false, (msgs) => { for (const x of msgs) send(x) }) ?? false
+  if (!handled) send(asBuffer(m.refused))
+}

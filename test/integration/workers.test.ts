@@ -1,0 +1,67 @@
+/**
+ * `--workers N`: UDP answered by several threads on one port (SO_REUSEPORT). Every thread answers, a live
+ * change reaches every replica, forwarded queries from a worker are answered through the main thread, and
+ * /metrics counts them all.
+ */
+import dgram from 'node:dgram'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SimIncus } from '../../src/sim/server.ts'
+import { simSocket, startWithIncus } from '../helpers/incus.ts'
+import { waitFor } from '../helpers/net.ts'
+import { decode, query } from '../helpers/packets.ts'
+import type { TestServer } from '../helpers/server.ts'
+import { FakeUpstream, respond } from '../helpers/upstreams.ts'
+
+const ZONES = new URL('../../zones/', import.meta.url).pathname
+const S = 'incus.example.org'
+
+/** Asks from `clients` different source ports (the kernel spreads those over the threads); the replies. */
+async function fromManyPorts(port: number, name: string, clients: number): Promise<ReturnType<typeof decode>[]> {
+  return Promise.all(Array.from({ length: clients }, (_, i) => new Promise<ReturnType<typeof decode>>((resolve, reject) => {
+    const sock = dgram.createSocket('udp4')
+    const timer = setTimeout(() => { sock.close(); reject(new Error(`no answer for client ${i}`)) }, 3000)
+    sock.once('message', (m) => { clearTimeout(timer); sock.close(); resolve(decode(m)) })
+    sock.send(query(name, 'A', { id: i }), port, '127.0.0.1')
+  })))
+}
+
+describe('UDP on several threads (--workers 3)', () => {
+  let sim: SimIncus
+  let server: TestServer
+  let fake: FakeUpstream
+  beforeAll(async () => {
+    const s = await simSocket()
+    sim = s.sim
+    sim.launch({ name: 'web', ipv4: '10.42.0.15' })
+    fake = await FakeUpstream.start()
+    fake.script = (q, reply) => reply(respond(q, { address: '203.0.113.9' }))
+    server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--workers', '3', '--forwarders', `127.0.0.1:${fake.port}`])).server
+    await waitFor(() => server.incus?.ready === true, 5000)
+  }, 20_000)
+  afterAll(async () => { await server?.stop(); await sim?.close(); await fake?.stop() })
+
+  it('answers from every thread, and the worker threads take part', async () => {
+    const replies = await fromManyPorts(server.port, `web.${S}`, 60)
+    expect(replies.every((r) => r.answer[0] === `web.${S}. 30 IN A 10.42.0.15`)).toBe(true)
+    expect(server.stats.queriesUdp).toBeLessThan(60) // the main thread answered only its share
+  })
+
+  it('a change from Incus reaches every replica', async () => {
+    sim.launch({ name: 'spread', ipv4: '10.42.0.66' })
+    await waitFor(async () => (await fromManyPorts(server.port, `spread.${S}`, 30)).every((r) => r.answer.length === 1), 5000)
+  })
+
+  it('forwards through the main thread for queries a worker received', async () => {
+    const replies = await fromManyPorts(server.port, 'elsewhere.example.com', 30)
+    expect(replies.map((r) => r.answer[0])).toEqual(Array(30).fill('elsewhere.example.com. 300 IN A 203.0.113.9'))
+    expect(replies.map((r) => r.id)).toEqual(Array.from({ length: 30 }, (_, i) => i))
+  })
+
+  it('/metrics sums the queries of every thread', async () => {
+    await new Promise((r) => setTimeout(r, 1200)) // workers report their counters every second
+    const text = await (await fetch(`http://127.0.0.1:${server.http?.address.port}/metrics`)).text()
+    const total = Number(/incus_dns_queries_total\{transport="udp",qtype="A"\} (\d+)/.exec(text)?.[1])
+    expect(total).toBeGreaterThanOrEqual(60 + 30 + 30)
+    expect(total).toBeGreaterThan(server.stats.queriesUdp)
+  })
+})
