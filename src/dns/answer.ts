@@ -221,10 +221,16 @@ function error(req: Buffer, qend: number, rcode: number, out: Reply): Outcome {
  * (later), false to have the REFUSED reply in `reply` sent now. `req` is the client's message, header
  * already patched; its ID, RD/CD bits and question are intact.
  */
-export type ForwardHook = (req: Buffer, reply: Reply, client: string, tcp: boolean, respond: (msg: Buffer) => void) => boolean
+export type ForwardHook = (req: Buffer, reply: Reply, client: Peer, tcp: boolean, respond: (msg: Buffer) => void) => boolean
+
+/** Who sent a query. */
+export interface Peer {
+  readonly address: string
+  readonly port: number
+}
 
 /**
  * Answers an AXFR/IXFR `answer()` returned TRANSFER for: returns true when it will answer through `respond`
  * (one or more messages), false to have REFUSED sent.
  */
-export type TransferHook = (req: Buffer, reply: Reply, client: string, tcp: boolean, respond: (msgs: readonly Buffer[]) => void) => boolean
+export type TransferHook = (req: Buffer, reply: Reply, client: Peer, tcp: boolean, respond: (msgs: readonly Buffer[]) => void) => boolean

@@ -52,6 +52,7 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
 
   server.on('connection', (sock) => {
     sockets.add(sock)
+    const peer = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 }
     let pending: Buffer | null = null
     // When the unfinished message began: a client dripping bytes must still finish within the idle timeout.
     let pendingSince = 0
@@ -82,12 +83,12 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         if (outcome === TRANSFER) {
           // A transfer is written message after message; a large zone takes a while, so the frame is copied.
           const send = (msgs: readonly Buffer[]): void => { for (const m of msgs) if (!sock.destroyed) { stats.response(m); writeFramed(sock, [m]) } }
-          if (transfer !== undefined && transfer(Buffer.from(msg), reply, sock.remoteAddress ?? '', true, send)) continue
+          if (transfer !== undefined && transfer(Buffer.from(msg), reply, peer, true, send)) continue
           refuse(msg, reply)
         }
         // Forwarded answers are written when they come (RFC 7766 6.2.1.1 allows out-of-order answers).
         if (outcome === FORWARD && forward !== undefined
-          && forward(msg, reply, sock.remoteAddress ?? '', true, (out) => { if (!sock.destroyed) { stats.response(out); writeFramed(sock, [out]) } })) continue
+          && forward(msg, reply, peer, true, (out) => { if (!sock.destroyed) { stats.response(out); writeFramed(sock, [out]) } })) continue
         stats.response(reply.head)
         writeFramed(sock, [reply.head, reply.body, reply.auth, reply.opt])
       }

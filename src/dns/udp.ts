@@ -50,11 +50,11 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     stats.qtype(false, reply.qtype)
     if (outcome === TRANSFER) {
       const send = (msgs: readonly Buffer[]): void => { for (const m of msgs) { stats.response(m); socket.send(m, rinfo.port, rinfo.address) } }
-      if (transfer !== undefined && transfer(msg, reply, rinfo.address, false, send)) return
+      if (transfer !== undefined && transfer(msg, reply, rinfo, false, send)) return
       refuse(msg, reply)
     }
     if (outcome === FORWARD && forward !== undefined
-      && forward(msg, reply, rinfo.address, false, (out) => { stats.response(out); socket.send(out, rinfo.port, rinfo.address) })) return
+      && forward(msg, reply, rinfo, false, (out) => { stats.response(out); socket.send(out, rinfo.port, rinfo.address) })) return
     // Not ours and not forwarded: `reply` holds REFUSED.
     const head = reply.head
     stats.response(head)

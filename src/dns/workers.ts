@@ -128,8 +128,9 @@ function passedOn(m: Extract<WorkerMessage, { kind: 'forward' | 'transfer' }>, o
   reply.ednsDo = m.info.ednsDo
   reply.qtype = m.info.qtype
   const send = (out: Buffer): void => { o.stats.response(out); socket.send(out, m.port, m.address) }
+  const peer = { address: m.address, port: m.port }
   const handled = m.kind === 'forward'
-    ? o.forward?.(req, reply, m.address, false, send) ?? false
-    : o.transfer?.(req, reply, m.address, false, (msgs) => { for (const x of msgs) send(x) }) ?? false
+    ? o.forward?.(req, reply, peer, false, send) ?? false
+    : o.transfer?.(req, reply, peer, false, (msgs) => { for (const x of msgs) send(x) }) ?? false
   if (!handled) send(asBuffer(m.refused))
 }

@@ -3,15 +3,15 @@
  * Connects the transports to the forwarder: the ACL check, the request taken from the client's message,
  * and the answer cut to the client's UDP size. Clients outside the ACL get the REFUSED answer already made.
  */
-import type { ForwardHook, Reply } from '../dns/answer.ts'
+import type { ForwardHook, Peer, Reply } from '../dns/answer.ts'
 import { EDNS_PAYLOAD } from '../dns/wire.ts'
 import type { Acl } from './acl.ts'
 import { fitUdp } from './forwarder.ts'
 import type { Forwarder, ForwardRequest } from './forwarder.ts'
 
 export function forwardHook(forwarder: Forwarder, acl: Acl, onError: (err: unknown) => void): ForwardHook {
-  return (req: Buffer, reply: Reply, client: string, tcp: boolean, respond: (msg: Buffer) => void): boolean => {
-    if (!acl.allows(client)) return false
+  return (req: Buffer, reply: Reply, client: Peer, tcp: boolean, respond: (msg: Buffer) => void): boolean => {
+    if (!acl.allows(client.address)) return false
     const fr: ForwardRequest = {
       id: req.readUInt16BE(0),
       rd: ((req[2] as number) & 0x01) !== 0,

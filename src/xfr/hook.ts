@@ -5,7 +5,7 @@
  * back over TCP. With a TSIG key set, only correctly signed requests are served and every answer is signed.
  */
 import type { Logger } from 'pino'
-import type { Reply, TransferHook } from '../dns/answer.ts'
+import type { Peer, Reply, TransferHook } from '../dns/answer.ts'
 import { opt, readMessage, skipName } from '../dns/wire.ts'
 import type { Acl } from '../forward/acl.ts'
 import type { ZoneStore } from '../zone/store.ts'
@@ -31,7 +31,8 @@ export interface TransferStats {
 }
 
 export function transferHook(o: TransferOptions, stats: TransferStats): TransferHook {
-  return (req: Buffer, reply: Reply, client: string, tcp: boolean, respond: (msgs: readonly Buffer[]) => void): boolean => {
+  return (req: Buffer, reply: Reply, peer: Peer, tcp: boolean, respond: (msgs: readonly Buffer[]) => void): boolean => {
+    const client = peer.address
     const question = Buffer.from(reply.head.subarray(12))
     const zone = dottedName(question)
     const kind = reply.qtype === TYPE_AXFR ? 'AXFR' : 'IXFR'
