@@ -2,14 +2,12 @@
  * Starts knotd on a free loopback port serving the given zone files, waits until it answers, stops it
  * by pid. Used as the reference server in differential tests.
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { which } from './binaries.ts'
-import { freePort, waitFor } from './net.ts'
 import { dig } from './dig.ts'
+import { freePort, waitFor } from './net.ts'
+import { spawnDaemon } from './secondaries.ts'
 
 export interface Knotd {
   readonly port: number
@@ -28,20 +26,8 @@ export async function startKnotd(zonesDir: string, zones: readonly { domain: str
     'zone:', ...zones.flatMap((z) => [`  - domain: ${z.domain}`, `    file: ${z.file}`]),
   ].join('\n')
   writeFileSync(join(dir, 'knot.conf'), conf + '\n')
-  const child: ChildProcess = spawn(which('knotd') ?? 'knotd', ['-c', join(dir, 'knot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  const daemon = spawnDaemon('knotd', ['-c', join(dir, 'knot.conf')], dir, port)
   const firstZone = zones[0]?.domain ?? '.'
-  await waitFor(async () => (await dig('127.0.0.1', port, firstZone, 'SOA')).rcode === 'NOERROR', 10_000, () => `knotd did not answer: ${stderr}`)
-  return {
-    port,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r))
-        child.kill('SIGTERM')
-        await exited
-      }
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  await waitFor(async () => (await dig('127.0.0.1', port, firstZone, 'SOA')).rcode === 'NOERROR', 10_000, () => `knotd did not answer: ${daemon.log()}`)
+  return { port, stop: () => daemon.stop() }
 }

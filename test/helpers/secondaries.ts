@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { which } from './binaries.ts'
 
+/** A daemon started by a test: its port, what it printed, and a stop that waits for it and removes `dir`. */
 export interface Secondary {
   readonly port: number
   readonly log: () => string
   stop(): Promise<void>
 }
 
-function run(bin: string, args: string[], dir: string, port: number): Secondary {
+export function spawnDaemon(bin: string, args: string[], dir: string, port: number): Secondary {
   const child: ChildProcess = spawn(which(bin) ?? bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
@@ -49,7 +50,7 @@ export function knotSecondary(port: number, primaryPort: number, zone: string, k
     'zone:', `  - domain: ${zone}`, '    master: primary', '    acl: notify',
     '',
   ].join('\n'))
-  return run('knotd', ['-c', join(dir, 'knot.conf')], dir, port)
+  return spawnDaemon('knotd', ['-c', join(dir, 'knot.conf')], dir, port)
 }
 
 /** nsd pulling `zone` with AXFR from 127.0.0.1@primaryPort. */
@@ -63,5 +64,5 @@ export function nsdSecondary(port: number, primaryPort: number, zone: string): S
     'zone:', `  name: ${zone}`, `  zonefile: "${zone}.zone"`, `  request-xfr: AXFR 127.0.0.1@${primaryPort} NOKEY`, '  allow-notify: 127.0.0.1 NOKEY',
     '',
   ].join('\n'))
-  return run('nsd', ['-d', '-c', join(dir, 'nsd.conf')], dir, port)
+  return spawnDaemon('nsd', ['-d', '-c', join(dir, 'nsd.conf')], dir, port)
 }
