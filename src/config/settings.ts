@@ -165,7 +165,7 @@ export const SETTINGS = {
   }),
   notify: setting<ListenAddress[]>({
     env: 'INCUS_DNS_NOTIFY', flag: 'notify', default: '',
-    help: 'Secondaries to send NOTIFY to when a zone changes (ip, ip:port, [v6]:port); debounced, retried until acknowledged.',
+    help: 'Secondaries to send NOTIFY to when a zone changes (ip, ip:port, [v6]:port); at once, then at most once a second; retried until acknowledged.',
     parse: parseUpstreams,
   }),
   tsigKey: setting<TsigKey | null>({

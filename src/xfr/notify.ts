@@ -1,8 +1,8 @@
 /**
  * @module xfr/notify
- * NOTIFY (RFC 1996) to the configured secondaries when a zone changes: debounced (changes within a second
- * make one NOTIFY, with the serial current when it is sent), retried until acknowledged (up to 5 tries, 2 s
- * apart), signed with TSIG when a key is set.
+ * NOTIFY (RFC 1996) to the configured secondaries when a zone changes: the first change is notified at once
+ * (so a secondary follows within a second), and the changes of the next second make one more NOTIFY at its
+ * end; each is retried until acknowledged (up to 5 tries, 2 s apart) and signed with TSIG when a key is set.
  */
 import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -29,7 +29,8 @@ export class Notifier {
   readonly stats = { sent: 0, acknowledged: 0, failed: 0 }
   readonly #o: NotifierOptions
   readonly #targets: Upstream[]
-  readonly #pending = new Map<Name, NodeJS.Timeout>()
+  /** Zones inside their quiet second: the timer, and whether a change came meanwhile. */
+  readonly #pending = new Map<Name, { timer: NodeJS.Timeout; again: boolean }>()
   #stopped = false
 
   constructor(o: NotifierOptions) {
@@ -37,20 +38,27 @@ export class Notifier {
     this.#targets = o.targets.map((t) => upstream(t.host, t.port))
   }
 
-  /** A zone's serial changed: one NOTIFY per debounce window. */
+  /** A zone's serial changed: NOTIFY now, unless one went less than a second ago (then once at its end). */
   zoneChanged(apex: Name): void {
-    if (this.#stopped || this.#targets.length === 0 || this.#pending.has(apex)) return
-    const timer = setTimeout(() => {
+    if (this.#stopped || this.#targets.length === 0) return
+    const pending = this.#pending.get(apex)
+    if (pending !== undefined) { pending.again = true; return }
+    this.#send(apex)
+  }
+
+  #send(apex: Name): void {
+    for (const t of this.#targets) void this.#notify(apex, t)
+    const state = { again: false, timer: setTimeout(() => {
       this.#pending.delete(apex)
-      for (const t of this.#targets) void this.#notify(apex, t)
-    }, this.#o.debounceMs ?? 1000)
-    timer.unref()
-    this.#pending.set(apex, timer)
+      if (state.again && !this.#stopped) this.#send(apex)
+    }, this.#o.debounceMs ?? 1000) }
+    state.timer.unref()
+    this.#pending.set(apex, state)
   }
 
   stop(): void {
     this.#stopped = true
-    for (const t of this.#pending.values()) clearTimeout(t)
+    for (const p of this.#pending.values()) clearTimeout(p.timer)
     this.#pending.clear()
   }
 

@@ -62,3 +62,38 @@ describe('packMessages', () => {
     expect(total).toBe(3002)
   })
 })
+
+describe('Notifier', () => {
+  it('notifies at once, folds a burst into one more NOTIFY, and retries until acknowledged', async () => {
+    const { Notifier } = await import('../../../src/xfr/notify.ts')
+    const { ZoneStore } = await import('../../../src/zone/store.ts')
+    const { FakeUpstream } = await import('../../helpers/upstreams.ts')
+    const pino = (await import('pino')).default
+    const store = new ZoneStore()
+    store.setOwner('file', 'example.org', [{ name: 'example.org', ttl: 60, data: { type: 'SOA', mname: 'ns.example.org', rname: 'h.example.org', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 1 } }])
+    const target = await FakeUpstream.start()
+    const seen: { opcode: number; aa: boolean; qtype: number }[] = []
+    let ignore = 1 // the first NOTIFY goes unanswered: it must be sent again
+    target.script = (q, reply) => {
+      seen.push({ opcode: ((q[2] as number) >> 3) & 15, aa: ((q[2] as number) & 4) !== 0, qtype: q.readUInt16BE(12 + 13) })
+      if (ignore-- > 0) return
+      const r = Buffer.from(q.subarray(0, 12 + 13 + 4))
+      r[2] = (r[2] as number) | 0x80
+      r.writeUInt16BE(0, 6)
+      reply(r)
+    }
+    const n = new Notifier({ store, targets: [{ host: '127.0.0.1', port: target.port }], key: null, log: pino({ level: 'silent' }), debounceMs: 300, retryMs: 150 })
+    try {
+      n.zoneChanged('example.org')
+      for (let i = 0; i < 10; i++) n.zoneChanged('example.org') // a burst inside the quiet window
+      await new Promise((r) => setTimeout(r, 800))
+      expect(seen.every((m) => m.opcode === 4 && m.aa && m.qtype === 6)).toBe(true)
+      // the first NOTIFY, its retry after the unanswered try, and one for the whole burst
+      expect(seen).toHaveLength(3)
+      expect(n.stats).toEqual({ sent: 3, acknowledged: 2, failed: 0 })
+    } finally {
+      n.stop()
+      await target.stop()
+    }
+  })
+})
