@@ -29,14 +29,16 @@ export interface RecordEvents {
 
 export class InstanceRecords {
   readonly #instances = new Map<string, Mapped>()
-  /** The owners each instance claims, as claimed (not recomputed: reverse zones may have changed since). */
-  readonly #owned = new Map<string, [Name, Claim][]>()
-  /** owner name → instance key → how it claims the name. */
-  readonly #claims = new Map<Name, Map<string, Claim>>()
+  /**
+   * The owners each instance claims, as claimed (not recomputed: reverse zones may have changed since), as a
+   * flat list [owner, how, owner, how, ...]. Flat arrays rather than tuples or Maps: at 100k instances the
+   * per-name Maps were most of this class's memory.
+   */
+  readonly #owned = new Map<string, string[]>()
+  /** owner name → [instance key, how, instance key, how, ...]. */
+  readonly #claims = new Map<Name, string[]>()
   readonly #settings: RecordSettings
   readonly #events: RecordEvents
-  /** Owners currently written, for dumps and tests. */
-  readonly #written = new Map<Name, readonly Rec[]>()
   /** Reverse zones PTRs may go into; a PTR outside them is not made. */
   #reverseZones: ReadonlySet<Name> = new Set()
   /** owner → instances that lost it now, so a standing conflict is reported once, not on every change. */
@@ -51,8 +53,10 @@ export class InstanceRecords {
 
   get instances(): ReadonlyMap<string, Mapped> { return this.#instances }
   /** The instances (project/name) claiming `owner`. */
-  claimsOf(owner: Name): string[] { return [...(this.#claims.get(owner)?.keys() ?? [])].sort() }
-  get written(): ReadonlyMap<Name, readonly Rec[]> { return this.#written }
+  claimsOf(owner: Name): string[] {
+    const c = this.#claims.get(owner) ?? []
+    return c.filter((_, i) => i % 2 === 0).sort()
+  }
 
   get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
 
@@ -68,13 +72,14 @@ export class InstanceRecords {
   apply(zone: ZoneWriter, changes: ReadonlyMap<string, Mapped | null>): Name[] {
     const touched = new Set<Name>()
     for (const [key, next] of changes) {
-      for (const [owner] of this.#owned.get(key) ?? []) { this.#unclaim(owner, key); touched.add(owner) }
+      const old = this.#owned.get(key) ?? []
+      for (let i = 0; i < old.length; i += 2) { this.#unclaim(old[i] as Name, key); touched.add(old[i] as Name) }
       this.#owned.delete(key)
       if (next === null) { this.#instances.delete(key); continue }
       this.#instances.set(key, next)
       const owners = this.#ownersOf(next)
-      this.#owned.set(key, owners)
-      for (const [owner, how] of owners) { this.#claim(owner, key, how); touched.add(owner) }
+      if (owners.length > 0) this.#owned.set(key, owners)
+      for (let i = 0; i < owners.length; i += 2) { this.#claim(owners[i] as Name, key, owners[i + 1] as Claim); touched.add(owners[i] as Name) }
     }
     // An alias CNAMEs to its instance's hostname, so a hostname change touches the aliases too (already
     // in `touched` through the instance's own claims).
@@ -82,12 +87,9 @@ export class InstanceRecords {
     zone.batch(() => {
       for (const owner of touched) {
         const recs = this.#resolve(owner)
-        const before = this.#written.get(owner)
-        if (before !== undefined && sameRecords(before, recs)) continue
+        if (sameRecords(zone.recordsOf('incus', owner) ?? [], recs)) continue
         try {
           zone.setOwner('incus', owner, recs)
-          if (recs.length === 0) this.#written.delete(owner)
-          else this.#written.set(owner, recs)
           written.push(owner)
         } catch (err) {
           if (!(err instanceof ZoneDataError)) throw err
@@ -98,16 +100,16 @@ export class InstanceRecords {
     return written
   }
 
-  /** Every name an instance claims, and how. Nothing when it publishes nothing. */
-  #ownersOf(m: Mapped): [Name, Claim][] {
+  /** Every name an instance claims, and how, flat: [owner, how, ...]. Nothing when it publishes nothing. */
+  #ownersOf(m: Mapped): string[] {
     if (m.skipped !== null || m.hostname === null) return []
-    const out: [Name, Claim][] = [[m.hostname, 'hostname']]
-    for (const a of m.aliases) out.push([a, 'alias'])
+    const out: string[] = [m.hostname, 'hostname']
+    for (const a of m.aliases) out.push(a, 'alias')
     if (this.#settings.targetMode === 'guest-ip') {
       for (const address of [m.ipv4, m.ipv6]) {
         if (address === null) continue
         const ptr = reverseName(address)
-        if (this.#inReverseZone(ptr)) out.push([ptr, 'ptr'])
+        if (this.#inReverseZone(ptr)) out.push(ptr, 'ptr')
       }
     }
     return out
@@ -119,24 +121,29 @@ export class InstanceRecords {
   }
 
   #claim(owner: Name, key: string, how: Claim): void {
-    let claims = this.#claims.get(owner)
-    if (claims === undefined) { claims = new Map(); this.#claims.set(owner, claims) }
-    claims.set(key, how)
+    const claims = this.#claims.get(owner)
+    if (claims === undefined) { this.#claims.set(owner, [key, how]); return }
+    const i = claims.indexOf(key)
+    if (i >= 0 && i % 2 === 0) claims[i + 1] = how
+    else claims.push(key, how)
   }
 
   #unclaim(owner: Name, key: string): void {
     const claims = this.#claims.get(owner)
     if (claims === undefined) return
-    claims.delete(key)
-    if (claims.size === 0) this.#claims.delete(owner)
+    const i = claims.indexOf(key)
+    if (i >= 0 && i % 2 === 0) claims.splice(i, 2)
+    if (claims.length === 0) this.#claims.delete(owner)
   }
 
   /** The records for one owner from everything that claims it. */
   #resolve(owner: Name): Rec[] {
     const claims = this.#claims.get(owner)
     if (claims === undefined) return []
-    const sorted = [...claims.keys()].sort()
-    const of = (how: Claim): Mapped[] => sorted.filter((k) => claims.get(k) === how).map((k) => this.#instances.get(k) as Mapped)
+    const how = new Map<string, string>()
+    for (let i = 0; i < claims.length; i += 2) how.set(claims[i] as string, claims[i + 1] as string)
+    const sorted = [...how.keys()].sort()
+    const of = (kind: Claim): Mapped[] => sorted.filter((k) => how.get(k) === kind).map((k) => this.#instances.get(k) as Mapped)
     const { ttl, targetMode, cnameTarget } = this.#settings
     const hosts = of('hostname')
     const ptrs = of('ptr')

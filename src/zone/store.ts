@@ -23,6 +23,8 @@ export interface ZoneWriter {
   batch(apply: () => void): void
   /** The apex of the closest zone holding `name`, or null when no zone does. */
   zoneOf(name: Name): Name | null
+  /** What `source` publishes at `name` (canonical name), as the store keeps it; null when nothing. */
+  recordsOf(source: SourceId, name: Name): readonly Rec[] | null
 }
 
 /** Called when two sources publish the same name and type and the higher-precedence one wins. */
@@ -129,6 +131,10 @@ export class ZoneStore implements ZoneWriter {
 
   zoneOf(name: Name): Name | null {
     return this.#zoneFor(name)?.apex ?? null
+  }
+
+  recordsOf(source: SourceId, name: Name): readonly Rec[] | null {
+    return this.#owners.get(name)?.[source] ?? null
   }
 
   // ---- reading ----
