@@ -76,6 +76,7 @@ export class IncusSource {
   /** Resolved after each full sync attempt, for tests and start-up. */
   #syncWaiters: (() => void)[] = []
   #saveTimer: NodeJS.Timeout | null = null
+  #lastStreamError: string | null = null
   /** Answering from the state file, not yet from Incus. */
   restored = false
 
@@ -93,11 +94,17 @@ export class IncusSource {
       maxBackoffMs: options.eventBackoff?.maxMs,
       handlers: {
         connected: () => {
+          this.#lastStreamError = null
           this.#log.info({ incus: describe(options.client.connection) }, 'event stream connected; resyncing')
           void this.sync()
         },
         event: (e) => this.#onEvent(e),
-        disconnected: (reason, retryInMs) => this.#log.warn({ reason, retryInMs }, 'event stream down; reconnecting'),
+        disconnected: (reason, retryInMs) => {
+          // The same failure again (Incus stays down) is not news: log it once, then at debug.
+          if (reason === this.#lastStreamError) this.#log.debug({ reason, retryInMs }, 'event stream still down')
+          else this.#log.warn({ reason, retryInMs }, 'event stream down; reconnecting')
+          this.#lastStreamError = reason
+        },
         malformed: (text) => { this.stats.malformedEvents++; this.#log.warn({ text }, 'event stream sent a message that is not an event') },
       },
     })
