@@ -38,6 +38,11 @@ export class Notifier {
     this.#targets = o.targets.map((t) => upstream(t.host, t.port))
   }
 
+  /** True while some zone is inside its quiet second (a change now would wait for its end). */
+  get throttling(): boolean {
+    return this.#pending.size > 0
+  }
+
   /** A zone's serial changed: NOTIFY now, unless one went less than a second ago (then once at its end). */
   zoneChanged(apex: Name): void {
     if (this.#stopped || this.#targets.length === 0) return

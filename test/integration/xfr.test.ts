@@ -56,8 +56,8 @@ describe.skipIf(!havePeer('knotd', 'knot') || !havePeer('nsd', 'nsd') || !havePe
 
   it('an instance launched in Incus appears on knotd within a second (NOTIFY + IXFR)', async () => {
     const ixfrBefore = server.transferStats.ixfr
-    // Out of the quiet second after the last NOTIFY (the start-up sync sent one): this change is notified at once.
-    await new Promise((r) => setTimeout(r, 1100))
+    // Out of the quiet second after the last NOTIFY (start-up sent some): this change is then notified at once.
+    await waitFor(() => server.notifier?.throttling === false, 5000)
     sim.launch({ name: 'fresh', ipv4: '10.42.0.77' })
     const t0 = Date.now()
     await waitFor(async () => (await answers(knot.port, `fresh.${S}`)).length === 1, 5000, () => knot.log())
