@@ -68,15 +68,24 @@ export class Forwarder {
     this.#log = o.log.child({ mod: 'forward' })
   }
 
+  /**
+   * The answer from the cache, synchronously, or undefined on a miss (then call `resolve`). Cache hits skip
+   * the promise machinery of `resolve` (measured in bench/README.md).
+   */
+  cached(req: ForwardRequest): Buffer | undefined {
+    const cached = this.cache.get(cacheKey(req))
+    if (cached === undefined) return undefined
+    this.stats.requests++
+    this.stats.cacheHits++
+    return toClient(cached, req)
+  }
+
   /** The full answer for the client (not yet cut to its UDP size). */
   async resolve(req: ForwardRequest): Promise<Buffer> {
+    const hit = this.cached(req)
+    if (hit !== undefined) return hit
     this.stats.requests++
-    const key = `${req.key}|${req.question.readUInt16BE(req.question.length - 2)}|${req.ednsDo ? 1 : 0}|${req.cd ? 1 : 0}`
-    const cached = this.cache.get(key)
-    if (cached !== undefined) {
-      this.stats.cacheHits++
-      return toClient(cached, req)
-    }
+    const key = cacheKey(req)
     this.stats.cacheMisses++
     let pending = this.#inflight.get(key)
     if (pending === undefined) {
@@ -127,6 +136,10 @@ export class Forwarder {
     }
     return lastServfail
   }
+}
+
+function cacheKey(req: ForwardRequest): string {
+  return `${req.key}|${req.question.readUInt16BE(req.question.length - 2)}|${req.ednsDo ? 1 : 0}|${req.cd ? 1 : 0}`
 }
 
 /** The query we send: fresh ID, RD set, the client's CD, question and EDNS size and DO (RFC 6891 passes them). */

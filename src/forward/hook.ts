@@ -23,7 +23,9 @@ export function forwardHook(forwarder: Forwarder, acl: Acl, onError: (err: unkno
       tcp,
     }
     const limit = tcp ? 65535 : fr.ednsSize > 0 ? Math.min(fr.ednsSize, EDNS_PAYLOAD) : 512
-    forwarder.resolve(fr).then((msg) => respond(fitUdp(msg, fr, limit)), onError)
+    const hit = forwarder.cached(fr)
+    if (hit !== undefined) respond(fitUdp(hit, fr, limit))
+    else forwarder.resolve(fr).then((msg) => respond(fitUdp(msg, fr, limit)), onError)
     return true
   }
 }
