@@ -126,3 +126,14 @@ describe('README metrics table', () => {
     }
   })
 })
+
+describe('README troubleshooting table', () => {
+  it('documents every error code the code can raise, and no other', () => {
+    const src = readFileSync(new URL('../../../src/errors.ts', import.meta.url), 'utf8')
+    const codes = [...new Set([...src.matchAll(/'(INCUS_DNS_ERR_[A-Z_]+)'/g)].map((m) => m[1]))].sort()
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const documented = [...readme.matchAll(/^\| `(INCUS_DNS_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]).sort()
+    expect(documented).toEqual(codes)
+    expect(codes.length).toBeGreaterThanOrEqual(8)
+  })
+})
