@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { incusConnection } from '../config/incus.ts'
 import { loadConfig, helpText } from '../config/load.ts'
 import type { Config } from '../config/settings.ts'
-import { startDnsServer } from '../dns/server.ts'
+import { formatAddress, startDnsServer } from '../dns/server.ts'
 import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
 import { startWorkers } from '../dns/workers.ts'
@@ -96,7 +96,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, table: store.table, stats, forward, transfer, log })
   }
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
-  log.info({ listen: server.addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)) }, 'answering DNS')
+  log.info({ listen: server.addresses.map(formatAddress) }, 'answering DNS')
 
   // The DNS server is up before Incus is asked anything: zone files serve even when Incus is down.
   let incus: IncusSource | null = null
@@ -135,10 +135,11 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     } catch (err) {
       await incus?.stop()
       await client?.close()
+      await workers?.close()
       await server.close(0)
       throw err
     }
-    log.info({ http: `${http.address.host.includes(':') ? `[${http.address.host}]` : http.address.host}:${http.address.port}` }, 'serving /metrics, /healthz, /readyz, /zone')
+    log.info({ http: formatAddress(http.address) }, 'serving /metrics, /healthz, /readyz, /zone')
   }
   return {
     config, store, server, stats, log, incus, forwarder, http, notReady, transferStats, notifier,

@@ -17,6 +17,11 @@ export interface ListenAddress {
   readonly port: number
 }
 
+/** `host:port`, or `[v6]:port`. */
+export function formatAddress(a: ListenAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`
+}
+
 export interface DnsServerOptions {
   readonly listen: readonly ListenAddress[]
   readonly table: AnswerTable
@@ -86,7 +91,7 @@ async function bindPair(want: ListenAddress, opts: DnsServerOptions): Promise<[d
 
 function listenError(proto: string, at: ListenAddress, err: unknown): ListenError {
   const code = (err as NodeJS.ErrnoException).code ?? String(err)
-  const where = at.host.includes(':') ? `[${at.host}]:${at.port}` : `${at.host}:${at.port}`
+  const where = formatAddress(at)
   const hint = code === 'EACCES' ? '; ports below 1024 need root or CAP_NET_BIND_SERVICE'
     : code === 'EADDRINUSE' ? '; another server (systemd-resolved, dnsmasq?) holds it, pick another port'
       : code === 'EADDRNOTAVAIL' ? '; no interface has this address' : ''

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { ListenError } from '../errors.ts'
+import { formatAddress } from '../dns/server.ts'
 import type { ListenAddress } from '../dns/server.ts'
 
 export interface HttpRoutes {
@@ -55,7 +56,7 @@ export async function startHttp(at: ListenAddress, routes: HttpRoutes, log: Logg
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(
-      `cannot listen on HTTP ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}: ${err.code ?? err.message} (INCUS_DNS_HTTP_LISTEN; empty turns it off)`, { cause: err })))
+      `cannot listen on HTTP ${formatAddress(at)}: ${err.code ?? err.message} (INCUS_DNS_HTTP_LISTEN; empty turns it off)`, { cause: err })))
     server.listen(at.port, at.host, () => resolve())
   })
   const port = (server.address() as AddressInfo).port
