@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../config/load.ts'
+import { formatAddress } from '../dns/server.ts'
 import { ConfigErrors } from '../errors.ts'
 import { createLogger } from '../log.ts'
 import { SimIncus } from '../sim/server.ts'
@@ -44,7 +45,7 @@ const port = at?.port ?? 5300
 const suffix = config.suffix ?? 'incus.example.org'
 const d = `dig @${server} -p ${port}`
 process.stderr.write(`
-incus-dns demo: answering on ${running.server.addresses.map((a) => (a.host.includes(':') ? `[${a.host}]` : a.host) + ':' + a.port).join(', ')}
+incus-dns demo: answering on ${running.server.addresses.map(formatAddress).join(', ')}
 from the simulated Incus at ${socket} and the zone files in ${config.zonesDir}/. Try:
 
   ${d} web.${suffix} +short              # a running container (A)

@@ -5,6 +5,7 @@
  */
 import dgram from 'node:dgram'
 import net from 'node:net'
+import { formatAddress } from '../dns/server.ts'
 
 export interface Upstream {
   readonly host: string
@@ -18,7 +19,7 @@ export interface Upstream {
 }
 
 export function upstream(host: string, port: number): Upstream {
-  return { host, port, label: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, failures: 0, penalizedUntil: 0, queries: 0, errors: 0 }
+  return { host, port, label: formatAddress({ host, port }), failures: 0, penalizedUntil: 0, queries: 0, errors: 0 }
 }
 
 /** Healthy upstreams in configured order, then the penalized ones (soonest back first). */
