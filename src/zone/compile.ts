@@ -91,7 +91,6 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
     for (const [type, recs] of sets) {
       byType.set(RecordType[type], encodeAnswer(name, [...chain, recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
     }
-    byType.set(RecordType.CNAME, own)
     return { byType, others: encodeAnswer(name, chain, [], RCODE_NOERROR, zone.negative) }
   }
   // Longer than MAX_CHAIN: return what we followed and let the resolver go on.

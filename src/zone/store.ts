@@ -151,8 +151,11 @@ export class ZoneStore implements ZoneWriter {
 
   /** The effective records at `name` (after precedence), SOA with the served serial. */
   records(name: Name): Rec[] {
-    const sets = this.rrsets(canonicalName(name))
-    return sets === undefined ? [] : [...sets.values()].flat()
+    const owner = canonicalName(name)
+    const sets = this.rrsets(owner)
+    if (sets === undefined) return []
+    const zone = this.#zones.get(owner)
+    return [...sets.values()].flat().map((r) => (r.data.type === 'SOA' && zone !== undefined ? this.#soaOf(zone) : r))
   }
 
   /** All names with records, for dumps and transfers. */

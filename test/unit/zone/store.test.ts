@@ -103,6 +103,7 @@ describe('ZoneStore', () => {
       expect(store.serial('incus.example.org')).toBe(clock)
       const served = ask(store.table, 'incus.example.org', 'SOA').answer[0]
       expect(served).toContain(` ${clock} 7200 900 1209600 60`)
+      expect(store.records('incus.example.org').find((r) => r.data.type === 'SOA')?.data).toMatchObject({ serial: clock })
       expect(ask(store.table, 'nope.incus.example.org', 'A').authority[0]).toContain(` ${clock} `)
     })
 
