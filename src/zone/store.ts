@@ -11,7 +11,7 @@ import type { ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
 import { AnswerTable, negativeAnswer, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
 import type { ZoneNegative } from './table.ts'
-import { RecordType, SOURCE_PRECEDENCE } from './types.ts'
+import { SOURCE_PRECEDENCE } from './types.ts'
 import type { Name, Rdata, Rec, SoaData, SourceId, TypeName } from './types.ts'
 
 /** What a source (zone files, Incus) may do to the zone. */
@@ -477,4 +477,3 @@ function canonicalRdata(d: Rdata): Rdata {
   }
 }
 
-export { RecordType }
