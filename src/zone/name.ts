@@ -65,8 +65,3 @@ export function isAtOrBelow(name: Name, zone: Name): boolean {
   if (zone === '') return true
   return name === zone || name.endsWith('.' + zone)
 }
-
-/** Presentation form with the trailing dot, as dig prints it. */
-export function fqdn(name: Name): string {
-  return name + '.'
-}
