@@ -80,10 +80,8 @@ export class Forwarder {
     return toClient(cached, req)
   }
 
-  /** The full answer for the client (not yet cut to its UDP size). */
+  /** The full answer for the client (not yet cut to its UDP size), after `cached()` found nothing. */
   async resolve(req: ForwardRequest): Promise<Buffer> {
-    const hit = this.cached(req)
-    if (hit !== undefined) return hit
     this.stats.requests++
     const key = cacheKey(req)
     this.stats.cacheMisses++
