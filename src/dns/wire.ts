@@ -48,6 +48,20 @@ export function skipName(buf: Buffer, off: number): number {
   return -1
 }
 
+/** Reads an uncompressed name at `off` into dotted lowercase (the root is ''), or null if malformed. */
+export function readName(buf: Buffer, off: number): { name: string; end: number } | null {
+  const labels: string[] = []
+  for (let i = 0; i < 128; i++) {
+    if (off >= buf.length) return null
+    const l = buf[off] as number
+    if (l === 0) return { name: labels.join('.').toLowerCase(), end: off + 1 }
+    if (l > 63 || off + 1 + l > buf.length) return null
+    labels.push(buf.toString('latin1', off + 1, off + 1 + l))
+    off += l + 1
+  }
+  return null
+}
+
 /** Parses the structure of a message; null when it is malformed or truncated. */
 export function readMessage(buf: Buffer): MessageView | null {
   if (buf.length < 12) return null

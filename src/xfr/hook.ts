@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino'
 import type { Peer, Reply, TransferHook } from '../dns/answer.ts'
-import { opt, readMessage, skipName } from '../dns/wire.ts'
+import { opt, readMessage, readName, skipName } from '../dns/wire.ts'
 import type { Acl } from '../forward/acl.ts'
 import type { ZoneStore } from '../zone/store.ts'
 import { packMessages, TYPE_AXFR, TYPE_IXFR, transferRecords } from './transfer.ts'
@@ -34,7 +34,7 @@ export function transferHook(o: TransferOptions, stats: TransferStats): Transfer
   return (req: Buffer, reply: Reply, peer: Peer, tcp: boolean, respond: (msgs: readonly Buffer[]) => void): boolean => {
     const client = peer.address
     const question = Buffer.from(reply.head.subarray(12))
-    const zone = dottedName(question)
+    const zone = readName(question, 0)?.name ?? null
     const kind = reply.qtype === TYPE_AXFR ? 'AXFR' : 'IXFR'
     if (o.acl === null || !o.acl.allows(client) || (reply.qtype === TYPE_AXFR && !tcp)) {
       stats.refused++
@@ -115,17 +115,4 @@ function authoritySerial(req: Buffer, view: NonNullable<ReturnType<typeof readMe
   if (off < 0) return null
   off = skipName(req, off)
   return off < 0 || off + 4 > soa.rdataOffset + soa.rdataLength ? null : req.readUInt32BE(off)
-}
-
-/** The question's name, lowercase dotted, or null. */
-function dottedName(question: Buffer): string | null {
-  const labels: string[] = []
-  let off = 0
-  while (off < question.length) {
-    const l = question[off] as number
-    if (l === 0) return labels.join('.').toLowerCase()
-    labels.push(question.toString('latin1', off + 1, off + 1 + l))
-    off += l + 1
-  }
-  return null
 }

@@ -4,7 +4,7 @@
  * transfer, each chained to the MAC before it, §5.3.1) and signing NOTIFY. Only one key is configured.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { readMessage, skipName } from '../dns/wire.ts'
+import { readMessage, readName } from '../dns/wire.ts'
 import { writeName } from '../zone/name.ts'
 import type { Name } from '../zone/types.ts'
 
@@ -32,20 +32,6 @@ export interface TsigRecord {
   readonly other: Buffer
   /** Offset where the TSIG record starts: the message without it is `msg.subarray(0, start)`. */
   readonly start: number
-}
-
-/** Reads an uncompressed name into dotted lowercase, or null. */
-function readName(buf: Buffer, off: number): { name: Name; end: number } | null {
-  const labels: string[] = []
-  for (let i = 0; i < 128; i++) {
-    if (off >= buf.length) return null
-    const l = buf[off] as number
-    if (l === 0) return { name: labels.join('.').toLowerCase(), end: off + 1 }
-    if (l > 63 || off + 1 + l > buf.length) return null
-    labels.push(buf.toString('latin1', off + 1, off + 1 + l))
-    off += l + 1
-  }
-  return null
 }
 
 /** The TSIG record of a message (it must be the last one, RFC 8945 5.1), null if none, 'malformed' if broken. */
@@ -156,10 +142,4 @@ export function parseTsigKey(raw: string): TsigKey {
   const secret = Buffer.from(secretText, 'base64')
   if (secret.length === 0 || !/^[A-Za-z0-9+/]+=*$/.test(secretText)) throw new Error('the secret after the colon is not base64')
   return { name: raw.slice(0, at).toLowerCase().replace(/\.$/, ''), secret }
-}
-
-/** Skips to the end of the question section; -1 if malformed. */
-export function questionEnd(msg: Buffer): number {
-  const end = skipName(msg, 12)
-  return end < 0 || end + 4 > msg.length ? -1 : end + 4
 }
