@@ -344,10 +344,10 @@ export class ZoneStore implements ZoneWriter {
       zoneOf: (n) => this.#zoneFor(n),
       // The apex's SOA is served with the zone's current serial, not the one the source gave.
       rrsets: (n) => {
-        const sets = this.rrsets(n)
+        const owner = this.#owners.get(n)
+        const sets = owner === undefined ? undefined : merged(owner) // a fresh Map: free to change
         const zone = this.#zones.get(n)
-        if (sets === undefined || zone === undefined) return sets
-        return new Map(sets).set('SOA', [this.#soaOf(zone)])
+        return sets === undefined || zone === undefined ? sets : sets.set('SOA', [this.#soaOf(zone)])
       },
       exists: (n) => this.exists(n),
     }
