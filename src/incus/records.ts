@@ -145,17 +145,21 @@ export class InstanceRecords {
     const sorted = [...how.keys()].sort()
     const of = (kind: Claim): Mapped[] => sorted.filter((k) => how.get(k) === kind).map((k) => this.#instances.get(k) as Mapped)
     const { ttl, targetMode, cnameTarget } = this.#settings
+    const cname = targetMode === 'cname' ? cnameTarget : null
     const hosts = of('hostname')
-    const ptrs = of('ptr')
-    const winner = hosts[0] ?? (of('alias').length === 0 ? ptrs[0] : undefined)
-    this.#noteConflicts(owner, winner, winner === undefined ? [] : [...(hosts.length > 0 ? [...hosts.slice(1), ...of('alias')] : ptrs.slice(1))])
-    if (hosts.length > 0) return this.#addressRecords(owner, [winner as Mapped], targetMode === 'cname' ? cnameTarget : null)
     const aliases = of('alias')
-    if (aliases.length === 1) {
-      const target = (aliases[0] as Mapped).hostname as Name
-      return [{ name: owner, ttl, data: { type: 'CNAME', target } }]
+    const ptrs = of('ptr')
+    // A hostname beats aliases; PTRs only meet each other (a PTR owner is never a hostname or alias).
+    if (hosts.length > 0) {
+      this.#noteConflicts(owner, hosts[0], [...hosts.slice(1), ...aliases])
+      return this.#addressRecords(owner, [hosts[0] as Mapped], cname)
     }
-    if (aliases.length > 1) return this.#addressRecords(owner, aliases, targetMode === 'cname' ? cnameTarget : null)
+    if (aliases.length > 0) {
+      this.#noteConflicts(owner, undefined, []) // a shared alias is no conflict
+      if (aliases.length === 1) return [{ name: owner, ttl, data: { type: 'CNAME', target: (aliases[0] as Mapped).hostname as Name } }]
+      return this.#addressRecords(owner, aliases, cname)
+    }
+    this.#noteConflicts(owner, ptrs[0], ptrs.slice(1))
     if (ptrs.length > 0) return [{ name: owner, ttl, data: { type: 'PTR', target: (ptrs[0] as Mapped).hostname as Name } }]
     return []
   }
