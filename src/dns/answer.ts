@@ -5,6 +5,7 @@
  * precompiled sections. Never throws for any input, never logs, never awaits, allocates only the key
  * string and the head view. Malformed input is an outcome (FORMERR or DROP), not an exception.
  */
+import { AA } from '../zone/table.ts'
 import type { AnswerTable, Compiled, ZoneNegative } from '../zone/table.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
@@ -154,9 +155,10 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   const entry = table.names.get(name)
   let c: Compiled | undefined
   if (entry !== undefined) {
-    c = entry.others
-    const qtypes = entry.qtypes
-    for (let i = 0; i < qtypes.length; i++) if (qtypes[i] === qtype) { c = entry.answers[i] as Compiled; break }
+    // [qtype, answer, ..., others] (zone/table.ts NameEntry)
+    const last = entry.length - 1
+    c = entry[last] as Compiled
+    for (let i = 0; i < last; i += 2) if (entry[i] === qtype) { c = entry[i + 1] as Compiled; break }
   } else {
     // No such name: NXDOMAIN from the closest enclosing zone, found by trying each parent of the name.
     for (let p = at(scratch, 0) + 1; c === undefined && p < n; p += at(scratch, p) + 1) c = table.apexes.get(name.slice(p))
@@ -170,6 +172,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   // Header: QR, echo opcode/RD/CD (RFC 1035 4.1.1, RFC 4035 3.1.6), our AA and rcode.
   const neg: ZoneNegative | null = c.negative
   const auth = neg === null ? EMPTY : neg.soa
+  const ns = neg === null ? 0 : 1
   const optLen = out.opt.length
   const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
   const rotations = c.rotations
@@ -182,7 +185,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     ar = 0
     if (qend + body.length + auth.length + optLen > limit) tc = 0x02
   }
-  req[2] = 0x80 | (b2 & 0x79) | c.flags | tc
+  req[2] = 0x80 | (b2 & 0x79) | AA | tc
   req[3] = (at(req, 3) & 0x10) | c.rcode
   out.head = req.subarray(0, qend)
   if (tc !== 0) {
@@ -191,7 +194,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     return SEND
   }
   req.writeUInt16BE(c.an, 6)
-  req.writeUInt16BE(c.ns, 8)
+  req.writeUInt16BE(ns, 8)
   req.writeUInt16BE(ar + (optLen === 0 ? 0 : 1), 10)
   out.body = body
   out.auth = auth

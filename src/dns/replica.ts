@@ -7,10 +7,8 @@
 import type { AnswerTable, Compiled, NameEntry, TableChanges, ZoneNegative } from '../zone/table.ts'
 
 interface WireCompiled {
-  readonly flags: number
   readonly rcode: number
   readonly an: number
-  readonly ns: number
   readonly ar: number
   readonly body: Uint8Array
   /** Length of the body without the additional section. */
@@ -21,7 +19,8 @@ interface WireCompiled {
 
 export interface WireChanges {
   readonly cleared: boolean
-  readonly names: [string, { q: readonly number[]; a: readonly WireCompiled[]; o: WireCompiled } | null][]
+  /** Each entry in NameEntry's layout, answers encoded. */
+  readonly names: [string, readonly (number | WireCompiled)[] | null][]
   readonly apexes: [string, WireCompiled | null][]
   readonly negatives: [string, Uint8Array][]
 }
@@ -31,14 +30,14 @@ export function encodeChanges(c: TableChanges): WireChanges {
   const enc = (x: Compiled): WireCompiled => {
     let w = seen.get(x)
     if (w === undefined) {
-      w = { flags: x.flags, rcode: x.rcode, an: x.an, ns: x.ns, ar: x.ar, body: x.body, nb: x.bodyNoAdditional.length, neg: x.negative?.key ?? null, rot: x.rotations }
+      w = { rcode: x.rcode, an: x.an, ar: x.ar, body: x.body, nb: x.bodyNoAdditional.length, neg: x.negative?.key ?? null, rot: x.rotations }
       seen.set(x, w)
     }
     return w
   }
   return {
     cleared: c.cleared,
-    names: [...c.names].map(([k, e]) => [k, e === null ? null : { q: e.qtypes, a: e.answers.map(enc), o: enc(e.others) }]),
+    names: [...c.names].map(([k, e]) => [k, e === null ? null : e.map((x) => (typeof x === 'number' ? x : enc(x)))]),
     apexes: [...c.apexes].map(([k, x]) => [k, x === null ? null : enc(x)]),
     negatives: [...c.negatives].map((n) => [n.key, n.soa]),
   }
@@ -64,7 +63,7 @@ export function applyChanges(table: AnswerTable, negatives: Map<string, ZoneNega
       }
       const body = buf(x.body)
       // Same field order as zone/table.ts compiled(): one hidden class for the hot path.
-      c = { flags: x.flags, rcode: x.rcode, an: x.an, ns: x.ns, ar: x.ar, body, bodyNoAdditional: x.nb === body.length ? body : body.subarray(0, x.nb), negative: neg, rotations: x.rot === null ? null : x.rot.map(buf) }
+      c = { rcode: x.rcode, an: x.an, ar: x.ar, body, bodyNoAdditional: x.nb === body.length ? body : body.subarray(0, x.nb), negative: neg, rotations: x.rot === null ? null : x.rot.map(buf) }
       seen.set(x, c)
     }
     return c
@@ -72,7 +71,7 @@ export function applyChanges(table: AnswerTable, negatives: Map<string, ZoneNega
   if (w.cleared) { table.names.clear(); table.apexes.clear() }
   for (const [k, e] of w.names) {
     if (e === null) table.names.delete(k)
-    else table.names.set(k, { qtypes: e.q, answers: e.a.map(dec), others: dec(e.o) } satisfies NameEntry)
+    else table.names.set(k, e.map((x) => (typeof x === 'number' ? x : dec(x))) satisfies NameEntry)
   }
   for (const [k, x] of w.apexes) {
     if (x === null) table.apexes.delete(k)

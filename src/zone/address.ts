@@ -17,7 +17,7 @@ export function ipv6Bytes(address: string): Uint8Array {
 
 /** The canonical text of an address (RFC 5952 for IPv6), so equal addresses compare equal as strings. */
 export function canonicalAddress(type: 'A' | 'AAAA', address: string): string {
-  if (type === 'A') { ipv4Bytes(address); return ipaddr.IPv4.parse(address).toString() }
-  ipv6Bytes(address)
-  return ipaddr.IPv6.parse(address).toRFC5952String()
+  let text: string
+  if (type === 'A') { ipv4Bytes(address); text = ipaddr.IPv4.parse(address).toString() } else { ipv6Bytes(address); text = ipaddr.IPv6.parse(address).toRFC5952String() }
+  return text === address ? address : text // the caller's string when already canonical: one copy kept, not two
 }

@@ -12,23 +12,25 @@ export interface ZoneNegative {
   soa: Buffer
 }
 
+/**
+ * One prepared answer. Every answered name holds one or more, so it is kept small (80 B): the AA flag is
+ * the same for all and NSCOUNT follows from `negative`, so neither is stored.
+ */
 export interface Compiled {
-  /** Bits for header byte 2 (AA = 0x04). */
-  readonly flags: number
   readonly rcode: number
   readonly an: number
-  readonly ns: number
   readonly ar: number
   /** Answer (and additional) records after the question; names compressed against the question at offset 12. */
   readonly body: Buffer
   /** `body` without the additional section, for when the whole answer does not fit (RFC 2181 9). */
   readonly bodyNoAdditional: Buffer
-  /** Set on negative answers: its SOA goes into the authority section (counted in `ns`). */
+  /** Set on negative answers: its SOA goes into the authority section (NSCOUNT 1). */
   readonly negative: ZoneNegative | null
   /** For an answered RRset of several records: `body` with the set rotated by 1, 2, ... (round-robin). */
   readonly rotations: readonly Buffer[] | null
 }
 
+/** Header byte 2's AA bit: set on every answer from our zones. */
 export const AA = 0x04
 export const RCODE_NOERROR = 0
 export const RCODE_NXDOMAIN = 3
@@ -40,10 +42,8 @@ export function compiled(
   rotations: readonly Buffer[] | null = null,
 ): Compiled {
   return {
-    flags: AA,
     rcode,
     an,
-    ns: negative === null ? 0 : 1,
     ar,
     body,
     bodyNoAdditional: ar === 0 ? body : body.subarray(0, answerBytes),
@@ -57,15 +57,34 @@ export function negativeAnswer(rcode: number, negative: ZoneNegative): Compiled 
 }
 
 /**
- * Everything one existing name (or empty non-terminal) answers: `answers[i]` for qtype `qtypes[i]`, and
- * `others` for every other qtype (NODATA, or the CNAME chain). One entry per name, keyed by the wire name
- * alone: keys per (name, qtype) cost more memory than the whole answer at 100k names. Never edited: a
- * recompile swaps in a new entry.
+ * Everything one existing name (or empty non-terminal) answers, as one flat array:
+ * `[qtype, answer, qtype, answer, ..., others]`, where `others` answers every qtype not listed (NODATA, or
+ * the CNAME chain). One array per name, keyed by the wire name alone: at 100k names an object with separate
+ * qtype and answer arrays cost ~100 B per name more, and keys per (name, qtype) more than the answers.
+ * Never edited: a recompile swaps in a new entry.
  */
-export interface NameEntry {
-  readonly qtypes: readonly number[]
-  readonly answers: readonly Compiled[]
-  readonly others: Compiled
+export type NameEntry = readonly (number | Compiled)[]
+
+export function nameEntry(byType: ReadonlyMap<number, Compiled>, others: Compiled): NameEntry {
+  const entry: (number | Compiled)[] = []
+  for (const [qtype, answer] of byType) entry.push(qtype, answer)
+  entry.push(others)
+  return entry.slice() // packed and sized exactly: push() leaves room for 16 more
+}
+
+/** The answer `entry` gives for `qtype`: the hot path's loop, for everyone else. */
+export function entryAnswer(entry: NameEntry, qtype: number): Compiled {
+  const last = entry.length - 1
+  for (let i = 0; i < last; i += 2) if (entry[i] === qtype) return entry[i + 1] as Compiled
+  return entry[last] as Compiled
+}
+
+/** Every answer of `entry`, each once, `others` last. */
+export function entryAnswers(entry: NameEntry): Compiled[] {
+  const out: Compiled[] = []
+  for (let i = 1; i < entry.length; i += 2) out.push(entry[i] as Compiled)
+  out.push(entry[entry.length - 1] as Compiled)
+  return [...new Set(out)]
 }
 
 /** What changed in a table since the last `publish()`: for replicas in worker threads. */
@@ -114,7 +133,7 @@ export class AnswerTable {
   snapshot(): TableChanges {
     const negatives = new Set<ZoneNegative>()
     const note = (c: Compiled): void => { if (c.negative !== null) negatives.add(c.negative) }
-    for (const e of this.names.values()) { note(e.others); e.answers.forEach(note) }
+    for (const e of this.names.values()) entryAnswers(e).forEach(note)
     for (const c of this.apexes.values()) note(c)
     return { cleared: true, names: new Map(this.names), apexes: new Map(this.apexes), negatives }
   }

@@ -31,8 +31,6 @@ export async function readZoneDir(dir: string): Promise<ParsedZone[]> {
 
 /** Publishes parsed zones as source 'file', removing what an earlier load published and this one does not. */
 export class ZoneFileSource {
-  #published = new Set<Name>()
-
   apply(store: ZoneWriter, zones: readonly ParsedZone[]): void {
     const owners = new Map<Name, Rec[]>()
     for (const zone of zones) {
@@ -46,8 +44,8 @@ export class ZoneFileSource {
       // Apexes first, so every other name finds its zone.
       const names = [...owners.keys()].sort((a, b) => a.split('.').length - b.split('.').length)
       for (const name of names) store.setOwner('file', name, owners.get(name) as Rec[])
-      for (const name of this.#published) if (!owners.has(name)) store.removeOwner('file', name)
+      // What an earlier load published is read back from the store: a set of our own cost ~26 B per name.
+      for (const name of store.namesOf('file')) if (!owners.has(name)) store.removeOwner('file', name)
     })
-    this.#published = new Set(owners.keys())
   }
 }
