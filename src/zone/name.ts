@@ -50,10 +50,12 @@ export function writeName(name: Name, buf: Buffer, offset: number): number {
 
 /** The uncompressed wire form of `name` as a latin1 string: the key format of the answer table. */
 export function wireKey(name: Name): string {
-  const buf = Buffer.allocUnsafe(wireLength(name))
-  writeName(name, buf, 0)
-  return buf.toString('latin1')
+  // Through one scratch Buffer: a Buffer per call came from Node's shared pool and left dead space in
+  // slabs that compiled answers keep; and a string built by `+` would be kept as a rope, not flat.
+  const end = writeName(name, keyScratch, 0)
+  return keyScratch.toString('latin1', 0, end)
 }
+const keyScratch = Buffer.allocUnsafeSlow(256)
 
 /** `a.b.c` → `b.c`; the root has no parent. */
 export function parentName(name: Name): Name | null {
