@@ -3,10 +3,10 @@
  * THE hot path: read header and question straight from the request Buffer, fold the name to lowercase
  * into a scratch buffer, one Map lookup, patch the request's header in place and hand back the
  * precompiled sections. Never throws for any input, never logs, never awaits, allocates only the key
- * string and the head view. Malformed input is an outcome (FORMERR or DROP), not an exception.
+ * string and the head and body views. Malformed input is an outcome (FORMERR or DROP), not an exception.
  */
-import { AA } from '../zone/table.ts'
-import type { AnswerTable, Compiled, ZoneNegative } from '../zone/table.ts'
+import { AA, DESC } from '../zone/table.ts'
+import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
@@ -55,6 +55,8 @@ let rotation = 0
 const at = (b: Buffer, i: number): number => b[i] as number
 /** Big-endian u16 at i; callers have checked i + 1 < length (Buffer.readUInt16BE would check again). */
 const u16 = (b: Buffer, i: number): number => ((b[i] as number) << 8) | (b[i + 1] as number)
+/** Big-endian u32 at i, in an entry of our own (always in bounds). */
+const u32 = (b: Buffer, i: number): number => (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0
 /** Buffer's own latin1 decoder without toString()'s encoding-name dispatch (measured: bench/README.md). */
 const latin1 = (b: Buffer, start: number, end: number): string =>
   (b as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end)
@@ -150,53 +152,59 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if (qtype === TYPE_OPT) return error(req, qend, RCODE_FORMERR, out)
   if (qclass !== CLASS_IN) return error(req, qend, RCODE_REFUSED, out)
 
-  // One Map lookup by the lowercase wire name, then the qtype among the few the name has.
+  // One Map lookup by the lowercase wire name, then the qtype among the few the name has. An entry is
+  // one Buffer: descriptors, then bodies (layout in zone/table.ts).
   const name = latin1(scratch, 0, n)
-  const entry = table.names.get(name)
-  let c: Compiled | undefined
+  let entry = table.names.get(name)
+  let d = 1
   if (entry !== undefined) {
-    // [qtype, answer, ..., others] (zone/table.ts NameEntry)
-    const last = entry.length - 1
-    c = entry[last] as Compiled
-    for (let i = 0; i < last; i += 2) if (entry[i] === qtype) { c = entry[i + 1] as Compiled; break }
+    const others = 1 + at(entry, 0) * DESC
+    while (d < others && u16(entry, d) !== qtype) d += DESC
   } else {
     // No such name: NXDOMAIN from the closest enclosing zone, found by trying each parent of the name.
-    for (let p = at(scratch, 0) + 1; c === undefined && p < n; p += at(scratch, p) + 1) c = table.apexes.get(name.slice(p))
-    if (c === undefined) {
+    for (let p = at(scratch, 0) + 1; entry === undefined && p < n; p += at(scratch, p) + 1) entry = table.apexes.get(name.slice(p))
+    if (entry === undefined) {
       out.key = name + String.fromCharCode(qtype >> 8, qtype & 0xff)
       error(req, qend, RCODE_REFUSED, out)
       return FORWARD
     }
   }
 
-  // Header: QR, echo opcode/RD/CD (RFC 1035 4.1.1, RFC 4035 3.1.6), our AA and rcode.
-  const neg: ZoneNegative | null = c.negative
-  const auth = neg === null ? EMPTY : neg.soa
-  const ns = neg === null ? 0 : 1
+  const negative = u16(entry, d + 8)
+  const auth = negative === 0 ? EMPTY : (table.negatives[negative - 1] as ZoneNegative).soa
   const optLen = out.opt.length
   const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
-  const rotations = c.rotations
-  let body = rotations === null ? c.body : (rotations[rotation++ % rotations.length] as Buffer)
-  let ar = c.ar
+  const bodies = at(entry, d + 3)
+  let bodyStart = 0
+  let bodyEnd = 0
+  let ar = u16(entry, d + 6)
   let tc = 0
-  if (qend + body.length + auth.length + optLen > limit) {
-    // Drop the optional additional section first (RFC 2181 9), then truncate (RFC 1035 4.2.1).
-    body = c.bodyNoAdditional
-    ar = 0
-    if (qend + body.length + auth.length + optLen > limit) tc = 0x02
+  if (bodies !== 0) {
+    const first = u32(entry, d + 12)
+    const slot = bodies === 1 ? first : first + (rotation++ % bodies) * 8
+    bodyStart = u32(entry, slot)
+    bodyEnd = bodyStart + u32(entry, slot + 4)
+    if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) {
+      // Drop the optional additional section first (RFC 2181 9), then truncate (RFC 1035 4.2.1).
+      bodyStart = u32(entry, first)
+      bodyEnd = bodyStart + u32(entry, d + 16)
+      ar = 0
+      if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) tc = 0x02
+    }
   }
+  // Header: QR, echo opcode/RD/CD (RFC 1035 4.1.1, RFC 4035 3.1.6), our AA and rcode.
   req[2] = 0x80 | (b2 & 0x79) | AA | tc
-  req[3] = (at(req, 3) & 0x10) | c.rcode
+  req[3] = (at(req, 3) & 0x10) | at(entry, d + 2)
   out.head = req.subarray(0, qend)
   if (tc !== 0) {
     req.writeUInt32BE(0x00010000, 4) // QD 1, AN 0
     req.writeUInt32BE(optLen === 0 ? 0 : 1, 8) // NS 0, AR opt
     return SEND
   }
-  req.writeUInt16BE(c.an, 6)
-  req.writeUInt16BE(ns, 8)
+  req.writeUInt16BE(u16(entry, d + 4), 6)
+  req.writeUInt16BE(negative === 0 ? 0 : 1, 8)
   req.writeUInt16BE(ar + (optLen === 0 ? 0 : 1), 10)
-  out.body = body
+  out.body = bodyEnd === 0 ? EMPTY : entry.subarray(bodyStart, bodyEnd)
   out.auth = auth
   return SEND
 }

@@ -8,7 +8,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { createLogger } from '../log.ts'
 import { AnswerTable } from '../zone/table.ts'
-import type { ZoneNegative } from '../zone/table.ts'
 import { refuse } from './answer.ts'
 import type { Peer, Reply } from './answer.ts'
 import { applyChanges } from './replica.ts'
@@ -21,11 +20,10 @@ const data = workerData as WorkerData
 const port = parentPort
 if (port === null) throw new Error('dns/worker.ts runs as a worker thread')
 const table = new AnswerTable()
-const negatives = new Map<string, ZoneNegative>()
 const stats = new DnsStats()
 const log = createLogger('warn').child({ mod: 'udp-worker' })
 
-port.on('message', (m: { changes: WireChanges }) => applyChanges(table, negatives, m.changes))
+port.on('message', (m: { changes: WireChanges }) => applyChanges(table, m.changes))
 
 for (const [index, at] of data.listen.entries()) {
   /** Hands a query to the main thread with the REFUSED reply to send if nobody there answers it. */

@@ -172,7 +172,7 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
     const ttl = rrsetTtl(set)
     for (const rec of set) { w.record(rec, ttl, null); ar++ }
   }
-  return { body: w.keep(), an, ar, answerBytes }
+  return { body: w.finish(), an, ar, answerBytes }
 }
 
 /** The negative-answer SOA (RFC 2308 3): TTL = min(SOA TTL, MINIMUM), every name in full. */

@@ -9,8 +9,8 @@ import { canonicalAddress } from './address.ts'
 import { compileName, encodeNegativeSoa, rrsetTtl } from './compile.ts'
 import type { ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
-import { AnswerTable, nameEntry, negativeAnswer, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
-import type { ZoneNegative } from './table.ts'
+import { AnswerTable, negativeAnswer, packEntry, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
+import type { NameEntry } from './table.ts'
 import { SOURCE_PRECEDENCE } from './types.ts'
 import type { Name, Rdata, Rec, SoaData, SourceId, TypeName } from './types.ts'
 
@@ -33,6 +33,8 @@ export interface ZoneWriter {
 export type ShadowListener = (name: Name, type: TypeName, winner: SourceId, loser: SourceId) => void
 
 interface Zone extends ZoneInfo {
+  /** The answer-table entry for names below the apex that do not exist. */
+  readonly nxdomainEntry: NameEntry
   serial: number
   /** Differences per serial change, oldest first, for IXFR (RFC 1995); bounded by `journalSize`. */
   journal: JournalEntry[]
@@ -241,12 +243,14 @@ export class ZoneStore implements ZoneWriter {
 
   #addZone(apex: Name, soaRec: Rec): void {
     const soa = soaRec.data as SoaData
-    const negative: ZoneNegative = { key: wireKey(apex), soa: Buffer.alloc(0) }
+    const negative = this.table.addNegative(wireKey(apex))
+    const nxdomain = negativeAnswer(RCODE_NXDOMAIN, negative)
     const zone: Zone = {
       apex,
       negative,
       nodata: negativeAnswer(RCODE_NOERROR, negative),
-      nxdomain: negativeAnswer(RCODE_NXDOMAIN, negative),
+      nxdomain,
+      nxdomainEntry: packEntry(new Map(), nxdomain),
       serial: Math.max(this.#now(), soa.serial) >>> 0,
       journal: [],
       pending: null,
@@ -302,7 +306,7 @@ export class ZoneStore implements ZoneWriter {
       changed.push(zone)
       zone.negative.soa = encodeNegativeSoa(this.#soaOf(zone))
       this.table.negativeChanged(zone.negative)
-      this.table.setApex(wireKey(zone.apex), zone.nxdomain)
+      this.table.setApex(wireKey(zone.apex), zone.nxdomainEntry)
       this.#dirty.add(zone.apex)
     }
     this.#touchedZones.clear()
@@ -366,7 +370,7 @@ export class ZoneStore implements ZoneWriter {
       if (table.names.has(wire)) table.deleteName(wire)
       return
     }
-    table.setName(wire, nameEntry(result.byType, result.others))
+    table.setName(wire, packEntry(result.byType, result.others))
     if (reads.size > 0) {
       this.#reads.set(name, reads)
       for (const r of reads) {

@@ -1,105 +1,123 @@
 /**
  * @module zone/table
- * The compiled form the hot path reads: wire-format answers per (name, qtype), prepared when the zone
- * changes. A published entry is never edited; a change swaps in a new one, so a Buffer handed to a socket
- * stays valid however long the kernel holds on to it.
+ * The compiled form the hot path reads: for each name, one Buffer holding every answer it gives, prepared
+ * when the zone changes. A published entry is never edited; a change swaps in a new one, so bytes handed
+ * to a socket stay valid however long the kernel holds on to them.
+ *
+ * Entry layout (big-endian). Byte 0: k, the number of qtypes with an answer of their own. Then k + 1
+ * descriptors of DESC bytes, the last one answering every other qtype ("others": NODATA, or the CNAME chain):
+ *   +0 u16 qtype (0 in "others")     +2 u8 rcode        +3 u8 n, bodies (0: none; > 1: round-robin rotations)
+ *   +4 u16 ANCOUNT                  +6 u16 ARCOUNT     +8 u16 negative: 1 + index in `negatives`, or 0
+ *   +10 u16 0                       +12 u32 where the n body slots start
+ *   +16 u32 answer bytes of body 0 (without the additional section, for when the whole body does not fit)
+ * A body slot is u32 offset, u32 length, in the entry. Bodies follow the question of the reply; their names
+ * are compressed against the question at offset 12.
+ * Why bytes rather than objects: at 100k names an array of qtypes and answer objects, each with its own
+ * Buffer, cost ~300 B per name, and the hot path followed five pointers per query instead of one.
  */
+
+import { slabAlloc } from './slab.ts'
 
 /** The zone's negative-answer SOA record (RFC 2308 3), owner written in full. Swapped on every serial bump. */
 export interface ZoneNegative {
-  /** The zone's wire apex: names the holder across threads (replicas re-link to their own). */
+  /** The zone's wire apex. */
   readonly key: string
+  /** Its place in the table's `negatives`, which entries name. */
+  readonly index: number
   soa: Buffer
 }
 
-/**
- * One prepared answer. Every answered name holds one or more, so it is kept small (80 B): the AA flag is
- * the same for all and NSCOUNT follows from `negative`, so neither is stored.
- */
+/** One answer as the compiler produces it; `packEntry` turns a name's answers into its entry. */
 export interface Compiled {
   readonly rcode: number
   readonly an: number
   readonly ar: number
-  /** Answer (and additional) records after the question; names compressed against the question at offset 12. */
+  /** Answer (and additional) records after the question. */
   readonly body: Buffer
-  /** `body` without the additional section, for when the whole answer does not fit (RFC 2181 9). */
-  readonly bodyNoAdditional: Buffer
+  /** Bytes of `body` before the additional section. */
+  readonly answerBytes: number
   /** Set on negative answers: its SOA goes into the authority section (NSCOUNT 1). */
   readonly negative: ZoneNegative | null
-  /** For an answered RRset of several records: `body` with the set rotated by 1, 2, ... (round-robin). */
+  /** For an answered RRset of several records: `body` with the set rotated by 0, 1, 2, ... (round-robin). */
   readonly rotations: readonly Buffer[] | null
 }
 
+/** A name's entry: see the module comment for its layout. */
+export type NameEntry = Buffer
+
+export const DESC = 20
+const SLOT = 8
 /** Header byte 2's AA bit: set on every answer from our zones. */
 export const AA = 0x04
 export const RCODE_NOERROR = 0
 export const RCODE_NXDOMAIN = 3
 const EMPTY = Buffer.alloc(0)
 
-/** Every Compiled comes from here, so all have one shape (one hidden class for the hot path). */
 export function compiled(
   rcode: number, an: number, ar: number, body: Buffer, answerBytes: number, negative: ZoneNegative | null,
   rotations: readonly Buffer[] | null = null,
 ): Compiled {
-  return {
-    rcode,
-    an,
-    ar,
-    body,
-    bodyNoAdditional: ar === 0 ? body : body.subarray(0, answerBytes),
-    negative,
-    rotations,
-  }
+  return { rcode, an, ar, body, answerBytes, negative, rotations }
 }
 
 export function negativeAnswer(rcode: number, negative: ZoneNegative): Compiled {
   return compiled(rcode, 0, 0, EMPTY, 0, negative)
 }
 
-/**
- * Everything one existing name (or empty non-terminal) answers, as one flat array:
- * `[qtype, answer, qtype, answer, ..., others]`, where `others` answers every qtype not listed (NODATA, or
- * the CNAME chain). One array per name, keyed by the wire name alone: at 100k names an object with separate
- * qtype and answer arrays cost ~100 B per name more, and keys per (name, qtype) more than the answers.
- * Never edited: a recompile swaps in a new entry.
- */
-export type NameEntry = readonly (number | Compiled)[]
-
-export function nameEntry(byType: ReadonlyMap<number, Compiled>, others: Compiled): NameEntry {
-  const entry: (number | Compiled)[] = []
-  for (const [qtype, answer] of byType) entry.push(qtype, answer)
-  entry.push(others)
-  return entry.slice() // packed and sized exactly: push() leaves room for 16 more
-}
-
-/** The answer `entry` gives for `qtype`: the hot path's loop, for everyone else. */
-export function entryAnswer(entry: NameEntry, qtype: number): Compiled {
-  const last = entry.length - 1
-  for (let i = 0; i < last; i += 2) if (entry[i] === qtype) return entry[i + 1] as Compiled
-  return entry[last] as Compiled
-}
-
-/** Every answer of `entry`, each once, `others` last. */
-export function entryAnswers(entry: NameEntry): Compiled[] {
-  const out: Compiled[] = []
-  for (let i = 1; i < entry.length; i += 2) out.push(entry[i] as Compiled)
-  out.push(entry[entry.length - 1] as Compiled)
-  return [...new Set(out)]
+/** Packs a name's answers into its entry; an answer given for several qtypes (ANY and A) is stored once. */
+export function packEntry(byType: ReadonlyMap<number, Compiled>, others: Compiled): NameEntry {
+  const answers: [number, Compiled][] = [...byType, [0, others]]
+  const bodiesOf = (c: Compiled): readonly Buffer[] => c.rotations ?? (c.body.length === 0 ? [] : [c.body])
+  const distinct = [...new Set(answers.map(([, c]) => c))]
+  let size = 1 + answers.length * DESC
+  for (const c of distinct) for (const b of bodiesOf(c)) size += SLOT + b.length
+  const out = slabAlloc(size)
+  out[0] = answers.length - 1
+  // Body slots and bytes after the descriptors, once per distinct answer.
+  const slotsAt = new Map<Compiled, number>()
+  let p = 1 + answers.length * DESC
+  for (const c of distinct) {
+    const bodies = bodiesOf(c)
+    slotsAt.set(c, p)
+    let bytesAt = p + bodies.length * SLOT
+    for (const b of bodies) {
+      out.writeUInt32BE(bytesAt, p)
+      out.writeUInt32BE(b.length, p + 4)
+      b.copy(out, bytesAt)
+      bytesAt += b.length
+      p += SLOT
+    }
+    p = bytesAt
+  }
+  answers.forEach(([qtype, c], i) => {
+    const d = 1 + i * DESC
+    out.writeUInt16BE(qtype, d)
+    out[d + 2] = c.rcode
+    out[d + 3] = bodiesOf(c).length
+    out.writeUInt16BE(c.an, d + 4)
+    out.writeUInt16BE(c.ar, d + 6)
+    out.writeUInt16BE(c.negative === null ? 0 : c.negative.index + 1, d + 8)
+    out.writeUInt32BE(slotsAt.get(c) as number, d + 12)
+    out.writeUInt32BE(c.answerBytes, d + 16)
+  })
+  return out
 }
 
 /** What changed in a table since the last `publish()`: for replicas in worker threads. */
 export interface TableChanges {
   cleared: boolean
   readonly names: Map<string, NameEntry | null>
-  readonly apexes: Map<string, Compiled | null>
+  readonly apexes: Map<string, NameEntry | null>
   readonly negatives: Set<ZoneNegative>
 }
 
 export class AnswerTable {
   /** lowercase wire name → its answers. */
   readonly names = new Map<string, NameEntry>()
-  /** lowercase wire apex → NXDOMAIN answer for names below it that do not exist. */
-  readonly apexes = new Map<string, Compiled>()
+  /** lowercase wire apex → the entry (only "others": NXDOMAIN) for names below it that do not exist. */
+  readonly apexes = new Map<string, NameEntry>()
+  /** Every zone's negative-answer SOA, by the index entries hold. */
+  readonly negatives: ZoneNegative[] = []
   /** Receives the changes of each store batch; set when worker threads hold replicas. */
   listener: ((changes: TableChanges) => void) | null = null
   #pending: TableChanges | null = null
@@ -110,9 +128,16 @@ export class AnswerTable {
     return this.#pending
   }
 
+  /** A holder for a new zone's negative SOA (empty until the zone's first serial). */
+  addNegative(key: string): ZoneNegative {
+    const neg: ZoneNegative = { key, index: this.negatives.length, soa: EMPTY }
+    this.negatives.push(neg)
+    return neg
+  }
+
   setName(wire: string, entry: NameEntry): void { this.names.set(wire, entry); this.#changes()?.names.set(wire, entry) }
   deleteName(wire: string): void { this.names.delete(wire); this.#changes()?.names.set(wire, null) }
-  setApex(wire: string, c: Compiled): void { this.apexes.set(wire, c); this.#changes()?.apexes.set(wire, c) }
+  setApex(wire: string, entry: NameEntry): void { this.apexes.set(wire, entry); this.#changes()?.apexes.set(wire, entry) }
   negativeChanged(neg: ZoneNegative): void { this.#changes()?.negatives.add(neg) }
 
   clear(): void {
@@ -131,10 +156,7 @@ export class AnswerTable {
 
   /** Everything, as one change set: how a new replica starts. */
   snapshot(): TableChanges {
-    const negatives = new Set<ZoneNegative>()
-    const note = (c: Compiled): void => { if (c.negative !== null) negatives.add(c.negative) }
-    for (const e of this.names.values()) entryAnswers(e).forEach(note)
-    for (const c of this.apexes.values()) note(c)
-    return { cleared: true, names: new Map(this.names), apexes: new Map(this.apexes), negatives }
+    return { cleared: true, names: new Map(this.names), apexes: new Map(this.apexes), negatives: new Set(this.negatives) }
   }
 }
+

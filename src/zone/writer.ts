@@ -107,25 +107,5 @@ export class WireWriter {
   finish(): Buffer {
     return Buffer.from(this.#buf.subarray(0, this.#len))
   }
-
-  /**
-   * Like finish(), for bytes kept as long as the zone holds them (compiled answers): copied into a slab
-   * that holds only such bytes. From Node's shared 8 KiB pool they shared slabs with short-lived Buffers,
-   * whose dead space the slab then kept (measured: ~35 B per name at 100k names).
-   */
-  keep(): Buffer {
-    const n = this.#len
-    if (n > SLAB_BYTES / 2) return this.finish()
-    if (slabUsed + n > SLAB_BYTES) { slab = Buffer.allocUnsafeSlow(SLAB_BYTES); slabUsed = 0 }
-    const out = slab.subarray(slabUsed, slabUsed + n)
-    this.#buf.copy(slab, slabUsed, 0, n)
-    slabUsed += n
-    return out
-  }
 }
-
-/** Small like Node's pool: a slab lives while any answer in it does, so one long-lived answer keeps 8 KiB. */
-const SLAB_BYTES = 8 * 1024
-let slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
-let slabUsed = 0
 
