@@ -10,6 +10,9 @@ export const COUNTED_QTYPES: Readonly<Record<number, string>> = {
   1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY',
 }
 const OTHER = 256
+/** qtype → its counter index (OTHER for every qtype without a label): one typed-array read per query. */
+const QTYPE_INDEX = new Uint16Array(65536).fill(OTHER)
+for (const code of Object.keys(COUNTED_QTYPES)) QTYPE_INDEX[Number(code)] = Number(code)
 
 /** Upper bounds (seconds) of the answer latency histogram. */
 export const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1] as const
@@ -37,7 +40,7 @@ export class DnsStats {
   }
 
   qtype(tcp: boolean, qtype: number): void {
-    const i = COUNTED_QTYPES[qtype] === undefined ? OTHER : qtype
+    const i = QTYPE_INDEX[qtype] as number
     const arr = this.qtypes[tcp ? 1 : 0]
     arr[i] = (arr[i] as number) + 1
   }

@@ -58,7 +58,11 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     // Not ours and not forwarded: `reply` holds REFUSED.
     const head = reply.head
     stats.response(head)
-    socket.send([head, reply.body, reply.auth, reply.opt], rinfo.port, rinfo.address)
+    // Only the parts there are: dgram copies and checks each list element.
+    const parts = reply.auth.length === 0 && reply.opt.length === 0
+      ? (reply.body.length === 0 ? [head] : [head, reply.body])
+      : [head, reply.body, reply.auth, reply.opt]
+    socket.send(parts, rinfo.port, rinfo.address)
     stats.observe((performance.now() - t0) / 1000)
   })
 
