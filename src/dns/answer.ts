@@ -61,6 +61,9 @@ const u32 = (b: Buffer, i: number): number => (((b[i] as number) << 24) | ((b[i 
 const latin1 = (b: Buffer, start: number, end: number): string =>
   (b as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end)
 
+/** The request up to the end of its question: the request itself when nothing follows (no view to build). */
+const headOf = (req: Buffer, qend: number): Buffer => (qend === req.length ? req : req.subarray(0, qend))
+
 /** Answers one DNS message. Patches `req`'s header in place; the caller sends `out`'s parts in order. */
 export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply): Outcome {
   const len = req.length
@@ -195,7 +198,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   // Header: QR, echo opcode/RD/CD (RFC 1035 4.1.1, RFC 4035 3.1.6), our AA and rcode.
   req[2] = 0x80 | (b2 & 0x79) | AA | tc
   req[3] = (at(req, 3) & 0x10) | at(entry, d + 2)
-  out.head = req.subarray(0, qend)
+  out.head = headOf(req, qend)
   if (tc !== 0) {
     req.writeUInt32BE(0x00010000, 4) // QD 1, AN 0
     req.writeUInt32BE(optLen === 0 ? 0 : 1, 8) // NS 0, AR opt
@@ -221,7 +224,7 @@ function error(req: Buffer, qend: number, rcode: number, out: Reply): Outcome {
   req.writeUInt16BE(qend > 12 ? 1 : 0, 4)
   req.writeUInt32BE(0, 6)
   req.writeUInt16BE(out.opt.length === 0 ? 0 : 1, 10)
-  out.head = req.subarray(0, qend)
+  out.head = headOf(req, qend)
   out.body = EMPTY
   out.auth = EMPTY
   return SEND
