@@ -1,10 +1,12 @@
 /**
  * @module dns/answer
  * THE hot path: read header and question straight from the request Buffer, fold the name to lowercase
- * into a scratch buffer, one Map lookup, patch the request's header in place and hand back the
- * precompiled sections. Never throws for any input, never logs, never awaits, allocates only the key
- * string and the head and body views. Malformed input is an outcome (FORMERR or DROP), not an exception.
+ * into a scratch buffer (hashing it on the way), one hash-table lookup, patch the request's header in place
+ * and hand back the precompiled sections. Never throws for any input, never logs, never awaits; allocates
+ * only the body view (and the head view when the query carries an OPT). Malformed input is an outcome
+ * (FORMERR or DROP), not an exception.
  */
+import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
 import { AA, DESC } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
@@ -79,21 +81,27 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
 
   // Question: exactly one (RFC 9619), name without compression pointers, folded to lowercase.
   if (u16(req, 4) !== 1) return error(req, 12, RCODE_FORMERR, out)
+  // The name table's hash is folded in on the way (zone/names.ts).
   let o = 12
   let n = 0
+  let h = FNV_OFFSET
   for (;;) {
     if (o >= len) return error(req, 12, RCODE_FORMERR, out)
     const l = at(req, o)
     if (l === 0) break
     if (l > 63 || o + l + 1 >= len || n + l + 2 > 255) return error(req, 12, RCODE_FORMERR, out)
     scratch[n++] = l
+    h = fnvStep(h, l)
     for (let i = o + 1, end = o + l + 1; i < end; i++) {
       const c = at(req, i)
-      scratch[n++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c
+      const folded = c >= 0x41 && c <= 0x5a ? c | 0x20 : c
+      scratch[n++] = folded
+      h = fnvStep(h, folded)
     }
     o += l + 1
   }
   scratch[n++] = 0
+  h = fnvStep(h, 0)
   o++
   if (o + 4 > len) return error(req, 12, RCODE_FORMERR, out)
   const qtype = u16(req, o)
@@ -155,23 +163,24 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if (qtype === TYPE_OPT) return error(req, qend, RCODE_FORMERR, out)
   if (qclass !== CLASS_IN) return error(req, qend, RCODE_REFUSED, out)
 
-  // One Map lookup by the lowercase wire name, then the qtype among the few the name has. An entry is
-  // one Buffer: descriptors, then bodies (layout in zone/table.ts).
-  const name = latin1(scratch, 0, n)
-  let entry = table.names.get(name)
-  let d = 1
-  if (entry !== undefined) {
-    const others = 1 + at(entry, 0) * DESC
-    while (d < others && u16(entry, d) !== qtype) d += DESC
-  } else {
+  // One hash-table lookup by the lowercase wire name, then the qtype among the few the name has. The
+  // entry is bytes at `base` in the table's arena: descriptors, then bodies (layout in zone/table.ts).
+  let entry = table.names.arena
+  let base = table.names.find(scratch, 0, n, h)
+  if (base < 0) {
     // No such name: NXDOMAIN from the closest enclosing zone, found by trying each parent of the name.
-    for (let p = at(scratch, 0) + 1; entry === undefined && p < n; p += at(scratch, p) + 1) entry = table.apexes.get(name.slice(p))
-    if (entry === undefined) {
-      out.key = name + String.fromCharCode(qtype >> 8, qtype & 0xff)
+    const apexes = table.apexes
+    for (let p = at(scratch, 0) + 1; base < 0 && p < n; p += at(scratch, p) + 1) base = apexes.find(scratch, p, n, hashOf(scratch, p, n))
+    if (base < 0) {
+      out.key = latin1(scratch, 0, n) + String.fromCharCode(qtype >> 8, qtype & 0xff)
       error(req, qend, RCODE_REFUSED, out)
       return FORWARD
     }
+    entry = apexes.arena
   }
+  const others = base + 1 + at(entry, base) * DESC
+  let d = base + 1
+  while (d < others && u16(entry, d) !== qtype) d += DESC
 
   const negative = u16(entry, d + 8)
   const auth = negative === 0 ? EMPTY : (table.negatives[negative - 1] as ZoneNegative).soa
@@ -183,13 +192,13 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   let ar = u16(entry, d + 6)
   let tc = 0
   if (bodies !== 0) {
-    const first = u32(entry, d + 12)
+    const first = base + u32(entry, d + 12)
     const slot = bodies === 1 ? first : first + (rotation++ % bodies) * 8
-    bodyStart = u32(entry, slot)
+    bodyStart = base + u32(entry, slot)
     bodyEnd = bodyStart + u32(entry, slot + 4)
     if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) {
       // Drop the optional additional section first (RFC 2181 9), then truncate (RFC 1035 4.2.1).
-      bodyStart = u32(entry, first)
+      bodyStart = base + u32(entry, first)
       bodyEnd = bodyStart + u32(entry, d + 16)
       ar = 0
       if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) tc = 0x02

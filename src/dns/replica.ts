@@ -1,6 +1,6 @@
 /**
  * @module dns/replica
- * Copies answer-table changes to worker threads. Entries are Buffers (zone/table.ts), so they travel as
+ * Copies answer-table changes to worker threads. Entries are bytes (zone/table.ts), so they travel as
  * they are; each zone's negative SOA travels with its index, which entries name, so a serial bump is one
  * swapped Buffer in every replica.
  */
@@ -23,7 +23,7 @@ export function encodeChanges(c: TableChanges): WireChanges {
   }
 }
 
-/** A structured clone arrives as a Uint8Array; the hot path wants Buffers. */
+/** A structured clone arrives as a Uint8Array; the hot path sends the SOA as a Buffer. */
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 /** Applies changes to a replica table. */
@@ -35,10 +35,10 @@ export function applyChanges(table: AnswerTable, w: WireChanges): void {
   if (w.cleared) { table.names.clear(); table.apexes.clear() }
   for (const [k, e] of w.names) {
     if (e === null) table.names.delete(k)
-    else table.names.set(k, buf(e))
+    else table.names.set(k, e)
   }
   for (const [k, e] of w.apexes) {
     if (e === null) table.apexes.delete(k)
-    else table.apexes.set(k, buf(e))
+    else table.apexes.set(k, e)
   }
 }

@@ -306,7 +306,8 @@ export class ZoneStore implements ZoneWriter {
       changed.push(zone)
       zone.negative.soa = encodeNegativeSoa(this.#soaOf(zone))
       this.table.negativeChanged(zone.negative)
-      this.table.setApex(wireKey(zone.apex), zone.nxdomainEntry)
+      const apexKey = wireKey(zone.apex)
+      if (!this.table.apexes.has(apexKey)) this.table.setApex(apexKey, zone.nxdomainEntry) // never changes
       this.#dirty.add(zone.apex)
     }
     this.#touchedZones.clear()

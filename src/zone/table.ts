@@ -1,8 +1,8 @@
 /**
  * @module zone/table
- * The compiled form the hot path reads: for each name, one Buffer holding every answer it gives, prepared
- * when the zone changes. A published entry is never edited; a change swaps in a new one, so bytes handed
- * to a socket stay valid however long the kernel holds on to them.
+ * The compiled form the hot path reads: for each name, one entry of bytes holding every answer it gives,
+ * prepared when the zone changes and kept in a NameTable (zone/names.ts). A published entry is never
+ * edited; a change writes a new one, so bytes handed to a socket stay valid however long it holds them.
  *
  * Entry layout (big-endian). Byte 0: k, the number of qtypes with an answer of their own. Then k + 1
  * descriptors of DESC bytes, the last one answering every other qtype ("others": NODATA, or the CNAME chain):
@@ -12,11 +12,12 @@
  *   +16 u32 answer bytes of body 0 (without the additional section, for when the whole body does not fit)
  * A body slot is u32 offset, u32 length, in the entry. Bodies follow the question of the reply; their names
  * are compressed against the question at offset 12.
- * Why bytes rather than objects: at 100k names an array of qtypes and answer objects, each with its own
- * Buffer, cost ~300 B per name, and the hot path followed five pointers per query instead of one.
+ * Offsets are from the entry's first byte. Why bytes rather than objects: at 100k names an array of qtypes
+ * and answer objects, each with its own Buffer, cost ~300 B per name, and the hot path followed five
+ * pointers per query.
  */
 
-import { slabAlloc } from './slab.ts'
+import { NameTable } from './names.ts'
 
 /** The zone's negative-answer SOA record (RFC 2308 3), owner written in full. Swapped on every serial bump. */
 export interface ZoneNegative {
@@ -43,7 +44,7 @@ export interface Compiled {
 }
 
 /** A name's entry: see the module comment for its layout. */
-export type NameEntry = Buffer
+export type NameEntry = Uint8Array
 
 export const DESC = 20
 const SLOT = 8
@@ -71,7 +72,7 @@ export function packEntry(byType: ReadonlyMap<number, Compiled>, others: Compile
   const distinct = [...new Set(answers.map(([, c]) => c))]
   let size = 1 + answers.length * DESC
   for (const c of distinct) for (const b of bodiesOf(c)) size += SLOT + b.length
-  const out = slabAlloc(size)
+  const out = Buffer.alloc(size) // copied into the name table's arena
   out[0] = answers.length - 1
   // Body slots and bytes after the descriptors, once per distinct answer.
   const slotsAt = new Map<Compiled, number>()
@@ -112,10 +113,10 @@ export interface TableChanges {
 }
 
 export class AnswerTable {
-  /** lowercase wire name → its answers. */
-  readonly names = new Map<string, NameEntry>()
+  /** lowercase wire name → its entry. */
+  readonly names = new NameTable()
   /** lowercase wire apex → the entry (only "others": NXDOMAIN) for names below it that do not exist. */
-  readonly apexes = new Map<string, NameEntry>()
+  readonly apexes = new NameTable()
   /** Every zone's negative-answer SOA, by the index entries hold. */
   readonly negatives: ZoneNegative[] = []
   /** Receives the changes of each store batch; set when worker threads hold replicas. */
@@ -156,7 +157,7 @@ export class AnswerTable {
 
   /** Everything, as one change set: how a new replica starts. */
   snapshot(): TableChanges {
-    return { cleared: true, names: new Map(this.names), apexes: new Map(this.apexes), negatives: new Set(this.negatives) }
+    return { cleared: true, names: new Map(this.names.entries()), apexes: new Map(this.apexes.entries()), negatives: new Set(this.negatives) }
   }
 }
 

@@ -6,6 +6,7 @@ import { ZoneDataError } from '../../../src/errors.ts'
 import { wireKey } from '../../../src/zone/name.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
 import type { Rec } from '../../../src/zone/types.ts'
+import type { TableChanges } from '../../../src/zone/table.ts'
 import { ask } from '../../helpers/ask.ts'
 
 const soa = (apex: string): Rec => ({
@@ -118,12 +119,15 @@ describe('ZoneStore', () => {
       store.batch(() => {
         for (let i = 0; i < 50; i++) store.setOwner('incus', `n${i}.incus.example.org`, [a(`n${i}.incus.example.org`, `10.0.2.${i}`)])
       })
-      const entry = (n: string) => store.table.names.get(wireKey(n))
-      const before = entry('n7.incus.example.org')
-      const changedBefore = entry('n8.incus.example.org')
+      const published: TableChanges[] = []
+      store.table.listener = (changes) => published.push(changes)
+      const before = store.table.names.get(wireKey('n7.incus.example.org'))
       store.setOwner('incus', 'n8.incus.example.org', [a('n8.incus.example.org', '10.9.9.9')])
-      expect(entry('n7.incus.example.org')).toBe(before) // the same object: not rebuilt
-      expect(entry('n8.incus.example.org')).not.toBe(changedBefore)
+      // Rewritten: the changed name, and the apex (its SOA carries the new serial). Nothing else.
+      expect(published).toHaveLength(1)
+      expect([...(published[0] as TableChanges).names.keys()].sort()).toEqual([wireKey('incus.example.org'), wireKey('n8.incus.example.org')].sort())
+      expect(store.table.names.get(wireKey('n7.incus.example.org'))).toEqual(before)
+      expect(ask(store.table, 'n8.incus.example.org', 'A').answer).toEqual(['n8.incus.example.org. 30 IN A 10.9.9.9'])
     })
 
     it('recompiles a CNAME when its target changes, including chains', () => {
