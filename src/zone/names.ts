@@ -36,6 +36,8 @@ export class NameTable {
   #deleted = 0
 
   get size(): number { return this.#count }
+  /** Arena bytes holding records, live or dead (the arena's pages past them are never touched). */
+  get bytesUsed(): number { return this.#used }
 
   /**
    * The arena offset of the entry for the key in `key[start, end)` with hash `h`, or -1. The hot path's
