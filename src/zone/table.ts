@@ -157,7 +157,9 @@ export class AnswerTable {
 
   /** Everything, as one change set: how a new replica starts. */
   snapshot(): TableChanges {
-    return { cleared: true, names: new Map(this.names.entries()), apexes: new Map(this.apexes.entries()), negatives: new Set(this.negatives) }
+    // Copies, not views: a view would carry the whole arena (allocated ahead) into the worker's message.
+    const copy = (table: NameTable): Map<string, NameEntry> => new Map([...table.entries()].map(([k, v]) => [k, new Uint8Array(v)]))
+    return { cleared: true, names: copy(this.names), apexes: copy(this.apexes), negatives: new Set(this.negatives) }
   }
 }
 
