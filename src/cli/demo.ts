@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../config/load.ts'
 import { formatAddress } from '../dns/server.ts'
-import { ConfigErrors } from '../errors.ts'
+import { ConfigErrors, IncusDnsError } from '../errors.ts'
 import { createLogger } from '../log.ts'
 import { SimIncus } from '../sim/server.ts'
 import { start } from './main.ts'
@@ -38,7 +38,16 @@ try {
 }
 const { config } = loaded
 const log = createLogger(config.logLevel)
-const running = await start(config, log)
+let running
+try {
+  running = await start(config, log)
+} catch (err) {
+  // One line, as the command prints it (a port already taken, a broken zone file), not a stack trace.
+  if (!(err instanceof IncusDnsError)) throw err
+  process.stderr.write(`incus-dns demo: ${err.message}\n`)
+  await sim.close()
+  process.exit(1)
+}
 const at = running.server.addresses[0]
 const server = at === undefined ? '127.0.0.1' : at.host
 const port = at?.port ?? 5300

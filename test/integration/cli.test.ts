@@ -1,8 +1,9 @@
 /**
  * The incus-dns command as a user runs it: --help, bad settings, a broken zone file, start, answer,
- * SIGHUP reload, SIGTERM.
+ * SIGHUP reload, SIGTERM; and `npm run demo` (src/cli/demo.ts), the README's first command.
  */
 import { spawn, spawnSync } from 'node:child_process'
+import dgram from 'node:dgram'
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +14,7 @@ import { udpExchange, waitFor } from '../helpers/net.ts'
 import { decode, query } from '../helpers/packets.ts'
 
 const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname
+const DEMO = new URL('../../src/cli/demo.ts', import.meta.url).pathname
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 10_000 })
@@ -112,4 +114,37 @@ describe('incus-dns CLI', () => {
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
   })
+})
+
+describe('npm run demo', () => {
+  it('answers for the simulated instances, prints the dig commands to try, and stops on SIGINT', async () => {
+    const child = spawn(process.execPath, [DEMO, '--listen', '127.0.0.1:0', '--log-level', 'warn'], {
+      env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let err = ''
+    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    await waitFor(() => err.includes('Ctrl-C stops'), 15_000, () => err)
+    const port = Number(/answering on 127\.0\.0\.1:(\d+)/.exec(err)?.[1])
+    const ask = async (name: string, type: 'A' | 'AAAA' = 'A') => decode((await udpExchange(port, query(name, type))) as Buffer)
+    expect((await ask('web.incus.example.org')).answer).toEqual(['web.incus.example.org. 30 IN A 10.42.0.15'])
+    expect((await ask('db.incus.example.org')).rcode).toBe(3) // stopped
+    expect(err).toContain(`dig @127.0.0.1 -p ${port} web.incus.example.org +short`)
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+  }, 30_000)
+
+  it('says in one line that its port is taken, instead of a stack trace', async () => {
+    const holder = dgram.createSocket('udp4')
+    await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()))
+    try {
+      const r = spawnSync(process.execPath, [DEMO, '--listen', `127.0.0.1:${holder.address().port}`], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 20_000 })
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `incus-dns demo: cannot listen on UDP 127.0.0.1:${holder.address().port}: EADDRINUSE; another server (systemd-resolved, dnsmasq?) holds it, pick another port (INCUS_DNS_LISTEN)`,
+      ])
+    } finally {
+      holder.close()
+    }
+  }, 30_000)
 })
