@@ -4,7 +4,7 @@
  * arguments (the instance JSON, settings, DHCP leases), so it is tested from fixtures alone.
  */
 import ipaddr from 'ipaddr.js'
-import { canonicalName } from '../zone/name.ts'
+import { canonicalName, flatString } from '../zone/name.ts'
 import type { Name } from '../zone/types.ts'
 import type { Instance, NicState } from './api.ts'
 
@@ -35,7 +35,7 @@ export interface Mapped {
 export type Leases = ReadonlyMap<string, readonly string[]>
 
 export function instanceKey(project: string, name: string): string {
-  return `${project}/${name}`
+  return flatString(`${project}/${name}`) // a Map key for the instance's lifetime
 }
 
 /** user.* keys may come from profiles, so read expanded_config (§0.9), falling back to config. */
@@ -74,7 +74,7 @@ export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name
   }
   const checked = (n: Name | null): Name | null => {
     if (n === null) return null
-    try { return canonicalName(n) } catch { return null }
+    try { return flatString(canonicalName(n)) } catch { return null } // kept for the instance's lifetime
   }
   // First match wins: our key, dnsweaver's (so users can switch without relabelling), a dotted name, the default.
   const override = config['user.dns.hostname'] ?? config['user.dnsweaver.hostname']

@@ -78,7 +78,7 @@ export class InstanceRecords {
       if (next === null) { this.#instances.delete(key); continue }
       this.#instances.set(key, next)
       const owners = this.#ownersOf(next)
-      if (owners.length > 0) this.#owned.set(key, owners)
+      if (owners.length > 0) this.#owned.set(key, owners.slice()) // sized exactly: push() leaves room for 16 more
       for (let i = 0; i < owners.length; i += 2) { this.#claim(owners[i] as Name, key, owners[i + 1] as Claim); touched.add(owners[i] as Name) }
     }
     // An alias CNAMEs to its instance's hostname, so a hostname change touches the aliases too (already

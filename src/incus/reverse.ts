@@ -5,14 +5,15 @@
  * a /22 becomes four /24 zones, a /64 one zone of 16 nibbles, a /62 four of 16 nibbles.
  */
 import ipaddr from 'ipaddr.js'
+import { flatString } from '../zone/name.ts'
 import type { Name } from '../zone/types.ts'
 
 /** `192.0.2.80` → `80.2.0.192.in-addr.arpa`; `2001:db8::1` → `1.0.0.0...8.b.d.0.1.0.0.2.ip6.arpa`. */
 export function reverseName(address: string): Name {
   const ip = ipaddr.parse(address)
-  if (ip.kind() === 'ipv4') return `${ip.toByteArray().reverse().join('.')}.in-addr.arpa`
+  if (ip.kind() === 'ipv4') return flatString(`${ip.toByteArray().reverse().join('.')}.in-addr.arpa`)
   const nibbles = ip.toByteArray().flatMap((b) => [(b >> 4).toString(16), (b & 15).toString(16)])
-  return `${nibbles.reverse().join('.')}.ip6.arpa`
+  return flatString(`${nibbles.reverse().join('.')}.ip6.arpa`)
 }
 
 /** The reverse zone apexes covering a CIDR such as `10.42.0.1/24` or `fd42::/64`. Throws on bad input. */
