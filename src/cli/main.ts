@@ -30,6 +30,7 @@ import type { IncusSourceOptions } from '../incus/source.ts'
 import { createLogger } from '../log.ts'
 import type { Logger } from '../log.ts'
 import { readZoneDir, ZoneFileSource } from '../zone/file/source.ts'
+import { collectAfterBulkChange } from './heap.ts'
 import { ZoneStore } from '../zone/store.ts'
 
 export interface Running {
@@ -54,7 +55,7 @@ export interface Running {
 }
 
 /** Test hooks: shorter waits than a production Incus needs. */
-export type StartOverrides = Partial<Pick<IncusSourceOptions, 'addressPoll' | 'eventBackoff'>>
+export type StartOverrides = Partial<Pick<IncusSourceOptions, 'addressPoll' | 'eventBackoff' | 'onBulkSync'>>
 
 /** Starts everything; throws IncusDnsError (config, zone file, listen) with a message for the user. */
 export async function start(config: Config, log: Logger, overrides: StartOverrides = {}): Promise<Running> {
@@ -70,6 +71,11 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const transferStats: TransferStats = { axfr: 0, ixfr: 0, refused: 0, badTsig: 0 }
   const transfer = transferHook({ store, acl: config.xfrAllow === null ? null : new Acl(config.xfrAllow), key: config.tsigKey, log: log.child({ mod: 'xfr' }) }, transferStats)
   const files = new ZoneFileSource()
+  /** After a bulk change: one full garbage collection, when the command enabled it (cli/heap.ts). */
+  const collected = (after: string): void => {
+    const ms = collectAfterBulkChange()
+    if (ms !== null) log.debug({ ms: Math.round(ms) }, `heap collected after a bulk change (${after})`)
+  }
   const loadZones = async (): Promise<void> => {
     const zones = await readZoneDir(config.zonesDir).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
@@ -79,6 +85,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     })
     files.apply(store, zones)
     log.info({ dir: config.zonesDir, zones: zones.map((z) => ({ zone: z.apex, records: z.records.length, file: z.file })) }, 'zone files loaded')
+    collected('zone files loaded')
   }
   await loadZones()
   const forwarder = config.forwarders.length === 0 ? null : new Forwarder({
@@ -114,6 +121,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       pollIntervalMs: config.pollInterval,
       stateFile: config.stateFile,
       reverse: config.reverseZones === 'auto' ? { mode: 'auto' } : config.reverseZones === 'off' ? { mode: 'off' } : { mode: 'list', cidrs: config.reverseZones },
+      onBulkSync: () => collected('Incus sync'),
       ...overrides,
     })
     incus.start()

@@ -44,7 +44,12 @@ export interface IncusSourceOptions {
   readonly eventBackoff?: { readonly minMs: number; readonly maxMs: number }
   /** Warm restart: where the last synced instances are kept; null: nowhere. */
   readonly stateFile?: string | null
+  /** Called after a sync that changed the zone in bulk (the first one, or BULK_SYNC instances or more). */
+  readonly onBulkSync?: () => void
 }
+
+/** Changed instances from which a sync counts as a bulk change (cli/heap.ts collects garbage after one). */
+const BULK_SYNC = 1000
 
 export interface IncusStats {
   syncs: number
@@ -224,6 +229,7 @@ export class IncusSource {
       if (first || changes.size > 0) {
         this.#log.info({ instances: instances.length, published, changed: changes.size, first }, 'Incus sync done')
       }
+      if (first || changes.size >= BULK_SYNC) this.#o.onBulkSync?.()
     } catch (err) {
       this.stats.syncErrors++
       const message = (err as Error).message

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
+import type { StartOverrides } from '../../src/cli/main.ts'
 import { SimIncus } from '../../src/sim/server.ts'
 import { startServer } from './server.ts'
 import type { TestServer } from './server.ts'
@@ -29,8 +30,8 @@ export async function simSocket(): Promise<{ sim: SimIncus; socket: string }> {
 /** Fast timings for tests: address polls start at 20 ms, reconnects at 50 ms. */
 export const FAST = { addressPoll: { firstMs: 20, maxMs: 200, giveUpMs: 20_000 }, eventBackoff: { minMs: 50, maxMs: 300 } }
 
-export async function startWithIncus(zonesDir: string, args: readonly string[]): Promise<{ server: TestServer; lines: LogLine[] }> {
+export async function startWithIncus(zonesDir: string, args: readonly string[], overrides: StartOverrides = {}): Promise<{ server: TestServer; lines: LogLine[] }> {
   const { log, lines } = captureLog()
-  const server = await startServer(zonesDir, args, FAST, log)
+  const server = await startServer(zonesDir, args, { ...FAST, ...overrides }, log)
   return { server, lines }
 }

@@ -82,6 +82,21 @@ describe('incus-dns CLI', () => {
     expect(r.stderr).toContain('cannot listen on UDP 192.0.2.1:5300: EADDRNOTAVAIL; no interface has this address (INCUS_DNS_LISTEN)')
   })
 
+  it('collects garbage once after loading the zone files (the command tunes the heap; cli/heap.ts)', async () => {
+    const child = spawn(process.execPath, [BIN, '--zones-dir', ZONES_DIR, '--listen', '127.0.0.1:0', '--http-listen', '', '--incus-socket', 'none', '--log-level', 'debug'], {
+      env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    await waitFor(() => out.includes('answering DNS'), 10_000, () => out)
+    const line = out.split('\n').map((l) => (l.startsWith('{') ? JSON.parse(l) as { msg: string; ms?: number } : null))
+      .find((l) => l?.msg === 'heap collected after a bulk change (zone files loaded)')
+    expect(line?.ms).toBeTypeOf('number')
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  })
+
   it('serves, reloads zone files on SIGHUP (keeping the old ones when broken), and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'incus-dns-zones-'))
     cpSync(ZONES_DIR, dir, { recursive: true })

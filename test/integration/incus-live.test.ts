@@ -19,6 +19,7 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('Incus source over the unix 
   let sim: SimIncus
   let server: TestServer
   let lines: LogLine[]
+  let bulkSyncs = 0
   const a = async (name: string, type = 'A'): Promise<readonly string[]> => (await dig('127.0.0.1', server.port, name, type)).answer
   const rcode = async (name: string, type = 'A'): Promise<string> => (await dig('127.0.0.1', server.port, name, type)).rcode
   const until = (check: () => Promise<boolean>, ms = 5000): Promise<void> => waitFor(check, ms, () => lines.slice(-5).map((l) => l.msg).join(' | '))
@@ -30,12 +31,23 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('Incus source over the unix 
     sim.launch({ name: 'api', project: 'staging', ipv4: '10.42.0.77' })
     sim.launch({ name: 'shop', ipv4: '10.42.0.23', config: { 'user.dns.aliases': 'www,store' } })
     sim.create({ name: 'db', ipv4: '10.42.0.30' }) // stopped
-    const started = await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--poll-interval', '60s'])
+    const started = await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--poll-interval', '60s'], { onBulkSync: () => bulkSyncs++ })
     server = started.server
     lines = started.lines
     await waitFor(() => server.incus?.ready === true, 5000)
   })
   afterAll(async () => { await server?.stop(); await sim?.close() })
+
+  it('counts the first sync as a bulk change (the command collects garbage after one), and not a small one', async () => {
+    expect(bulkSyncs).toBe(1)
+    sim.launch({ name: 'bulk-check', ipv4: '10.42.0.99' })
+    await server.incus?.sync()
+    expect(server.incus?.records.instances.has('default/bulk-check')).toBe(true)
+    expect(bulkSyncs).toBe(1)
+    sim.delete('default', 'bulk-check')
+    await server.incus?.sync()
+    expect(server.incus?.records.instances.has('default/bulk-check')).toBe(false)
+  })
 
   it('publishes running instances at the first sync: A, AAAA, other projects, PTR', async () => {
     expect(await a(`web.${S}`)).toEqual([`web.${S}. 30 IN A 10.42.0.15`])
