@@ -3,7 +3,7 @@
  * A hash table from lowercase wire names to answer-table entries, keys and entries both kept as bytes in
  * one arena Buffer, so a lookup reads a slot and then one record: no string is built per query, and no
  * object is followed. A Map of strings to a Buffer per name cost ~280 B per name and five pointer hops
- * (bench/README.md); this costs the bytes themselves, two slot words per name, and one or two cache misses.
+ * (bench/README.md); this costs the bytes themselves, ~20 B of slots per name, and one or two cache misses.
  *
  * Arena record: u8 key length, the key, u32 entry length, the entry. Records are never edited in place:
  * a changed name gets a new record, so bytes a socket still holds stay as they were. When dead records
