@@ -63,8 +63,7 @@ export function writeName(name: Name, buf: Buffer, offset: number): number {
 
 /** The uncompressed wire form of `name` as a latin1 string: the key format of the answer table. */
 export function wireKey(name: Name): string {
-  // Through one scratch Buffer: a Buffer per call came from Node's shared pool and left dead space in
-  // slabs that compiled answers keep; and a string built by `+` would be kept as a rope, not flat.
+  // Through one scratch Buffer: no Buffer per call, and a flat string (one built by `+` stays a rope).
   const end = writeName(name, keyScratch, 0)
   return keyScratch.toString('latin1', 0, end)
 }
