@@ -37,13 +37,17 @@ export class ForwardCache {
 
   get size(): number { return this.#lru?.size ?? 0 }
 
-  /** A copy of the cached message with TTLs counted down, or undefined (also when expired). */
-  get(key: string): Buffer | undefined {
+  /**
+   * A copy of the cached message with TTLs counted down and `room` bytes to spare at its end (for the
+   * client's OPT, so a hit is one allocation), or undefined (also when expired).
+   */
+  get(key: string, room = 0): Buffer | undefined {
     const e = this.#lru?.get(key)
     if (e === undefined) return undefined
     const elapsed = Math.floor(this.#now() - e.storedAt)
     if (elapsed >= e.ttl) { this.#lru?.delete(key); return undefined }
-    const out = Buffer.from(e.msg)
+    const out = Buffer.allocUnsafe(e.msg.length + room)
+    e.msg.copy(out, 0)
     e.ttlOffsets.forEach((off, i) => out.writeUInt32BE(Math.max(0, (e.ttls[i] as number) - elapsed), off))
     return out
   }

@@ -73,7 +73,7 @@ export class Forwarder {
    * the promise machinery of `resolve` (measured in bench/README.md).
    */
   cached(req: ForwardRequest): Buffer | undefined {
-    const cached = this.cache.get(cacheKey(req))
+    const cached = this.cache.get(cacheKey(req), optRoom(req))
     if (cached === undefined) return undefined
     this.stats.requests++
     this.stats.cacheHits++
@@ -101,7 +101,9 @@ export class Forwarder {
       this.stats.servfail++
       return failure(req, SERVFAIL)
     }
-    return toClient(Buffer.from(got.msg), req)
+    const out = Buffer.allocUnsafe(got.msg.length + optRoom(req))
+    got.msg.copy(out, 0)
+    return toClient(out, req)
   }
 
   /** Tries upstreams in order until one gives a usable answer; null when none does. */
@@ -166,16 +168,29 @@ function withoutOpt(msg: Buffer): Buffer | null {
   return out
 }
 
-/** Our answer to the client: its ID, question and RD/CD; RA set, AA clear; our OPT when it sent one. */
-function toClient(msg: Buffer, req: ForwardRequest): Buffer {
-  msg.writeUInt16BE(req.id, 0)
+/** The OPT we add for a client that sent one: its DO bit, our payload size. */
+const OPT_PLAIN = opt(false, 0)
+const OPT_DO = opt(true, 0)
+
+/** Bytes to leave at the end of the upstream's message for our OPT. */
+function optRoom(req: ForwardRequest): number {
+  return req.ednsSize > 0 ? OPT_PLAIN.length : 0
+}
+
+/**
+ * Our answer to the client, written over `out`: a copy of the upstream's message (OPT removed) with
+ * optRoom(req) bytes at its end. Its ID, question and RD/CD; RA set, AA clear; our OPT when it sent one.
+ */
+function toClient(out: Buffer, req: ForwardRequest): Buffer {
+  out.writeUInt16BE(req.id, 0)
   // QR, opcode QUERY, AA clear (we are not authoritative for it), TC clear, the client's RD.
-  msg[2] = 0x80 | (req.rd ? 0x01 : 0)
+  out[2] = 0x80 | (req.rd ? 0x01 : 0)
   // RA; AD only for a client that asked for DNSSEC data (RFC 6840 5.8); the client's CD; the upstream's rcode.
-  msg[3] = 0x80 | (req.ednsDo ? (msg[3] as number) & 0x20 : 0) | (req.cd ? 0x10 : 0) | ((msg[3] as number) & 0x0f)
-  req.question.copy(msg, 12) // the same name up to case: the client's 0x20 comes back
-  if (req.ednsSize === 0) return msg
-  const out = Buffer.concat([msg, opt(req.ednsDo, 0)])
+  out[3] = 0x80 | (req.ednsDo ? (out[3] as number) & 0x20 : 0) | (req.cd ? 0x10 : 0) | ((out[3] as number) & 0x0f)
+  req.question.copy(out, 12) // the same name up to case: the client's 0x20 comes back
+  if (req.ednsSize === 0) return out
+  const ours = req.ednsDo ? OPT_DO : OPT_PLAIN
+  ours.copy(out, out.length - ours.length)
   out.writeUInt16BE(out.readUInt16BE(10) + 1, 10)
   return out
 }
