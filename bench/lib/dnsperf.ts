@@ -49,6 +49,8 @@ export async function dnsperf(o: PerfOptions): Promise<PerfResult> {
   if (o.tcp === true) args.push('-m', 'tcp')
   if (o.rate !== undefined) args.push('-Q', String(o.rate))
   if (o.latency === true) args.push('-v')
+  // BENCH_EDNS=1: every query carries an OPT record (dnsperf -e), as resolvers send them; default: plain.
+  if (process.env.BENCH_EDNS === '1') args.push('-e')
   const { stdout } = await run('dnsperf', args, { maxBuffer: 512 * 1024 * 1024 })
   const num = (re: RegExp): number => Number(re.exec(stdout)?.[1] ?? NaN)
   let p50 = NaN
