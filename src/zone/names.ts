@@ -44,6 +44,14 @@ export class NameTable {
    * lookup: no allocation.
    */
   find(key: Uint8Array, start: number, end: number, h: number): number {
+    const i = this.#slotOf(key, start, end, h)
+    if (i < 0) return -1
+    const at = (this.#slots[2 * i + 1] as number) - 1
+    return at + 1 + (this.arena[at] as number) + 4
+  }
+
+  /** The slot holding the key in `key[start, end)` with hash `h`, or -1: the one probe loop. */
+  #slotOf(key: Uint8Array, start: number, end: number, h: number): number {
     const slots = this.#slots
     const mask = (slots.length >> 1) - 1
     const arena = this.arena
@@ -56,7 +64,7 @@ export class NameTable {
       if (arena[at] !== len) continue
       let k = 0
       while (k < len && arena[at + 1 + k] === key[start + k]) k++
-      if (k === len) return at + 1 + len + 4
+      if (k === len) return i
     }
   }
 
@@ -114,21 +122,15 @@ export class NameTable {
 
   /** Removes the key's slot (its record turns dead); true when there was one. */
   #unlink(key: Uint8Array, h: number): boolean {
-    const slots = this.#slots
-    const mask = (slots.length >> 1) - 1
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const ref = slots[2 * i + 1] as number
-      if (ref === EMPTY) return false
-      if (ref === DELETED || slots[2 * i] !== h) continue
-      const at = ref - 1
-      const len = this.arena[at] as number
-      if (len !== key.length || !this.arena.subarray(at + 1, at + 1 + len).equals(key)) continue
-      slots[2 * i + 1] = DELETED
-      this.#deleted++
-      this.#count--
-      this.#dead += 1 + len + 4 + this.arena.readUInt32BE(at + 1 + len)
-      return true
-    }
+    const i = this.#slotOf(key, 0, key.length, h)
+    if (i < 0) return false
+    const at = (this.#slots[2 * i + 1] as number) - 1
+    const len = this.arena[at] as number
+    this.#slots[2 * i + 1] = DELETED
+    this.#deleted++
+    this.#count--
+    this.#dead += 1 + len + 4 + this.arena.readUInt32BE(at + 1 + len)
+    return true
   }
 
   #append(key: Uint8Array, entry: Uint8Array): number {
