@@ -164,8 +164,8 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if (qclass !== CLASS_IN) return error(req, qend, RCODE_REFUSED, out)
 
   // One hash-table lookup by the lowercase wire name, then the qtype among the few the name has. The
-  // entry is bytes at `base` in the table's arena: descriptors, then bodies (layout in zone/table.ts).
-  let entry = table.names.arena
+  // entry is bytes at `base` in `arena`, the table's: descriptors, then bodies (layout in zone/table.ts).
+  let arena = table.names.arena
   let base = table.names.find(scratch, 0, n, h)
   if (base < 0) {
     // No such name: NXDOMAIN from the closest enclosing zone, found by trying each parent of the name.
@@ -176,47 +176,47 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       error(req, qend, RCODE_REFUSED, out)
       return FORWARD
     }
-    entry = apexes.arena
+    arena = apexes.arena
   }
-  const others = base + 1 + at(entry, base) * DESC
+  const others = base + 1 + at(arena, base) * DESC
   let d = base + 1
-  while (d < others && u16(entry, d) !== qtype) d += DESC
+  while (d < others && u16(arena, d) !== qtype) d += DESC
 
-  const negative = u16(entry, d + 8)
+  const negative = u16(arena, d + 8)
   const auth = negative === 0 ? EMPTY : (table.negatives[negative - 1] as ZoneNegative).soa
   const optLen = out.opt.length
   const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
-  const bodies = at(entry, d + 3)
+  const bodies = at(arena, d + 3)
   let bodyStart = 0
   let bodyEnd = 0
-  let ar = u16(entry, d + 6)
+  let ar = u16(arena, d + 6)
   let tc = 0
   if (bodies !== 0) {
-    const first = base + u32(entry, d + 12)
+    const first = base + u32(arena, d + 12)
     const slot = bodies === 1 ? first : first + (rotation++ % bodies) * 8
-    bodyStart = base + u32(entry, slot)
-    bodyEnd = bodyStart + u32(entry, slot + 4)
+    bodyStart = base + u32(arena, slot)
+    bodyEnd = bodyStart + u32(arena, slot + 4)
     if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) {
       // Drop the optional additional section first (RFC 2181 9), then truncate (RFC 1035 4.2.1).
-      bodyStart = base + u32(entry, first)
-      bodyEnd = bodyStart + u32(entry, d + 16)
+      bodyStart = base + u32(arena, first)
+      bodyEnd = bodyStart + u32(arena, d + 16)
       ar = 0
       if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) tc = 0x02
     }
   }
   // Header: QR, echo opcode/RD/CD (RFC 1035 4.1.1, RFC 4035 3.1.6), our AA and rcode.
   req[2] = 0x80 | (b2 & 0x79) | AA | tc
-  req[3] = (at(req, 3) & 0x10) | at(entry, d + 2)
+  req[3] = (at(req, 3) & 0x10) | at(arena, d + 2)
   out.head = headOf(req, qend)
   if (tc !== 0) {
     req.writeUInt32BE(0x00010000, 4) // QD 1, AN 0
     req.writeUInt32BE(optLen === 0 ? 0 : 1, 8) // NS 0, AR opt
     return SEND
   }
-  req.writeUInt16BE(u16(entry, d + 4), 6)
+  req.writeUInt16BE(u16(arena, d + 4), 6)
   req.writeUInt16BE(negative === 0 ? 0 : 1, 8)
   req.writeUInt16BE(ar + (optLen === 0 ? 0 : 1), 10)
-  out.body = bodyEnd === 0 ? EMPTY : entry.subarray(bodyStart, bodyEnd)
+  out.body = bodyEnd === 0 ? EMPTY : arena.subarray(bodyStart, bodyEnd)
   out.auth = auth
   return SEND
 }
