@@ -6,7 +6,7 @@
 import ipaddr from 'ipaddr.js'
 import { canonicalName, flatString } from '../zone/name.ts'
 import type { Name } from '../zone/types.ts'
-import type { Instance, NicState } from './api.ts'
+import type { Instance, Network, NicState } from './api.ts'
 
 export interface MapSettings {
   /** Names are `<name>.<suffix>`; null: only instances with a hostname key or a dotted name get names. */
@@ -27,8 +27,21 @@ export interface Mapped {
   readonly ipv6: string | null
   /** Why it publishes nothing, for the debug log; null when it publishes. */
   readonly skipped: string | null
-  /** Live and named but without an address yet: worth polling until one appears (no event will say so). */
-  readonly awaitingAddress: boolean
+  /**
+   * Live and named, but an address family its NICs should get is not in its state yet: worth polling, since
+   * no event says when it arrives. 'network': a managed network says it hands out that family (wait long);
+   * 'guess': a NIC on no managed network, so both families are only possible (wait briefly). false: done.
+   */
+  readonly awaitingAddress: false | 'network' | 'guess'
+}
+
+/** Managed network name → the address families it gives its NICs. */
+export type NetworkFamilies = ReadonlyMap<string, { readonly ipv4: boolean; readonly ipv6: boolean }>
+
+/** A managed network gives a family when its `ipv4.address` / `ipv6.address` is a subnet (not empty, not 'none'). */
+export function networkFamilies(networks: readonly Network[]): NetworkFamilies {
+  const has = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== 'none'
+  return new Map(networks.filter((n) => n.managed).map((n) => [n.name, { ipv4: has(n.config['ipv4.address']), ipv6: has(n.config['ipv6.address']) }]))
 }
 
 /** MAC (lowercase) → addresses from the DHCP leases of the instance's managed networks. */
@@ -141,12 +154,31 @@ function firstAddresses(candidates: Iterable<string>): { ipv4: string | null; ip
   return { ipv4, ipv6 }
 }
 
-/** Maps one instance. `leases` is consulted only when the instance reports no usable address itself. */
-export function mapInstance(inst: Instance, settings: MapSettings, leases: Leases | null = null): Mapped {
+/**
+ * The families the instance's NICs should get, and how sure that is: a NIC on a managed network gets what the
+ * network gives; any other NIC (macvlan, physical, an unmanaged bridge) may get either.
+ */
+function expectedFamilies(inst: Instance, networks: NetworkFamilies): { ipv4: boolean; ipv6: boolean; guess: boolean } {
+  const out = { ipv4: false, ipv6: false, guess: false }
+  for (const [, d] of nicDevices(inst)) {
+    const known = d.network !== undefined ? networks.get(d.network) : undefined
+    if (known === undefined) { out.ipv4 = out.ipv6 = out.guess = true; continue }
+    out.ipv4 ||= known.ipv4
+    out.ipv6 ||= known.ipv6
+  }
+  return out
+}
+
+/**
+ * Maps one instance. Addresses come from its state. The DHCP leases are a fallback only for an instance that
+ * reports no interface at all (a VM without its agent): Incus lists a computed SLAAC address there for every
+ * NIC from the moment it exists, so a lease never means the guest has that address, nor that waiting is over.
+ */
+export function mapInstance(inst: Instance, settings: MapSettings, networks: NetworkFamilies = new Map(), leases: Leases | null = null): Mapped {
   const key = instanceKey(inst.project, inst.name)
   const { hostname, aliases, why } = namesOf(inst, settings)
   const base = { key, project: inst.project, name: inst.name, hostname, aliases }
-  const nothing = (reason: string, awaitingAddress = false): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason, awaitingAddress })
+  const nothing = (reason: string, awaitingAddress: Mapped['awaitingAddress'] = false): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason, awaitingAddress })
   const config = configOf(inst)
   if ((config['user.dns.enabled'] ?? config['user.dnsweaver.enabled'] ?? 'true').toLowerCase() === 'false') {
     return nothing('opted out (user.dns.enabled=false)')
@@ -154,11 +186,17 @@ export function mapInstance(inst: Instance, settings: MapSettings, leases: Lease
   if (!isLive(inst, settings.states)) return nothing(`status ${inst.status} is not in INCUS_DNS_STATE_FILTER`)
   if (hostname === null) return nothing(why ?? 'no name')
 
-  const fromState = firstAddresses(orderedInterfaces(inst).flatMap(([, nic]) => (nic.addresses ?? []).map((a) => a.address)))
-  if (fromState.ipv4 !== null || fromState.ipv6 !== null) return { ...base, ...fromState, skipped: null, awaitingAddress: false }
-  // A VM without its agent (or an empty state.network): the managed network's DHCP leases, by MAC.
-  const macs = nicDevices(inst).map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase())
-  const fromLeases = firstAddresses(macs.flatMap((m) => leases?.get(m) ?? []))
-  if (fromLeases.ipv4 !== null || fromLeases.ipv6 !== null) return { ...base, ...fromLeases, skipped: null, awaitingAddress: false }
-  return nothing('no usable address yet (state.network and DHCP leases have none)', true)
+  const interfaces = orderedInterfaces(inst)
+  const fromState = firstAddresses(interfaces.flatMap(([, nic]) => (nic.addresses ?? []).map((a) => a.address)))
+  const expected = expectedFamilies(inst, networks)
+  const missing = (expected.ipv4 && fromState.ipv4 === null) || (expected.ipv6 && fromState.ipv6 === null)
+  const awaiting: Mapped['awaitingAddress'] = !missing ? false : expected.guess ? 'guess' : 'network'
+  if (fromState.ipv4 !== null || fromState.ipv6 !== null) return { ...base, ...fromState, skipped: null, awaitingAddress: awaiting }
+  if (interfaces.length === 0) {
+    // A VM without its agent (or an empty state.network): the managed network's DHCP leases, by MAC.
+    const macs = nicDevices(inst).map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase()).filter((m) => m !== '')
+    const fromLeases = firstAddresses(macs.flatMap((m) => leases?.get(m) ?? []))
+    if (fromLeases.ipv4 !== null || fromLeases.ipv6 !== null) return { ...base, ...fromLeases, skipped: null, awaitingAddress: awaiting }
+  }
+  return nothing('no usable address yet (state.network and DHCP leases have none)', awaiting === false ? 'guess' : awaiting)
 }

@@ -9,12 +9,14 @@
 import type { Logger } from 'pino'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { Name, Rec } from '../zone/types.ts'
+import { AddressWatcher, DEFAULT_ADDRESS_POLL } from './address-watch.ts'
+import type { AddressPollTiming } from './address-watch.ts'
 import type { Event, Instance, Network } from './api.ts'
 import type { IncusClient, Scope } from './client.ts'
 import { describe } from './connection.ts'
 import { EventStream } from './events.ts'
-import { instanceKey, leaseNetworks, mapInstance } from './map.ts'
-import type { Leases, MapSettings, Mapped } from './map.ts'
+import { instanceKey, leaseNetworks, mapInstance, networkFamilies, orderedInterfaces } from './map.ts'
+import type { Leases, MapSettings, Mapped, NetworkFamilies } from './map.ts'
 import { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
 import { networkSubnets, reverseZones } from './reverse.ts'
@@ -38,8 +40,8 @@ export interface IncusSourceOptions {
   readonly records: RecordSettings
   readonly pollIntervalMs: number
   readonly reverse: ReverseSetting
-  /** Polling an instance for its first address: first delay, cap, and when to give up (the poll goes on). */
-  readonly addressPoll?: { readonly firstMs: number; readonly maxMs: number; readonly giveUpMs: number }
+  /** Polling a started instance until its addresses are all there (address-watch.ts; tests shorten it). */
+  readonly addressPoll?: Partial<AddressPollTiming>
   /** Event-stream reconnect backoff (tests shorten it). */
   readonly eventBackoff?: { readonly minMs: number; readonly maxMs: number }
   /** Warm restart: where the last synced instances are kept; null: nowhere. */
@@ -71,7 +73,9 @@ export class IncusSource {
   readonly #pending = new Map<string, Mapped | null>()
   #flushScheduled = false
   readonly #inflight = new Map<string, { again: boolean }>()
-  readonly #watching = new Map<string, NodeJS.Timeout>()
+  readonly #addresses: AddressWatcher
+  /** The managed networks' address families, from the last full sync. */
+  #families: NetworkFamilies = new Map()
   readonly #ownZones = new Set<Name>()
   #pollTimer: NodeJS.Timeout | null = null
   #sync: Promise<void> | null = null
@@ -91,6 +95,12 @@ export class IncusSource {
     this.records = new InstanceRecords(options.records, {
       conflict: (name, winner, loser) => this.#log.warn({ name, winner, loser }, 'two instances claim one name; the first by project/name keeps it'),
       rejected: (name, reason) => this.#log.warn({ name, reason }, 'name not published'),
+    })
+    this.#addresses = new AddressWatcher({
+      timing: { ...DEFAULT_ADDRESS_POLL, ...options.addressPoll },
+      log: this.#log,
+      refresh: (k) => { const [project, name] = splitKey(k); return this.refresh(project, name) },
+      current: (k) => this.records.instances.get(k),
     })
     this.#events = new EventStream({
       connection: options.client.connection,
@@ -131,8 +141,7 @@ export class IncusSource {
     this.#stopped = true
     this.#events.stop()
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer)
-    for (const t of this.#watching.values()) clearTimeout(t)
-    this.#watching.clear()
+    this.#addresses.stop()
     if (this.#saveTimer !== null) { clearTimeout(this.#saveTimer); this.#saveTimer = null; await this.#save() }
   }
 
@@ -199,7 +208,8 @@ export class IncusSource {
     try {
       if (!this.ready) await client.checkTrusted()
       const instances = await client.instances(scope)
-      const networks = this.#o.reverse.mode === 'auto' ? await this.#networks() : []
+      const networks = await this.#networks()
+      this.#families = networkFamilies(networks)
       this.#ensureZones(networks)
       const leases = new LeaseCache(client, this.#log)
       const seen = new Set<string>()
@@ -216,7 +226,7 @@ export class IncusSource {
       for (const k of this.records.instances.keys()) if (!seen.has(k)) changes.set(k, null)
       this.#queue(changes)
       this.#flush()
-      for (const [k, m] of this.records.instances) if (m.awaitingAddress) this.#watchAddress(k)
+      for (const [k, m] of this.records.instances) if (m.awaitingAddress !== false) this.#addresses.watch(k)
       this.stats.syncs++
       this.stats.lastSyncAt = Date.now()
       const first = !this.ready
@@ -274,12 +284,13 @@ export class IncusSource {
     }
   }
 
+  /** Maps an instance; the leases are read only for one that reports no interface at all (map.ts says why). */
   async #map(inst: Instance, leases: LeaseCache): Promise<Mapped> {
-    const mapped = mapInstance(inst, this.#o.map)
-    if (!mapped.awaitingAddress) return mapped
+    const mapped = mapInstance(inst, this.#o.map, this.#families)
+    if (mapped.skipped === null || mapped.awaitingAddress === false || orderedInterfaces(inst).length > 0) return mapped
     const networks = leaseNetworks(inst)
     if (networks.length === 0) return mapped
-    return mapInstance(inst, this.#o.map, await leases.get(networks, inst.project))
+    return mapInstance(inst, this.#o.map, this.#families, await leases.get(networks, inst.project))
   }
 
   #onEvent(e: Event): void {
@@ -292,6 +303,7 @@ export class IncusSource {
     const { name, project } = where
     if (this.#o.scope !== 'all' && this.#o.scope.project !== project) return
     this.#log.debug({ action, instance: instanceKey(project, name) }, 'lifecycle event')
+    this.#addresses.reset(instanceKey(project, name))
     const old = e.metadata.context?.old_name
     if (action === 'instance-renamed' && typeof old === 'string') void this.refresh(project, old)
     // Whatever the action, ask Incus for the instance as it is now: deleted gives 404, which removes it.
@@ -323,31 +335,6 @@ export class IncusSource {
     return result
   }
 
-  /** Polls a live instance with no address yet, 100 ms doubling to 5 s, until it has one. */
-  #watchAddress(k: string): void {
-    if (this.#watching.has(k) || this.#stopped) return
-    const { firstMs, maxMs, giveUpMs } = this.#o.addressPoll ?? { firstMs: 100, maxMs: 5000, giveUpMs: 120_000 }
-    const started = Date.now()
-    const [project, ...rest] = k.split('/')
-    const name = rest.join('/')
-    const attempt = (delay: number): void => {
-      const timer = setTimeout(async () => {
-        const m = await this.refresh(project as string, name)
-        const current = m === undefined ? this.records.instances.get(k) : m
-        if (current === null || current === undefined || !current.awaitingAddress || this.#stopped) { this.#watching.delete(k); return }
-        if (Date.now() - started > giveUpMs) {
-          this.#watching.delete(k)
-          this.#log.debug({ instance: k, afterMs: giveUpMs }, 'still no address; leaving it to the periodic sync')
-          return
-        }
-        attempt(Math.min(maxMs, delay * 2))
-      }, delay)
-      timer.unref()
-      this.#watching.set(k, timer)
-    }
-    attempt(firstMs)
-  }
-
   /** Collects changes; they are applied together at the end of this event-loop turn (one zone batch). */
   #queue(changes: ReadonlyMap<string, Mapped | null>): void {
     for (const [k, m] of changes) this.#pending.set(k, m)
@@ -370,7 +357,11 @@ export class IncusSource {
       }
     }
     this.records.apply(this.#o.zone, changes)
-    for (const [k, m] of changes) if (m?.awaitingAddress === true) this.#watchAddress(k)
+    for (const [k, m] of changes) {
+      if (m === null) this.#addresses.forget(k)
+      else if (m.awaitingAddress !== false) this.#addresses.watch(k)
+      else this.#addresses.reset(k)
+    }
     this.#scheduleSave()
   }
 }
@@ -399,6 +390,11 @@ class LeaseCache {
     }
     return merged
   }
+}
+
+function splitKey(k: string): [string, string] {
+  const slash = k.indexOf('/')
+  return [k.slice(0, slash), k.slice(slash + 1)]
 }
 
 function isErrorStub(inst: Instance): boolean {

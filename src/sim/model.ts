@@ -6,6 +6,7 @@
  * incusd does (§5.4), and addresses change with no event at all (§0.1).
  */
 import { randomUUID } from 'node:crypto'
+import ipaddr from 'ipaddr.js'
 import type { Event, Instance, Lease, Network, NicState } from '../incus/api.ts'
 
 export interface LaunchSpec {
@@ -20,6 +21,11 @@ export interface LaunchSpec {
   readonly ipv6?: string | null
   /** The address appears this long after the start, with no event (a guest's DHCP client). 0: at once. */
   readonly addressAfterMs?: number
+  /** Per family, overriding addressAfterMs: on a real incusd IPv4 (DHCP) and IPv6 (SLAAC) arrive apart, in either order. */
+  readonly ipv4AfterMs?: number
+  readonly ipv6AfterMs?: number
+  /** The managed bridge its eth0 is on (BRIDGES); default incusbr0. */
+  readonly network?: string
   /** The guest's interface name (containers: eth0; VMs with agent: enp5s0). */
   readonly guestNic?: string
   /** VMs: whether incus-agent runs. Without it Incus reports the device-keyed lease fallback. */
@@ -45,7 +51,9 @@ export interface SimInstance {
   agent: boolean
   docker: boolean
   createdAt: string
-  addressTimer: NodeJS.Timeout | null
+  /** Pending per-family address arrivals. */
+  addressTimers: NodeJS.Timeout[]
+  network: string
   /** Error stub as an offline cluster member returns it: only name, project, location, type. */
   stub: boolean
 }
@@ -62,6 +70,14 @@ export const BRIDGE: Network = {
   name: 'incusbr0', type: 'bridge', managed: true,
   config: { 'ipv4.address': '10.42.0.1/24', 'ipv4.nat': 'true', 'ipv6.address': 'fd42:4c81:5770:1eaf::1/64', 'ipv6.nat': 'true' },
 }
+
+/** A second bridge, as a project profile can point eth0 at (the same instance name in two projects needs two). */
+export const BRIDGE2: Network = {
+  name: 'incusbr1', type: 'bridge', managed: true,
+  config: { 'ipv4.address': '10.43.0.1/24', 'ipv4.nat': 'true', 'ipv6.address': 'fd42:4c81:5770:2eaf::1/64', 'ipv6.nat': 'true' },
+}
+
+export const BRIDGES: readonly Network[] = [BRIDGE, BRIDGE2]
 
 export function key(project: string, name: string): string {
   return `${project}/${name}`
@@ -89,7 +105,7 @@ export function newInstance(spec: LaunchSpec): SimInstance {
     ipv4: null, ipv6: null, plannedIpv4: spec.ipv4 ?? null, plannedIpv6: spec.ipv6 ?? null,
     guestNic: spec.guestNic ?? (type === 'virtual-machine' ? 'enp5s0' : 'eth0'),
     agent: spec.agent ?? true, docker: spec.docker ?? false,
-    createdAt: new Date().toISOString(), addressTimer: null, stub: false,
+    createdAt: new Date().toISOString(), addressTimers: [], stub: false, network: spec.network ?? BRIDGE.name,
   }
 }
 
@@ -104,7 +120,7 @@ const COUNTERS = { bytes_received: 1000, bytes_sent: 1000, packets_received: 10,
 export function networkState(i: SimInstance): Record<string, NicState & Record<string, unknown>> | null {
   if (i.status === 'Stopped' || i.status === 'Error') return null
   const own = [i.ipv4, i.ipv6].filter((a): a is string => a !== null).map(address)
-  const linkLocal = { family: 'inet6' as const, address: `fe80::1266:6aff:fe${i.hwaddr.slice(9, 11)}:${i.hwaddr.slice(12, 14)}${i.hwaddr.slice(15, 17)}`, netmask: '64', scope: 'link' }
+  const linkLocal = { family: 'inet6' as const, address: eui64('fe80::/64', i.hwaddr), netmask: '64', scope: 'link' }
   const nic = (addresses: unknown[], hwaddr: string, hostName: string) =>
     ({ addresses, counters: COUNTERS, hwaddr, host_name: hostName, mtu: 1500, state: 'up', type: 'broadcast' }) as unknown as NicState & Record<string, unknown>
   if (i.type === 'virtual-machine' && !i.agent) {
@@ -154,7 +170,7 @@ export function renderInstance(i: SimInstance): Instance {
     architecture: 'x86_64', config: Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : 1))),
     devices: {}, ephemeral: false, profiles: ['default'], stateful: false, description: '', created_at: i.createdAt,
     expanded_config: expanded,
-    expanded_devices: { eth0: { name: 'eth0', network: BRIDGE.name, type: 'nic' }, root: { path: '/', pool: 'default', type: 'disk' } },
+    expanded_devices: { eth0: { name: 'eth0', network: i.network, type: 'nic' }, root: { path: '/', pool: 'default', type: 'disk' } },
     name: i.name, ...status, last_used_at: i.createdAt, location: 'none', type: i.type, project: i.project,
   } as unknown as Instance
 }
@@ -168,14 +184,34 @@ export function renderState(i: SimInstance): unknown {
   return stateOf(i)
 }
 
-/** The bridge's DHCP leases: running instances' planned IPv4 addresses. */
-export function leasesOf(instances: Iterable<SimInstance>): Lease[] {
+/**
+ * A bridge's leases as a real incusd lists them: its gateway addresses, then for every instance on it, from the
+ * moment it exists and whether or not the guest ever configures it, the EUI-64 SLAAC address computed from the
+ * MAC; and the DHCPv4 lease once the guest has one.
+ */
+export function leasesOf(network: Network, instances: Iterable<SimInstance>): Lease[] {
   const out: Lease[] = []
+  for (const cidr of [network.config['ipv4.address'], network.config['ipv6.address']]) {
+    if (cidr === undefined || cidr === 'none') continue
+    out.push({ hostname: `${network.name}.gw`, hwaddr: '', address: cidr.split('/')[0] as string, type: 'gateway', location: '' } as Lease)
+  }
+  const prefix = network.config['ipv6.address']
   for (const i of instances) {
-    if (i.status === 'Stopped' || i.ipv4 === null || i.stub) continue
-    out.push({ hostname: i.name, hwaddr: i.hwaddr, address: i.ipv4, type: 'dynamic', location: 'none' } as Lease)
+    if (i.stub || i.network !== network.name) continue
+    if (prefix !== undefined && prefix !== 'none') out.push({ hostname: i.name, hwaddr: i.hwaddr, address: eui64(prefix, i.hwaddr), type: 'dynamic', location: 'none' } as Lease)
+    if (i.status !== 'Stopped' && i.ipv4 !== null) out.push({ hostname: i.name, hwaddr: i.hwaddr, address: i.ipv4, type: 'dynamic', location: 'none' } as Lease)
   }
   return out
+}
+
+/** The SLAAC address of a MAC in a /64 (RFC 4291 appendix A): the U/L bit flipped, ff:fe in the middle. */
+export function eui64(prefix64: string, mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16))
+  const iid = [(b[0] as number) ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]] as number[]
+  const groups = [0, 2, 4, 6].map((k) => ((iid[k] as number) << 8 | (iid[k + 1] as number)).toString(16))
+  const head = (prefix64.split('/')[0] as string).replace(/::.*$/, '').split(':').slice(0, 4)
+  while (head.length < 4) head.push('0')
+  return (ipaddr.parse([...head, ...groups].join(':')) as ipaddr.IPv6).toRFC5952String()
 }
 
 const uuids = new WeakMap<SimInstance, string>()

@@ -14,7 +14,7 @@ import type { TLSSocket } from 'node:tls'
 import { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
 import type { Event } from '../incus/api.ts'
-import { BRIDGE, key, leasesOf, lifecycleEvent, newInstance, renderFull, renderInstance, renderState } from './model.ts'
+import { BRIDGES, key, leasesOf, lifecycleEvent, newInstance, renderFull, renderInstance, renderState } from './model.ts'
 import type { LaunchSpec, SimInstance } from './model.ts'
 
 export type { LaunchSpec, SimInstance }
@@ -82,7 +82,7 @@ export class SimIncus {
 
   async close(): Promise<void> {
     clearInterval(this.#pinger)
-    for (const i of this.instances.values()) if (i.addressTimer !== null) clearTimeout(i.addressTimer)
+    for (const i of this.instances.values()) clearAddressTimers(i)
     this.dropEventStreams()
     await Promise.all(this.#servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections() })))
     if (this.#socketPath !== null) rmSync(this.#socketPath, { force: true })
@@ -93,7 +93,12 @@ export class SimIncus {
   /** `incus launch`: instance-created, then instance-started; the address comes with no event. */
   launch(spec: LaunchSpec): SimInstance {
     const inst = this.create(spec)
-    this.start(inst.project, inst.name, spec.addressAfterMs ?? 0)
+    try {
+      this.start(inst.project, inst.name, spec.addressAfterMs ?? 0, { ipv4: spec.ipv4AfterMs, ipv6: spec.ipv6AfterMs })
+    } catch (err) {
+      this.instances.delete(key(inst.project, inst.name)) // incus launch leaves it stopped; the sim keeps no half-made ones
+      throw err
+    }
     return inst
   }
 
@@ -107,19 +112,33 @@ export class SimIncus {
     return inst
   }
 
-  start(project: string, name: string, addressAfterMs = 0): void {
+  /**
+   * `incus start`. Refused, as incusd refuses it, when another project's instance of the same name is on the
+   * same bridge ("Instance DNS name already used on network"). Each family arrives after its own delay.
+   */
+  start(project: string, name: string, addressAfterMs = 0, after: { ipv4?: number; ipv6?: number } = {}): void {
     const inst = this.get(project, name)
+    for (const other of this.instances.values()) {
+      if (other !== inst && other.name.toLowerCase() === inst.name.toLowerCase() && other.network === inst.network) {
+        throw new Error(`Failed to start device "eth0": Instance DNS name "${inst.name}" already used on network`)
+      }
+    }
     inst.status = 'Running'
-    const assign = (): void => { inst.addressTimer = null; inst.ipv4 = inst.plannedIpv4; inst.ipv6 = inst.plannedIpv6 }
-    if (addressAfterMs <= 0) assign()
-    else inst.addressTimer = setTimeout(assign, addressAfterMs)
+    clearAddressTimers(inst)
+    const arrive = (family: 'ipv4' | 'ipv6', ms: number): void => {
+      const set = (): void => { if (family === 'ipv4') inst.ipv4 = inst.plannedIpv4; else inst.ipv6 = inst.plannedIpv6 }
+      if (ms <= 0) set()
+      else inst.addressTimers.push(setTimeout(set, ms))
+    }
+    arrive('ipv4', after.ipv4 ?? addressAfterMs)
+    arrive('ipv6', after.ipv6 ?? addressAfterMs)
     this.emit(lifecycleEvent('instance-started', inst))
   }
 
   /** `incus stop`: containers send instance-shutdown, VMs instance-stopped (§5.5). */
   stop(project: string, name: string): void {
     const inst = this.get(project, name)
-    if (inst.addressTimer !== null) { clearTimeout(inst.addressTimer); inst.addressTimer = null }
+    clearAddressTimers(inst)
     inst.status = 'Stopped'
     inst.ipv4 = null
     inst.ipv6 = null
@@ -138,7 +157,7 @@ export class SimIncus {
 
   delete(project: string, name: string): void {
     const inst = this.get(project, name)
-    if (inst.addressTimer !== null) clearTimeout(inst.addressTimer)
+    clearAddressTimers(inst)
     this.instances.delete(key(project, name))
     this.emit(lifecycleEvent('instance-deleted', inst))
   }
@@ -274,13 +293,14 @@ export class SimIncus {
       return
     }
     if (path === '/1.0/networks') {
-      sync(recursion >= 1 ? [BRIDGE] : [`/1.0/networks/${BRIDGE.name}`])
+      sync(recursion >= 1 ? BRIDGES : BRIDGES.map((b) => `/1.0/networks/${b.name}`))
       return
     }
     const n = /^\/1\.0\/networks\/([^/]+)\/leases$/.exec(path)
     if (n !== null) {
-      if (decodeURIComponent(n[1] as string) !== BRIDGE.name) { error(404, 'Network not found'); return }
-      sync(leasesOf([...this.instances.values()].filter(inProject)))
+      const network = BRIDGES.find((b) => b.name === decodeURIComponent(n[1] as string))
+      if (network === undefined) { error(404, 'Network not found'); return }
+      sync(leasesOf(network, [...this.instances.values()].filter(inProject)))
       return
     }
     error(404, 'not found')
@@ -311,4 +331,9 @@ export class SimIncus {
       ws.on('error', () => ws.terminate())
     })
   }
+}
+
+function clearAddressTimers(i: SimInstance): void {
+  for (const t of i.addressTimers) clearTimeout(t)
+  i.addressTimers = []
 }

@@ -28,7 +28,7 @@ export async function simSocket(): Promise<{ sim: SimIncus; socket: string }> {
 }
 
 /** Fast timings for tests: address polls start at 20 ms, reconnects at 50 ms. */
-export const FAST = { addressPoll: { firstMs: 20, maxMs: 200, giveUpMs: 20_000 }, eventBackoff: { minMs: 50, maxMs: 300 } }
+export const FAST = { addressPoll: { firstMs: 20, fastForMs: 2000, maxMs: 200, giveUpMs: 20_000, guessGiveUpMs: 5000 }, eventBackoff: { minMs: 50, maxMs: 300 } }
 
 export async function startWithIncus(zonesDir: string, args: readonly string[], overrides: StartOverrides = {}): Promise<{ server: TestServer; lines: LogLine[] }> {
   const { log, lines } = captureLog()

@@ -82,6 +82,26 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('Incus source over the unix 
     await until(async () => (await a(`late.${S}`)).length === 1)
   })
 
+  it('IPv6 first and IPv4 later, or the other way round: each family answers within 1 s of appearing, not at the poll', async () => {
+    // As on a real incusd: the leases list the computed SLAAC address before the guest has any (#11).
+    sim.launch({ name: 'v6first', ipv4: '10.42.0.131', ipv6: 'fd42:4c81:5770:1eaf::131', ipv4AfterMs: 600, ipv6AfterMs: 0 })
+    sim.launch({ name: 'v4first', ipv4: '10.42.0.132', ipv6: 'fd42:4c81:5770:1eaf::132', ipv4AfterMs: 0, ipv6AfterMs: 600 })
+    await until(async () => (await a(`v6first.${S}`, 'AAAA')).length === 1 && (await a(`v4first.${S}`)).length === 1, 1000)
+    const t0 = Date.now()
+    await until(async () => (await a(`v6first.${S}`)).length === 1 && (await a(`v4first.${S}`, 'AAAA')).length === 1, 2000)
+    expect(Date.now() - t0).toBeLessThan(1500)
+    expect(await a(`v6first.${S}`)).toEqual([`v6first.${S}. 30 IN A 10.42.0.131`])
+    expect(await a(`v4first.${S}`, 'AAAA')).toEqual([`v4first.${S}. 30 IN AAAA fd42:4c81:5770:1eaf::132`])
+  })
+
+  it('the simulated Incus refuses one instance name twice on one bridge, and takes it on another bridge', () => {
+    expect(() => sim.launch({ name: 'web', project: 'staging', ipv4: '10.42.0.150' })).toThrow(/Instance DNS name "web" already used on network/)
+    expect(sim.instances.has('staging/web')).toBe(false)
+    sim.launch({ name: 'web', project: 'staging', network: 'incusbr1', ipv4: '10.43.0.15' })
+    expect(sim.instances.has('staging/web')).toBe(true)
+    sim.delete('staging', 'web')
+  })
+
   it('stop removes the names; start brings them back', async () => {
     sim.stop('default', 'new1')
     await until(async () => (await rcode(`new1.${S}`)) === 'NXDOMAIN')

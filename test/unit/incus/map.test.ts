@@ -3,11 +3,17 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Instance } from '../../../src/incus/api.ts'
-import { leaseNetworks, mapInstance, orderedInterfaces, usableAddress } from '../../../src/incus/map.ts'
+import { leaseNetworks, mapInstance, networkFamilies, orderedInterfaces, usableAddress } from '../../../src/incus/map.ts'
 import type { MapSettings } from '../../../src/incus/map.ts'
 import { edited, fixture, instance } from '../../helpers/fixtures.ts'
 
 const S: MapSettings = { suffix: 'incus.example.org', states: new Set(['running']) }
+/** incusbr0 as the fixtures have it: a managed bridge with IPv4 and IPv6. */
+const DUAL = networkFamilies([{ name: 'incusbr0', type: 'bridge', managed: true, config: { 'ipv4.address': '10.42.0.1/24', 'ipv6.address': 'fd42:4c81:5770:1eaf::1/64' } }])
+const V6_ONLY = networkFamilies([{ name: 'incusbr0', type: 'bridge', managed: true, config: { 'ipv4.address': 'none', 'ipv6.address': 'fd42:4c81:5770:1eaf::1/64' } }])
+const onlyV6 = (i: Instance): Instance => edited(i, (x) => {
+  x.state.network.eth0.addresses = x.state.network.eth0.addresses.filter((a: { family: string }) => a.family === 'inet6')
+})
 
 describe('mapInstance', () => {
   it('a running container: <name>.<suffix>, first global IPv4 and IPv6 of eth0, link-local skipped', () => {
@@ -86,7 +92,7 @@ describe('mapInstance', () => {
     expect(leaseNetworks(vm)).toEqual(['incusbr0'])
     expect(mapInstance(vm, S).skipped).toBe('no usable address yet (state.network and DHCP leases have none)')
     const leases = new Map([['10:66:6a:3a:9c:41', ['10.42.0.61']], ['10:66:6a:00:00:00', ['10.42.0.99']]])
-    expect(mapInstance(vm, S, leases).ipv4).toBe('10.42.0.61')
+    expect(mapInstance(vm, S, DUAL, leases).ipv4).toBe('10.42.0.61')
   })
 
   it('a macvlan VM without agent has no fallback: nothing', () => {
@@ -104,7 +110,7 @@ describe('mapInstance', () => {
     const state = fixture<Instance['state']>('instance-state-just-started-no-ipv4-yet').metadata
     const c = edited(instance('default/web'), (i) => { i.state = state })
     expect(mapInstance(c, S).skipped).toMatch(/no usable address yet/)
-    expect(mapInstance(c, S).awaitingAddress).toBe(true)
+    expect(mapInstance(c, S, DUAL).awaitingAddress).toBe('network')
     expect(mapInstance(instance('default/db'), S).awaitingAddress).toBe(false)
   })
 
@@ -114,6 +120,33 @@ describe('mapInstance', () => {
     })
     const m = mapInstance(c, S)
     expect([m.ipv4, m.ipv6]).toEqual([null, 'fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd'])
+  })
+
+  it('keeps waiting for a family the managed network gives until the state has it, publishing what is there', () => {
+    expect(mapInstance(instance('default/web'), S, DUAL).awaitingAddress).toBe(false)
+    const m = mapInstance(onlyV6(instance('default/web')), S, DUAL)
+    expect([m.ipv4, m.ipv6, m.skipped, m.awaitingAddress]).toEqual([null, 'fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd', null, 'network'])
+    expect(mapInstance(onlyV6(instance('default/web')), S, V6_ONLY).awaitingAddress).toBe(false)
+  })
+
+  it('a NIC on no managed network may get either family: a short guess-wait', () => {
+    expect(mapInstance(onlyV6(instance('default/web')), S).awaitingAddress).toBe('guess')
+    expect(mapInstance(instance('default/web'), S).awaitingAddress).toBe(false)
+  })
+
+  it('the computed SLAAC lease Incus lists before the guest has it is never taken while the state has interfaces', () => {
+    const state = fixture<Instance['state']>('instance-state-just-started-no-ipv4-yet').metadata
+    const c = edited(instance('default/web'), (i) => { i.state = state })
+    const mac = c.expanded_config?.['volatile.eth0.hwaddr'] as string
+    const leases = new Map([[mac, ['fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd']]])
+    const m = mapInstance(c, S, DUAL, leases)
+    expect([m.ipv4, m.ipv6, m.awaitingAddress]).toEqual([null, null, 'network'])
+  })
+
+  it('a lease fallback (no interfaces reported) does not end the wait', () => {
+    const vm = edited(instance('default/noagent-bridged'), (i) => { i.state.network = {} })
+    const m = mapInstance(vm, S, DUAL, new Map([['10:66:6a:3a:9c:41', ['10.42.0.61']]]))
+    expect([m.ipv4, m.awaitingAddress]).toEqual(['10.42.0.61', 'network'])
   })
 
   it('keeps CGNAT and ULA, skips link-local, loopback and unspecified', () => {

@@ -1,0 +1,88 @@
+/**
+ * @module incus/address-watch
+ * Polls a live instance until every address family its NICs should get is in its state. No event says when
+ * a guest's DHCP client or SLAAC finishes (shared/incus-api §0.1), and on a real incusd the IPv4 and the IPv6
+ * arrive a second or so apart, in either order. So: poll often in the first seconds, when addresses arrive,
+ * then back off, and give up at a bound (long for a family a managed network hands out, short for a guess).
+ * After giving up, the instance is left to the periodic sync until a lifecycle event gives it a new chance.
+ */
+import type { Logger } from 'pino'
+import type { Mapped } from './map.ts'
+
+export interface AddressPollTiming {
+  /** Delay between polls while fast (the first `fastForMs`). */
+  readonly firstMs: number
+  /** How long the fast polls go on, from the start of the watch. */
+  readonly fastForMs: number
+  /** Afterwards, the delay doubles up to this. */
+  readonly maxMs: number
+  /** Give up on a family a managed network says it gives. */
+  readonly giveUpMs: number
+  /** Give up on a family that is only possible (a NIC on no managed network). */
+  readonly guessGiveUpMs: number
+}
+
+export const DEFAULT_ADDRESS_POLL: AddressPollTiming = { firstMs: 100, fastForMs: 10_000, maxMs: 5000, giveUpMs: 120_000, guessGiveUpMs: 15_000 }
+
+export interface AddressWatchOptions {
+  readonly timing: AddressPollTiming
+  readonly log: Logger
+  /** Fetches the instance again and applies it; undefined when a fetch was already running (its result lands anyway). */
+  readonly refresh: (key: string) => Promise<Mapped | null | undefined>
+  /** What the zone has for the instance now. */
+  readonly current: (key: string) => Mapped | undefined
+}
+
+export class AddressWatcher {
+  readonly #o: AddressWatchOptions
+  readonly #timers = new Map<string, NodeJS.Timeout>()
+  /** Watches that gave up: not started again by a sync, only by a lifecycle event (`reset`). */
+  readonly #gaveUp = new Set<string>()
+  #stopped = false
+
+  constructor(options: AddressWatchOptions) { this.#o = options }
+
+  get watching(): number { return this.#timers.size }
+
+  /** Starts watching, unless it is already, or it gave up and nothing happened to the instance since. */
+  watch(key: string): void {
+    if (this.#timers.has(key) || this.#gaveUp.has(key) || this.#stopped) return
+    const { firstMs, fastForMs, maxMs, giveUpMs, guessGiveUpMs } = this.#o.timing
+    const started = Date.now()
+    const attempt = (delay: number): void => {
+      const timer = setTimeout(async () => {
+        const fetched = await this.#o.refresh(key)
+        if (this.#stopped) return
+        const m = fetched === undefined ? this.#o.current(key) : fetched
+        if (m === null || m === undefined || m.awaitingAddress === false) { this.#timers.delete(key); return }
+        const elapsed = Date.now() - started
+        if (elapsed > (m.awaitingAddress === 'guess' ? guessGiveUpMs : giveUpMs)) {
+          this.#timers.delete(key)
+          this.#gaveUp.add(key)
+          this.#o.log.debug({ instance: key, afterMs: elapsed, ipv4: m.ipv4, ipv6: m.ipv6 }, 'an expected address family never appeared; leaving it to the periodic sync')
+          return
+        }
+        attempt(elapsed < fastForMs ? firstMs : Math.min(maxMs, Math.max(delay, firstMs) * 2))
+      }, delay)
+      timer.unref()
+      this.#timers.set(key, timer)
+    }
+    attempt(firstMs)
+  }
+
+  /** Something happened to the instance (an event, or it has every address now): it may be watched again. */
+  reset(key: string): void { this.#gaveUp.delete(key) }
+
+  /** The instance is gone: forget it. */
+  forget(key: string): void {
+    this.#gaveUp.delete(key)
+    const t = this.#timers.get(key)
+    if (t !== undefined) { clearTimeout(t); this.#timers.delete(key) }
+  }
+
+  stop(): void {
+    this.#stopped = true
+    for (const t of this.#timers.values()) clearTimeout(t)
+    this.#timers.clear()
+  }
+}
