@@ -1,0 +1,37 @@
+/**
+ * incus-dns against a real incusd (6.0.4 LTS from bookworm-backports) with real busybox containers on real
+ * bridges: launches answered within 1 s of each address appearing in Incus's own state, changes to a running
+ * instance within 500 ms, two projects on two bridges, incusd restarts, warm restarts, mTLS, the bridge
+ * dnsmasq forwarding recipe, and the deploy script. The poll interval is 120 s, so no poll hides a slow path.
+ * One daemon serves every part (they run in order, in this one file); parts live in ./parts/.
+ */
+import { afterAll, afterEach, beforeAll, describe } from 'vitest'
+import { haveRealIncus, startRealIncus } from '../helpers/real-incus.ts'
+import type { RealIncus } from '../helpers/real-incus.ts'
+import { deployTests } from './parts/deploy.ts'
+import { lifecycleTests } from './parts/lifecycle.ts'
+import { projectTests } from './parts/projects.ts'
+import { restartTests } from './parts/restarts.ts'
+import { resolverTests } from './parts/resolver.ts'
+import { tlsTests } from './parts/tls.ts'
+
+export interface RealEnv { real: RealIncus }
+
+describe.skipIf(!haveRealIncus())('a real incusd', () => {
+  const env = {} as RealEnv
+  let ran = 0
+  beforeAll(async () => { env.real = await startRealIncus() }, 180_000)
+  afterEach(() => { ran++ })
+  afterAll(async () => {
+    await env.real?.stop()
+    // CI's log says how many real-Incus tests ran (rather than skipped).
+    console.log(`real-Incus tests: ${ran} ran against incusd ${process.env.INCUS_VERSION ?? ''}`.trim())
+  }, 180_000)
+
+  lifecycleTests(env)
+  projectTests(env)
+  resolverTests(env)
+  tlsTests(env)
+  restartTests(env)
+  deployTests(env)
+})
