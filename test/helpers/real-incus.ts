@@ -40,7 +40,10 @@ function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, time
       if (err !== null) reject(new Error(`${file} ${args.join(' ')}: ${stderr.trim() || err.message}`))
       else resolve(stdout)
     })
-    child.stdin?.end(input ?? "") // create commands read YAML from a piped stdin: give them none
+    // create and launch read YAML from a stdin that is not a terminal: give them none (or the input).
+    child.stdin?.on('error', () => { /* the command did not read it */ })
+    if (input !== undefined) child.stdin?.end(input)
+    else child.stdin?.end()
   })
 }
 
@@ -177,7 +180,7 @@ export function buildBusyboxImage(at: string, extra?: (rootfs: string) => void):
   for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'run', 'root', 'var/log', 'usr/share/udhcpc']) mkdirSync(join(rootfs, d), { recursive: true })
   copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'))
   chmodSync(join(rootfs, 'bin/busybox'), 0o755)
-  for (const tool of ['sh', 'ip', 'udhcpc', 'sleep', 'cat', 'nslookup', 'mount', 'ls', 'echo', 'mkdir', 'setsid', 'kill', 'ps', 'wget', 'nohup', 'env', 'test', '[']) {
+  for (const tool of ['sh', 'ip', 'udhcpc', 'sleep', 'cat', 'nslookup', 'mount', 'ls', 'echo', 'mkdir', 'setsid', 'kill', 'ps', 'env', 'test', '[', 'tar', 'gzip', 'rm', 'grep', 'chmod', 'tail']) {
     symlinkSync('busybox', join(rootfs, 'bin', tool))
   }
   writeFileSync(join(rootfs, 'sbin/init'), `#!/bin/busybox sh
