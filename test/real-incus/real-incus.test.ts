@@ -8,6 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe } from 'vitest'
 import { haveRealIncus, startRealIncus } from '../helpers/real-incus.ts'
 import type { RealIncus } from '../helpers/real-incus.ts'
+import { containerfileTests } from './parts/containerfile.ts'
 import { deployTests } from './parts/deploy.ts'
 import { lifecycleTests } from './parts/lifecycle.ts'
 import { projectTests } from './parts/projects.ts'
@@ -34,4 +35,5 @@ describe.skipIf(!haveRealIncus())('a real incusd', () => {
   tlsTests(env)
   restartTests(env)
   deployTests(env)
+  containerfileTests(env)
 })
