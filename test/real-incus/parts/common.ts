@@ -51,13 +51,18 @@ export async function msUntil(check: () => Promise<boolean>, boundMs: number, wh
 }
 
 /** Launches and checks that each family is answered within `boundMs` of appearing in Incus's state. */
-export async function launchAndCheck(real: RealIncus, port: number, name: string, opts: { project?: string; dnsName?: string; image: string; boundMs?: number; config?: Record<string, string> }): Promise<Timeline> {
+export async function launchAndCheck(real: RealIncus, port: number, name: string, opts: { project?: string; dnsName?: string; image: string; boundMs?: number; config?: Record<string, string>; lines?: readonly LogLine[] }): Promise<Timeline> {
   const args = ['launch', opts.image, name, '--quiet', ...(opts.project !== undefined ? ['--project', opts.project] : []),
     ...Object.entries(opts.config ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])]
   await real.incus(args)
   const t0 = Date.now()
   const tl = await observe(real, { instance: name, project: opts.project, dnsName: opts.dnsName ?? `${name}.${S}`, port, t0, boundMs: 15_000 })
   const bound = opts.boundMs ?? 1000
+  // On a failure, what incus-dns logged about this instance, in ms after the launch returned.
+  const key = `${opts.project ?? 'default'}/${name}`
+  const story = (): string => (opts.lines ?? []).filter((l) => l.instance === key && (l.time as number) >= t0 - 2000)
+    .map((l) => `${(l.time as number) - t0} ms ${l.msg}${l.ipv4 !== undefined ? ` ${String(l.ipv4)} ${String(l.ipv6)}` : ''}`).join('; ')
+  if (lag(tl.ipv4) > bound || lag(tl.ipv6) > bound) console.log(`${name}: ${JSON.stringify(tl)}; incus-dns: ${story()}`)
   expect(tl.ipv4.state, `${name}: Incus never reported an IPv4`).not.toBeNull()
   expect(tl.ipv6.state, `${name}: Incus never reported an IPv6`).not.toBeNull()
   expect(lag(tl.ipv4), `${name}: A answered ${JSON.stringify(tl.ipv4)} ms after launch`).toBeLessThanOrEqual(bound)

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BRIDGES, IMAGE } from '../../helpers/real-incus.ts'
+import type { LogLine } from '../../helpers/incus.ts'
 import type { TestServer } from '../../helpers/server.ts'
 import type { RealEnv } from '../real-incus.test.ts'
 import { launchAndCheck, msUntil, S, startDns } from './common.ts'
@@ -13,9 +14,10 @@ import { launchAndCheck, msUntil, S, startDns } from './common.ts'
 export function resolverTests(env: RealEnv): void {
   describe("the bridge's dnsmasq forwarding the suffix to incus-dns", () => {
     let dns: TestServer
+    let lines: LogLine[]
     const bridge = BRIDGES[0]
     beforeAll(async () => {
-      ({ dns } = await startDns(env.real))
+      ({ dns, lines } = await startDns(env.real))
       await msUntil(async () => dns.incus?.ready === true && dns.incus.eventsConnected, 10_000, 'first sync and event stream')
       await env.real.incus(['network', 'set', bridge.name, 'raw.dnsmasq', `no-resolv\nserver=/${S}/127.0.0.1#${dns.port}`])
     }, 30_000)
@@ -25,7 +27,7 @@ export function resolverTests(env: RealEnv): void {
     })
 
     it('a container resolves another instance by <name>.<suffix> through the bridge DNS', async () => {
-      const target = await launchAndCheck(env.real, dns.port, 'target', { image: IMAGE })
+      const target = await launchAndCheck(env.real, dns.port, 'target', { image: IMAGE, lines })
       await launchAndCheck(env.real, dns.port, 'asker', { image: IMAGE })
       const out = await env.real.incus(['exec', 'asker', '--', 'nslookup', `target.${S}`, bridge.ipv4])
       expect(out).toContain(target.ipv4.address as string)
