@@ -132,3 +132,12 @@ export class EventStream {
     return Math.round(step * (0.5 + Math.random() * 0.5))
   }
 }
+
+/** `metadata.name`/`project` when present (instance events), else parsed from `source` (§0.4). */
+export function nameAndProject(e: Event): { name: string; project: string } | null {
+  const md = e.metadata
+  if (typeof md.name === 'string' && md.name !== '') return { name: md.name, project: md.project ?? e.project ?? 'default' }
+  const m = /^\/1\.0\/instances\/([^/?]+)(?:\?project=([^&]+))?$/.exec(md.source ?? '')
+  if (m === null) return null
+  return { name: decodeURIComponent(m[1] as string), project: m[2] !== undefined ? decodeURIComponent(m[2]) : 'default' }
+}

@@ -14,9 +14,10 @@ import type { AddressPollTiming } from './address-watch.ts'
 import type { Event, Instance, Network } from './api.ts'
 import type { IncusClient, Scope } from './client.ts'
 import { describe } from './connection.ts'
-import { EventStream } from './events.ts'
+import { EventStream, nameAndProject } from './events.ts'
 import { instanceKey, leaseNetworks, mapInstance, networkFamilies, orderedInterfaces } from './map.ts'
-import type { Leases, MapSettings, Mapped, NetworkFamilies } from './map.ts'
+import type { MapSettings, Mapped, NetworkFamilies } from './map.ts'
+import { LeaseCache } from './leases.ts'
 import { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
 import { networkSubnets, reverseZones } from './reverse.ts'
@@ -366,32 +367,6 @@ export class IncusSource {
   }
 }
 
-/** Fetches each (network, project)'s leases once per sync. */
-class LeaseCache {
-  readonly #client: IncusClient
-  readonly #log: Logger
-  readonly #cache = new Map<string, Promise<Map<string, string[]>>>()
-  constructor(client: IncusClient, log: Logger) { this.#client = client; this.#log = log }
-
-  async get(networks: readonly string[], project: string): Promise<Leases> {
-    const merged = new Map<string, string[]>()
-    for (const net of networks) {
-      const k = `${project}/${net}`
-      let p = this.#cache.get(k)
-      if (p === undefined) {
-        p = this.#client.leases(net, project).then((list) => {
-          const byMac = new Map<string, string[]>()
-          for (const l of list) byMac.set(l.hwaddr.toLowerCase(), [...(byMac.get(l.hwaddr.toLowerCase()) ?? []), l.address])
-          return byMac
-        }, (err: Error) => { this.#log.debug({ network: net, project, err: err.message }, 'no DHCP leases'); return new Map<string, string[]>() })
-        this.#cache.set(k, p)
-      }
-      for (const [mac, addrs] of await p) merged.set(mac, [...(merged.get(mac) ?? []), ...addrs])
-    }
-    return merged
-  }
-}
-
 function splitKey(k: string): [string, string] {
   const slash = k.indexOf('/')
   return [k.slice(0, slash), k.slice(slash + 1)]
@@ -403,15 +378,6 @@ function isErrorStub(inst: Instance): boolean {
 
 function sameMapped(a: Mapped, b: Mapped): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
-}
-
-/** `metadata.name`/`project` when present (instance events), else parsed from `source` (§0.4). */
-function nameAndProject(e: Event): { name: string; project: string } | null {
-  const md = e.metadata
-  if (typeof md.name === 'string' && md.name !== '') return { name: md.name, project: md.project ?? e.project ?? 'default' }
-  const m = /^\/1\.0\/instances\/([^/?]+)(?:\?project=([^&]+))?$/.exec(md.source ?? '')
-  if (m === null) return null
-  return { name: decodeURIComponent(m[1] as string), project: m[2] !== undefined ? decodeURIComponent(m[2]) : 'default' }
 }
 
 /** SOA and NS for a zone no file defines. Negative answers are cached no longer than instance records live. */

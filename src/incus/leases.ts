@@ -1,0 +1,34 @@
+/**
+ * @module incus/leases
+ * A managed network's DHCP leases by MAC, fetched once per (network, project) per sync. Only a fallback for
+ * an instance that reports no interface at all (map.ts says why): failures give no leases, not an error.
+ */
+import type { Logger } from 'pino'
+import type { IncusClient } from './client.ts'
+import type { Leases } from './map.ts'
+
+export /** Fetches each (network, project)'s leases once per sync. */
+class LeaseCache {
+  readonly #client: IncusClient
+  readonly #log: Logger
+  readonly #cache = new Map<string, Promise<Map<string, string[]>>>()
+  constructor(client: IncusClient, log: Logger) { this.#client = client; this.#log = log }
+
+  async get(networks: readonly string[], project: string): Promise<Leases> {
+    const merged = new Map<string, string[]>()
+    for (const net of networks) {
+      const k = `${project}/${net}`
+      let p = this.#cache.get(k)
+      if (p === undefined) {
+        p = this.#client.leases(net, project).then((list) => {
+          const byMac = new Map<string, string[]>()
+          for (const l of list) byMac.set(l.hwaddr.toLowerCase(), [...(byMac.get(l.hwaddr.toLowerCase()) ?? []), l.address])
+          return byMac
+        }, (err: Error) => { this.#log.debug({ network: net, project, err: err.message }, 'no DHCP leases'); return new Map<string, string[]>() })
+        this.#cache.set(k, p)
+      }
+      for (const [mac, addrs] of await p) merged.set(mac, [...(merged.get(mac) ?? []), ...addrs])
+    }
+    return merged
+  }
+}
