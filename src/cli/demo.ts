@@ -48,6 +48,8 @@ try {
   await sim.close()
   process.exit(1)
 }
+// Say "try" once the first sync is in, so that the answers are there (it takes milliseconds here).
+for (let i = 0; i < 50 && running.incus !== null && !running.incus.ready; i++) await running.incus.nextSync()
 const at = running.server.addresses[0]
 const server = at === undefined ? '127.0.0.1' : at.host
 const port = at?.port ?? 5300

@@ -40,6 +40,10 @@ interface Zone extends ZoneInfo {
   journal: JournalEntry[]
   /** Served records removed and added in the batch being applied. */
   pending: { removed: Rec[]; added: Rec[] } | null
+  /** Added in the batch being applied: it serves the serial its source wrote until its content changes. */
+  fresh: boolean
+  /** The source's SOA as last seen, to tell a reload that changed it (a new serial, say) from one that did not. */
+  soaKey: string
 }
 
 /** One serial change of a zone: the served records (SOA aside) it removed and added. */
@@ -251,9 +255,11 @@ export class ZoneStore implements ZoneWriter {
       nodata: negativeAnswer(RCODE_NOERROR, negative),
       nxdomain,
       nxdomainEntry: packEntry(new Map(), nxdomain),
-      serial: Math.max(this.#now(), soa.serial) >>> 0,
+      serial: soa.serial >>> 0,
       journal: [],
       pending: null,
+      fresh: true,
+      soaKey: JSON.stringify(soa),
     }
     this.#zones.set(apex, zone)
     this.#touchedZones.add(zone)
@@ -293,17 +299,29 @@ export class ZoneStore implements ZoneWriter {
     for (const zone of this.#touchedZones) {
       if (this.#zones.get(zone.apex) !== zone) continue
       const from = zone.serial
-      zone.serial = nextSerial(zone.serial, this.#now())
       const removed = zone.pending?.removed ?? []
       const added = zone.pending?.added ?? []
-      if (removed.length + added.length > MAX_JOURNAL_CHANGE) {
-        zone.journal = [] // a change this big (a first sync) is cheaper to send as AXFR than to remember
-      } else {
-        zone.journal.push({ from, to: zone.serial, removed, added })
-        if (zone.journal.length > this.#journalSize) zone.journal.splice(0, zone.journal.length - this.#journalSize)
-      }
       zone.pending = null
-      changed.push(zone)
+      const soa = this.rrsets(zone.apex)?.get('SOA')?.[0]?.data as SoaData | undefined
+      const soaKey = JSON.stringify(soa)
+      const soaChanged = soaKey !== zone.soaKey
+      zone.soaKey = soaKey
+      if (zone.fresh) {
+        // Just loaded: the serial the file wrote, not a bump (a differential against knotd saw +1 here).
+        zone.fresh = false
+        changed.push(zone)
+      } else if (removed.length + added.length > 0 || soaChanged) {
+        // Changed: the time-based rule; a source that raised its own serial past ours (a reload) is taken.
+        const own = soa?.serial ?? 0
+        zone.serial = soaChanged && serialAfter(own, from) && own !== from ? own >>> 0 : nextSerial(from, this.#now())
+        if (removed.length + added.length > MAX_JOURNAL_CHANGE) {
+          zone.journal = [] // a change this big (a first sync) is cheaper to send as AXFR than to remember
+        } else {
+          zone.journal.push({ from, to: zone.serial, removed, added })
+          if (zone.journal.length > this.#journalSize) zone.journal.splice(0, zone.journal.length - this.#journalSize)
+        }
+        changed.push(zone)
+      }
       zone.negative.soa = encodeNegativeSoa(this.#soaOf(zone))
       this.table.negativeChanged(zone.negative)
       const apexKey = wireKey(zone.apex)
@@ -385,6 +403,12 @@ export class ZoneStore implements ZoneWriter {
 
 /** Journal entries bigger than this are not kept: the zone's journal restarts and IXFR falls back to AXFR. */
 const MAX_JOURNAL_CHANGE = 10_000
+
+/** RFC 1982: whether serial `a` comes after `b`. */
+function serialAfter(a: number, b: number): boolean {
+  const d = ((a >>> 0) - (b >>> 0) + 0x1_0000_0000) % 0x1_0000_0000
+  return d !== 0 && d < 0x8000_0000
+}
 
 /** Time-based and strictly increasing (RFC 1982 arithmetic is left to the secondaries' side). */
 function nextSerial(previous: number, now: number): number {

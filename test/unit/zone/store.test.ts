@@ -92,13 +92,15 @@ describe('ZoneStore', () => {
   })
 
   describe('serials', () => {
-    it('bumps once per batch, time-based and strictly increasing', () => {
-      const s0 = store.serial('incus.example.org') as number
-      expect(s0).toBeGreaterThanOrEqual(clock)
+    it('serves the serial its source wrote until the content changes; then once per batch, time-based, increasing', () => {
+      expect(store.serial('incus.example.org')).toBe(1)
+      expect(ask(store.table, 'incus.example.org', 'SOA').answer[0]).toContain(' 1 7200 900 1209600 60')
       store.batch(() => {
         for (let i = 0; i < 10; i++) store.setOwner('incus', `h${i}.incus.example.org`, [a(`h${i}.incus.example.org`, `10.0.1.${i}`)])
       })
-      expect(store.serial('incus.example.org')).toBe(s0 + 1)
+      expect(store.serial('incus.example.org')).toBe(clock)
+      store.setOwner('incus', 'h1.incus.example.org', [])
+      expect(store.serial('incus.example.org')).toBe(clock + 1)
       clock += 1000
       store.setOwner('incus', 'h0.incus.example.org', [])
       expect(store.serial('incus.example.org')).toBe(clock)
@@ -110,7 +112,23 @@ describe('ZoneStore', () => {
 
     it('keeps a file serial larger than the clock and counts up from it', () => {
       store.setOwner('file', 'example.net', [{ ...soa('example.net'), data: { ...(soa('example.net').data as Extract<Rec['data'], { type: 'SOA' }>), serial: 2026112301 } }])
+      expect(store.serial('example.net')).toBe(2026112301)
+      store.setOwner('file', 'www.example.net', [a('www.example.net', '192.0.2.1')])
       expect(store.serial('example.net')).toBe(2026112302)
+    })
+
+    it('the same content again (an unchanged reload) does not bump; a reload that raised the file serial takes it', () => {
+      const www = [a('www.incus.example.org', '192.0.2.1')]
+      store.setOwner('file', 'www.incus.example.org', www)
+      const s1 = store.serial('incus.example.org') as number
+      store.batch(() => {
+        store.setOwner('file', 'incus.example.org', [soa('incus.example.org'), { name: 'incus.example.org', ttl: 3600, data: { type: 'NS', target: 'ns1.incus.example.org' } }])
+        store.setOwner('file', 'www.incus.example.org', www)
+      })
+      expect(store.serial('incus.example.org')).toBe(s1)
+      const raised = { ...soa('incus.example.org'), data: { ...(soa('incus.example.org').data as Extract<Rec['data'], { type: 'SOA' }>), serial: 2100000000 } }
+      store.setOwner('file', 'incus.example.org', [raised, { name: 'incus.example.org', ttl: 3600, data: { type: 'NS', target: 'ns1.incus.example.org' } }])
+      expect(store.serial('incus.example.org')).toBe(2100000000)
     })
   })
 
