@@ -28,6 +28,7 @@ const TYPE_AXFR = 252
 const RCODE_FORMERR = 1
 const RCODE_NOTIMP = 4
 const RCODE_REFUSED = 5
+const OPCODE_UPDATE = 5 << 3
 /** BADVERS = 16: 0 in the header, 1 in the OPT's extended-rcode byte (RFC 6891 6.1.3). */
 const EXT_BADVERS = 1
 
@@ -72,6 +73,8 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if (len < 12) return DROP
   const b2 = at(req, 2)
   if ((b2 & 0x80) !== 0) return DROP // a response: answering it could loop between two servers
+  // UPDATE (RFC 2136 3) carries records in every section: NOTIMP whatever they hold, never FORMERR.
+  if ((b2 & 0x78) === OPCODE_UPDATE) { out.body = EMPTY; out.auth = EMPTY; out.opt = EMPTY; return error(req, 12, RCODE_NOTIMP, out) }
   out.body = EMPTY
   out.auth = EMPTY
   out.opt = EMPTY
@@ -204,9 +207,10 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) tc = 0x02
     }
   }
-  // Header: QR, echo opcode/RD/CD (RFC 1035 4.1.1, RFC 4035 3.1.6), our AA and rcode.
+  // Header: QR, echo opcode/RD (RFC 1035 4.1.1), our AA and rcode. CD is cleared, as Knot and NSD do: an
+  // authoritative answer has no validation to skip (RFC 4035 3.1.6 sets it only for a resolver's answers).
   req[2] = 0x80 | (b2 & 0x79) | AA | tc
-  req[3] = (at(req, 3) & 0x10) | at(arena, d + 2)
+  req[3] = at(arena, d + 2)
   out.head = headOf(req, qend)
   if (tc !== 0) {
     req.writeUInt32BE(0x00010000, 4) // QD 1, AN 0

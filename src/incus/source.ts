@@ -384,7 +384,8 @@ function sameMapped(a: Mapped, b: Mapped): boolean {
 function synthesizedApex(apex: Name, suffix: Name | null, ttl: number): Rec[] {
   const ns = `ns.${suffix ?? apex}`
   return [
-    { name: apex, ttl: 3600, data: { type: 'SOA', mname: ns, rname: `hostmaster.${suffix ?? apex}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: ttl } },
+    // Time-based from the start, so that a restart never serves a serial lower than the last run's.
+    { name: apex, ttl: 3600, data: { type: 'SOA', mname: ns, rname: `hostmaster.${suffix ?? apex}`, serial: Math.floor(Date.now() / 1000), refresh: 3600, retry: 600, expire: 86400, minimum: ttl } },
     { name: apex, ttl: 3600, data: { type: 'NS', target: ns } },
   ]
 }

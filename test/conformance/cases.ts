@@ -8,7 +8,7 @@ export const ZONES_DIR = new URL('../fixtures/zones/conformance/', import.meta.u
 export interface Case {
   readonly qname: string
   readonly qtype: string
-  /** dig options: '+noedns', '+bufsize=N', '+ignore' (see TC instead of retrying over TCP). */
+  /** dig options: '+noedns', '+bufsize=N', '+cdflag', '+ignore' (see TC instead of retrying over TCP). */
   readonly args?: readonly string[]
   readonly rcode: 'NOERROR' | 'NXDOMAIN' | 'REFUSED' | 'FORMERR' | 'NOTIMP'
   readonly flags: readonly string[]
@@ -68,6 +68,10 @@ export const CASES: readonly Case[] = [
   // ANY (RFC 8482): one RRset.
   { qname: 'example.org', qtype: 'ANY', rcode: 'NOERROR', flags: AA, answer: ['example.org. 3600 IN A 192.0.2.1'] },
   { qname: 'www.example.org', qtype: 'ANY', rcode: 'NOERROR', flags: AA, answer: ['www.example.org. 3600 IN CNAME web.example.org.'] },
+
+  // CD set by the client: cleared in authoritative answers, as knotd and NSD do (RFC 4035 3.1.6 is for resolvers).
+  { qname: 'web.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NOERROR', flags: AA, answer: [WEB_A] },
+  { qname: 'nothere.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
 
   // Outside every zone: REFUSED, no AA (until forwarding exists).
   { qname: 'example.com', qtype: 'A', rcode: 'REFUSED', flags: ['qr'] },

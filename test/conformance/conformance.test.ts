@@ -34,7 +34,7 @@ describe('answer() in-process', () => {
   it.each(CASES)('$qname $qtype → $rcode', (c) => {
     const reply = new Reply()
     const edns = ednsOf(c)
-    answer(query(c.qname, c.qtype, { id: 0xbeef, rd: false, edns }), false, store.table, reply)
+    answer(query(c.qname, c.qtype, { id: 0xbeef, rd: false, edns, cd: c.args?.includes('+cdflag') === true }), false, store.table, reply)
     const d = decode(Buffer.concat([reply.head, reply.body, reply.auth, reply.opt]))
     const flags = Object.entries(d.flags).filter(([k, v]) => v === true && k !== 'opcode').map(([k]) => k)
     expect(normalize({ rcode: RCODES[d.rcode] ?? String(d.rcode), flags, answer: d.answer, authority: d.authority, additional: d.additional }))

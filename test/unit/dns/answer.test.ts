@@ -30,12 +30,13 @@ const QNAME_WEB = Buffer.from('03776562076578616d706c65036f726700', 'hex') // we
 const A_IN = Buffer.from('00010001', 'hex')
 
 describe('answer() header handling', () => {
-  it('echoes ID, opcode, RD and CD and sets QR and AA, never RA', () => {
+  it('echoes ID, opcode and RD, sets QR and AA, never RA, and clears CD in authoritative answers (as Knot and NSD)', () => {
     const { outcome, bytes } = ask(query('web.example.org', 'A', { id: 0xabcd, rd: true, cd: true }))
     expect(outcome).toBe(SEND)
     const d = decode(bytes)
     expect(d.id).toBe(0xabcd)
-    expect(d.flags).toEqual({ qr: true, opcode: 0, aa: true, tc: false, rd: true, ra: false, cd: true })
+    expect(d.flags).toEqual({ qr: true, opcode: 0, aa: true, tc: false, rd: true, ra: false, cd: false })
+    expect((bytes[3] as number) & 0x10).toBe(0)
   })
 
   it('echoes the question with the letter case the client sent (0x20)', () => {
@@ -61,8 +62,25 @@ describe('answer() header handling', () => {
     for (let n = 0; n < 12; n++) expect(ask(Buffer.alloc(n)).outcome).toBe(DROP)
   })
 
+  it('answers UPDATE with NOTIMP whatever its sections hold (never FORMERR), header only', () => {
+    const zone = query('example.org', 'SOA', { opcode: 5 })
+    // ZOCOUNT 1, UPCOUNT (NSCOUNT) 1: an A record to add; then the same with garbage after the header.
+    const rr = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 9])
+    const withUpdate = Buffer.concat([zone, rr])
+    withUpdate.writeUInt16BE(1, 8)
+    const garbage = Buffer.concat([zone.subarray(0, 12), Buffer.from([0xff, 0xff, 0xff])])
+    garbage.writeUInt16BE(7, 4)
+    for (const req of [zone, withUpdate, garbage]) {
+      const { outcome, bytes } = ask(req)
+      expect(outcome).toBe(SEND)
+      expect(bytes.length).toBe(12)
+      expect((bytes[3] as number) & 0x0f).toBe(4)
+      expect(((bytes[2] as number) >> 3) & 0x0f).toBe(5)
+    }
+  })
+
   it('answers other opcodes with NOTIMP, echoing the question', () => {
-    for (const opcode of [1, 2, 4, 5, 15]) {
+    for (const opcode of [1, 2, 4, 15]) {
       const d = decode(ask(query('web.example.org', 'A', { opcode })).bytes)
       expect(d.rcode).toBe(4)
       expect(d.flags.opcode).toBe(opcode)
