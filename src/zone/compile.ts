@@ -8,7 +8,7 @@
 import { wireLength } from './name.ts'
 import { compiled, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
 import type { Compiled, ZoneNegative } from './table.ts'
-import { RecordType } from './types.ts'
+import { RecordType, typeCode } from './types.ts'
 import type { Name, Rec, TypeName } from './types.ts'
 import { WireWriter } from './writer.ts'
 
@@ -54,7 +54,7 @@ export function compileName(name: Name, view: ZoneView, read: (name: Name) => vo
   const byType = new Map<number, Compiled>()
   let lowest = Infinity
   for (const [type, recs] of sets) {
-    const code = RecordType[type]
+    const code = typeCode(type)
     byType.set(code, encodeAnswer(name, [recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
     lowest = Math.min(lowest, code)
   }
@@ -89,7 +89,7 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
       return { byType, others: encodeAnswer(name, chain, [], rcode, zone.negative) }
     }
     for (const [type, recs] of sets) {
-      byType.set(RecordType[type], encodeAnswer(name, [...chain, recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
+      byType.set(typeCode(type), encodeAnswer(name, [...chain, recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
     }
     return { byType, others: encodeAnswer(name, chain, [], RCODE_NOERROR, zone.negative) }
   }
@@ -102,13 +102,17 @@ function targetOf(cname: readonly Rec[]): Name {
   return data.type === 'CNAME' ? data.target : ''
 }
 
-/** Addresses of NS, MX and SRV targets in the same zone, as Knot and BIND add them (RFC 1035 3.3.9, 3.3.11). */
+/**
+ * Addresses of NS, MX, SRV, SVCB and HTTPS targets in the same zone, as Knot and BIND add them (RFC 1035
+ * 3.3.9, 3.3.11, RFC 9460 4.1).
+ */
 function additionalFor(zone: ZoneInfo, recs: readonly Rec[], view: ZoneView, read: (name: Name) => void): (readonly Rec[])[] {
   const out: (readonly Rec[])[] = []
   const done = new Set<Name>()
   for (const rec of recs) {
     const d = rec.data
-    const target = d.type === 'NS' ? d.target : d.type === 'MX' ? d.exchange : d.type === 'SRV' ? d.target : null
+    const target = d.type === 'NS' ? d.target : d.type === 'MX' ? d.exchange : d.type === 'SRV' ? d.target
+      : d.type === 'SVCB' || d.type === 'HTTPS' ? svcTarget(rec.name, d.hex) : null
     if (target === null || done.has(target)) continue
     done.add(target)
     read(target)
@@ -120,6 +124,20 @@ function additionalFor(zone: ZoneInfo, recs: readonly Rec[], view: ZoneView, rea
     if (aaaa !== undefined) out.push(aaaa)
   }
   return out
+}
+
+/** An SVCB/HTTPS record's TargetName (after the 2-byte priority); '.' in ServiceMode is the owner (RFC 9460 2.5). */
+function svcTarget(owner: Name, hex: string): Name | null {
+  const b = Buffer.from(hex, 'hex')
+  const labels: string[] = []
+  for (let o = 2; o < b.length;) {
+    const l = b[o] as number
+    if (l === 0) break
+    labels.push(b.subarray(o + 1, o + 1 + l).toString('latin1'))
+    o += l + 1
+  }
+  if (labels.length > 0) return labels.join('.')
+  return b.readUInt16BE(0) === 0 ? null : owner
 }
 
 /** One RRset's TTL: the smallest of its records (RFC 2181 5.2 says they should all be equal). */

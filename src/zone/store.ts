@@ -525,5 +525,8 @@ function canonicalRdata(d: Rdata): Rdata {
         if (typeof v === 'number' && !u32ok(v)) throw new ZoneDataError(`SOA ${k} ${v} is not 0-4294967295`)
       }
       return { ...d, mname: canonicalName(d.mname), rname: canonicalName(d.rname) }
+    default:
+      if (!/^([0-9a-f]{2})*$/.test(d.hex) || d.hex.length > 2 * 0xffff) throw new ZoneDataError(`${d.type} RDATA is not lowercase hex of at most 65535 bytes`)
+      return d
   }
 }

@@ -7,10 +7,27 @@
 export type Name = string
 
 export const RecordType = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33,
+  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, RP: 17, AAAA: 28, LOC: 29, SRV: 33,
+  NAPTR: 35, DNAME: 39, DS: 43, SSHFP: 44, TLSA: 52, SVCB: 64, HTTPS: 65, URI: 256, CAA: 257,
 } as const
-export type TypeName = keyof typeof RecordType
-export const TYPE_NAMES = Object.keys(RecordType) as TypeName[]
+export type KnownType = keyof typeof RecordType
+/** A type by its mnemonic, or any other as `TYPEnnn` (RFC 3597 5). */
+export type TypeName = KnownType | `TYPE${number}`
+export const TYPE_NAMES = Object.keys(RecordType) as KnownType[]
+/** The types the model holds as fields; every other one is kept as its RDATA bytes (`Opaque`). */
+export type StructuredType = 'A' | 'AAAA' | 'CNAME' | 'NS' | 'PTR' | 'MX' | 'TXT' | 'SRV' | 'SOA'
+export type OpaqueType = Exclude<TypeName, StructuredType>
+
+/** The numeric type of a TypeName. */
+export function typeCode(type: TypeName): number {
+  const known = (RecordType as Record<string, number>)[type]
+  return known !== undefined ? known : Number(type.slice(4))
+}
+
+/** The TypeName of a numeric type: its mnemonic where we have one, else `TYPEnnn`. */
+export function typeName(code: number): TypeName {
+  return TYPE_NAMES.find((t) => RecordType[t] === code) ?? `TYPE${code}`
+}
 
 export interface SoaData {
   readonly mname: Name
@@ -29,6 +46,8 @@ export type Rdata =
   | { readonly type: 'TXT'; readonly strings: readonly string[] }
   | { readonly type: 'SRV'; readonly priority: number; readonly weight: number; readonly port: number; readonly target: Name }
   | ({ readonly type: 'SOA' } & SoaData)
+  /** Parsed from presentation form when the zone file was read; served as these bytes (lowercase hex). */
+  | { readonly type: OpaqueType; readonly hex: string }
 
 export interface Rec {
   readonly name: Name

@@ -7,7 +7,7 @@
  */
 import { ZoneDataError } from '../errors.ts'
 import { ipv4Bytes, ipv6Bytes } from './address.ts'
-import { RecordType } from './types.ts'
+import { typeCode } from './types.ts'
 import type { Name, Rec } from './types.ts'
 
 const CLASS_IN = 1
@@ -72,7 +72,7 @@ export class WireWriter {
   record(rec: Rec, ttl: number, ownerPointer: number | null): void {
     if (ownerPointer !== null) this.u16(0xc000 | ownerPointer)
     else this.name(rec.name, true)
-    this.u16(RecordType[rec.data.type])
+    this.u16(typeCode(rec.data.type))
     this.u16(CLASS_IN)
     this.u32(ttl)
     const lengthAt = this.#len
@@ -100,6 +100,7 @@ export class WireWriter {
         this.name(d.mname, true); this.name(d.rname, true)
         this.u32(d.serial); this.u32(d.refresh); this.u32(d.retry); this.u32(d.expire); this.u32(d.minimum)
         break
+      default: this.bytes(Buffer.from(d.hex, 'hex')) // names inside are written whole (RFC 3597 4)
     }
   }
 

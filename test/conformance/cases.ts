@@ -83,3 +83,13 @@ export const CASES: readonly Case[] = [
   { qname: 'bulk.example.org', qtype: 'MX', args: ['+noedns', '+ignore'], rcode: 'NOERROR', flags: AA,
     answer: ['bulk.example.org. 3600 IN MX 10 pool.example.org.'], udpOnly: true },
 ]
+
+/**
+ * Records of the types kept as RDATA bytes (zone/file/rdata.ts), asked by type: compared with knotd through
+ * dig, which decodes both servers' bytes (the in-process decoder knows only the structured types).
+ */
+export const TYPE_CASES: readonly Case[] = ([
+  ['caa', 'CAA'], ['sshfp', 'SSHFP'], ['_443._tcp.web', 'TLSA'], ['svc', 'SVCB'], ['svc', 'HTTPS'], ['svcalias', 'HTTPS'],
+  ['naptr', 'NAPTR'], ['hinfo', 'HINFO'], ['uri', 'URI'], ['loc', 'LOC'], ['rp', 'RP'], ['ds', 'DS'], ['dnamed', 'DNAME'],
+  ['generic', 'TYPE65280'], ['generic', 'TYPE65281'], ['caa', 'A'], ['svc', 'TXT'],
+] as const).map(([name, qtype]) => ({ qname: `${name}.example.org`, qtype, rcode: 'NOERROR', flags: AA }))

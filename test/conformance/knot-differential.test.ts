@@ -9,7 +9,7 @@ import { dig } from '../helpers/dig.ts'
 import { startKnotd } from '../helpers/knotd.ts'
 import type { Knotd } from '../helpers/knotd.ts'
 import { startServer } from '../helpers/server.ts'
-import { CASES, ZONES_DIR } from './cases.ts'
+import { CASES, TYPE_CASES, ZONES_DIR } from './cases.ts'
 import { normalize } from './normalize.ts'
 
 describe.skipIf(!havePeer('knotd', 'knot') || !havePeer('dig', 'bind9-dnsutils'))('incus-dns vs knotd on the same zone', () => {
@@ -24,7 +24,7 @@ describe.skipIf(!havePeer('knotd', 'knot') || !havePeer('dig', 'bind9-dnsutils')
   }, 20_000)
   afterAll(async () => { await server?.stop(); await knot?.stop() })
 
-  const comparable = CASES.filter((c) => c.knotDiffers === undefined && c.rcode !== 'REFUSED')
+  const comparable = [...CASES, ...TYPE_CASES].filter((c) => c.knotDiffers === undefined && c.rcode !== 'REFUSED')
   it.each(comparable)('$qname $qtype: same answer as knotd', async (c) => {
     const [ours, theirs] = await Promise.all([
       dig('127.0.0.1', server.port, c.qname, c.qtype, { args: c.args }),

@@ -55,10 +55,10 @@ describe('incus-dns CLI', () => {
 
   it('stops on a broken zone file with file:line and the problem', () => {
     const dir = mkdtempSync(join(tmpdir(), 'incus-dns-zones-'))
-    writeFileSync(join(dir, 'example.org.zone'), '$TTL 60\n@ SOA ns1 hostmaster 1 2 3 4 5\nbox HINFO "pc" "linux"\n')
+    writeFileSync(join(dir, 'example.org.zone'), '$TTL 60\n@ SOA ns1 hostmaster 1 2 3 4 5\nbox CAA 0 is-sue "ca.example"\n')
     const r = run(['--zones-dir', dir, '--listen', '127.0.0.1:0'])
     expect(r.status).toBe(1)
-    expect(r.stderr.trim()).toBe(`incus-dns: ${dir}/example.org.zone:3: unsupported record type HINFO (supported: A NS CNAME SOA PTR MX TXT AAAA SRV)`)
+    expect(r.stderr.trim()).toBe(`incus-dns: ${dir}/example.org.zone:3: CAA tag 'is-sue' must be letters and digits (issue, issuewild, iodef, ...)`)
   })
 
   it('names the setting when the zones folder is missing', () => {
@@ -119,10 +119,10 @@ describe('incus-dns CLI', () => {
     child.kill('SIGHUP')
     await waitFor(async () => (await askWeb())[0] === 'web.example.org. 60 IN A 192.0.2.81', 5000)
 
-    writeFileSync(zone, original + 'broken IN HINFO "x" "y"\n')
+    writeFileSync(zone, original + 'broken IN NOSUCHTYPE "x" "y"\n')
     child.kill('SIGHUP')
     await waitFor(() => out.includes('zone reload failed'), 5000, () => out)
-    expect(out).toMatch(/example\.org\.zone:\d+: unsupported record type HINFO/)
+    expect(out).toMatch(/example\.org\.zone:\d+: unsupported record type NOSUCHTYPE/)
     expect(await askWeb()).toEqual(['web.example.org. 60 IN A 192.0.2.81'])
 
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))

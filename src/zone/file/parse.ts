@@ -2,14 +2,16 @@
  * @module zone/file/parse
  * An RFC 1035 section 5 master-file parser: $ORIGIN, $TTL (RFC 2308), '@', relative names, owner
  * inherited from the line before, TTL and class in either order, parenthesised multi-line records,
- * quoted strings with \" and \DDD escapes, ';' comments. Record types: those the zone model holds; any
- * other type, or a directive we do not implement, is an error naming file and line, never a silent skip.
+ * quoted strings with \" and \DDD escapes, ';' comments. Record types: those the zone model holds as fields,
+ * the ones rdata.ts encodes, and any other as `TYPEnnn \# len hex` (RFC 3597); a directive we do not implement
+ * is an error naming file and line, never a silent skip.
  */
 import { IncusDnsError, ZoneFileError } from '../../errors.ts'
 import { canonicalAddress } from '../address.ts'
 import { canonicalName, isAtOrBelow } from '../name.ts'
-import { TYPE_NAMES } from '../types.ts'
-import type { Name, Rdata, Rec, TypeName } from '../types.ts'
+import { TYPE_NAMES, typeName } from '../types.ts'
+import type { Name, OpaqueType, Rdata, Rec, TypeName } from '../types.ts'
+import { opaqueRdata } from './rdata.ts'
 
 export interface ParsedZone {
   readonly file: string
@@ -82,11 +84,13 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name): 
       const upper = t.toUpperCase()
       // The shared constant, not `upper`: a string per record was ~20 B each at 100k names.
       const known = TYPE_NAMES.find((name) => name === upper)
+      const numbered = /^TYPE([0-9]{1,5})$/.exec(upper)
       if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
       else if (upper === 'IN') continue
       else if (upper === 'CH' || upper === 'HS' || upper === 'CS' || /^CLASS[0-9]+$/.test(upper)) fail(`class ${t} is not supported (only IN)`)
       else if (known !== undefined) type = known
-      else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')})`)
+      else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
+      else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
       else fail(`'${t}' is not a TTL, class or record type`)
     }
     if (type === null) fail('the record has no type')
@@ -157,6 +161,9 @@ function ttlOrFail(text: string, fail: (p: string) => never): number {
   return parseTtl(text) ?? fail(`bad TTL '${text}' (seconds from 0 to 2147483647, or units like 1h30m)`)
 }
 
+const STRUCTURED = new Set<string>(['A', 'AAAA', 'CNAME', 'NS', 'PTR', 'MX', 'TXT', 'SRV', 'SOA'])
+function isOpaque(type: TypeName): type is OpaqueType { return !STRUCTURED.has(type) }
+
 function rdataOrFail(type: TypeName, toks: readonly Token[], origin: Name, fail: (p: string) => never): Rdata {
   const want = (n: number, form: string): void => {
     if (toks.length !== n) fail(`${type} takes ${form}; got ${toks.length} field${toks.length === 1 ? '' : 's'}`)
@@ -172,6 +179,9 @@ function rdataOrFail(type: TypeName, toks: readonly Token[], origin: Name, fail:
     const v = /^[0-9]+$/.test(t) ? Number(t) : what === 'serial' ? null : parseTtl(t)
     if (v === null || v > 0xffffffff) fail(`SOA ${what} '${t}' is not a number from 0 to 4294967295`)
     return v as number
+  }
+  if (toks[0]?.text === '#' && toks[0].escaped && !isOpaque(type)) {
+    fail(`${type} in the generic form (\\#) is not supported; write it in ${type}'s own syntax`)
   }
   try {
     switch (type) {
@@ -197,6 +207,8 @@ function rdataOrFail(type: TypeName, toks: readonly Token[], origin: Name, fail:
           type, mname: name(0), rname: name(1), serial: u32(2, 'serial'), refresh: u32(3, 'refresh'),
           retry: u32(4, 'retry'), expire: u32(5, 'expire'), minimum: u32(6, 'minimum'),
         }
+      default:
+        return { type, hex: opaqueRdata(type, toks, (t) => nameOrFail(t, origin, fail), fail) }
     }
   } catch (err) {
     if (err instanceof ZoneFileError || !(err instanceof IncusDnsError)) throw err
