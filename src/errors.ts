@@ -35,10 +35,16 @@ export class ConfigErrors extends IncusDnsError {
 export class ZoneFileError extends IncusDnsError {
   readonly file: string
   readonly line: number
-  constructor(file: string, line: number, problem: string) {
-    super('INCUS_DNS_ERR_ZONE_FILE', `${file}:${line}: ${problem}`)
+  readonly problem: string
+  /** The $INCLUDE lines that led to `file`, innermost first. */
+  readonly includedFrom: readonly { readonly file: string; readonly line: number }[]
+  constructor(file: string, line: number, problem: string, includedFrom: readonly { readonly file: string; readonly line: number }[] = []) {
+    const chain = includedFrom.length === 0 ? '' : ` (included from ${includedFrom.map((w) => `${w.file}:${w.line}`).join(', from ')})`
+    super('INCUS_DNS_ERR_ZONE_FILE', `${file}:${line}: ${problem}${chain}`)
     this.file = file
     this.line = line
+    this.problem = problem
+    this.includedFrom = includedFrom
   }
 }
 

@@ -6,6 +6,8 @@
  * the ones rdata.ts encodes, and any other as `TYPEnnn \# len hex` (RFC 3597); a directive we do not implement
  * is an error naming file and line, never a silent skip.
  */
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { IncusDnsError, ZoneFileError } from '../../errors.ts'
 import { canonicalAddress } from '../address.ts'
 import { canonicalName, isAtOrBelow } from '../name.ts'
@@ -35,74 +37,111 @@ interface Entry {
   readonly tokens: readonly Token[]
 }
 
+export interface ParseOptions {
+  /** Reads an $INCLUDE'd file (tests hand in their own); the default reads the disk. */
+  readonly readFile?: (path: string) => string
+}
+
+/** Where records came from: a file and the $INCLUDE chain to it, shared by all of that file's records. */
+interface Source { readonly file: string; readonly includedFrom: readonly { readonly file: string; readonly line: number }[] }
+
 /**
- * Parses one zone file. `defaultOrigin` (from the file name) applies until a $ORIGIN line.
- * Throws ZoneFileError for the first problem found.
+ * Parses one zone file. `defaultOrigin` (from the file name) applies until a $ORIGIN line. `$INCLUDE file
+ * [origin]` (RFC 1035 5.1) reads a file relative to the including one, with the given origin or the current
+ * one; the origin and $TTL go back to the includer's afterwards. Throws ZoneFileError for the first problem
+ * found, naming the file, the line and the chain of $INCLUDE lines that led there.
  */
-export function parseZoneFile(file: string, text: string, defaultOrigin: Name): ParsedZone {
-  let origin = defaultOrigin
-  let defaultTtl: number | null = null
+export function parseZoneFile(file: string, text: string, defaultOrigin: Name, options: ParseOptions = {}): ParsedZone {
+  const read = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
   let lastTtl: number | null = null
   let lastOwner: Name | null = null
   const records: Rec[] = []
   const lines: number[] = []
-  for (const entry of entries(file, text)) {
-    const fail = (problem: string): never => { throw new ZoneFileError(file, entry.line, problem) }
-    const toks = entry.tokens
-    const first = toks[0] as Token
-    if (!entry.inheritsOwner && !first.quoted && first.text.startsWith('$')) {
-      const directive = first.text.toUpperCase()
-      if (directive === '$ORIGIN') {
-        if (toks.length !== 2) fail('$ORIGIN takes one absolute name, e.g. $ORIGIN example.org.')
-        const arg = (toks[1] as Token).text
-        if (!arg.endsWith('.')) fail(`$ORIGIN ${arg} must be absolute (end with a dot)`)
-        origin = nameOrFail(toks[1] as Token, origin, fail)
-      } else if (directive === '$TTL') {
-        if (toks.length !== 2) fail('$TTL takes one TTL, e.g. $TTL 3600 or $TTL 1h')
-        defaultTtl = ttlOrFail((toks[1] as Token).text, fail)
-      } else {
-        fail(`unsupported directive ${first.text} (supported: $ORIGIN $TTL)`)
-      }
-      continue
-    }
+  // Per record, its Source by index: a number each rather than an object (zones hold 100k+ records).
+  const sources: Source[] = []
+  const sourceOf: number[] = []
 
-    let i = 0
-    let owner: Name
-    if (entry.inheritsOwner) {
-      if (lastOwner === null) fail('the first record has no owner name (the line starts with blank space)')
-      owner = lastOwner as Name
-    } else {
-      owner = nameOrFail(first, origin, fail)
-      if (owner === lastOwner) owner = lastOwner // one string per owner, however many lines repeat it
-      i = 1
+  const parseFile = (src: Source, text: string, startOrigin: Name, startTtl: number | null, open: readonly string[]): void => {
+    const file = src.file
+    const here = sources.push(src) - 1
+    let origin = startOrigin
+    let defaultTtl = startTtl
+    try {
+      for (const entry of entries(file, text)) {
+        const fail = (problem: string): never => { throw new ZoneFileError(file, entry.line, problem, src.includedFrom) }
+        const toks = entry.tokens
+        const first = toks[0] as Token
+        if (!entry.inheritsOwner && !first.quoted && first.text.startsWith('$')) {
+          const directive = first.text.toUpperCase()
+          if (directive === '$ORIGIN') {
+            if (toks.length !== 2) fail('$ORIGIN takes one absolute name, e.g. $ORIGIN example.org.')
+            const arg = (toks[1] as Token).text
+            if (!arg.endsWith('.')) fail(`$ORIGIN ${arg} must be absolute (end with a dot)`)
+            origin = nameOrFail(toks[1] as Token, origin, fail)
+          } else if (directive === '$TTL') {
+            if (toks.length !== 2) fail('$TTL takes one TTL, e.g. $TTL 3600 or $TTL 1h')
+            defaultTtl = ttlOrFail((toks[1] as Token).text, fail)
+          } else if (directive === '$INCLUDE') {
+            if (toks.length !== 2 && toks.length !== 3) fail('$INCLUDE takes a file name and an optional origin, e.g. $INCLUDE hosts.inc example.org.')
+            const path = resolve(dirname(file), (toks[1] as Token).text)
+            const includeOrigin = toks.length === 3 ? nameOrFail(toks[2] as Token, origin, fail) : origin
+            if (open.includes(path) || resolve(path) === resolve(file)) fail(`$INCLUDE ${(toks[1] as Token).text} includes a file that is already being read: ${[...open, path].join(' → ')}`)
+            let inner: string
+            try { inner = read(path) } catch (err) { return fail(`$INCLUDE cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) }
+            parseFile({ file: path, includedFrom: [{ file, line: entry.line }, ...src.includedFrom] }, inner, includeOrigin, defaultTtl, [...open, path])
+          } else {
+            fail(`unsupported directive ${first.text} (supported: $ORIGIN $TTL $INCLUDE)`)
+          }
+          continue
+        }
+
+        let i = 0
+        let owner: Name
+        if (entry.inheritsOwner) {
+          if (lastOwner === null) fail('the first record has no owner name (the line starts with blank space)')
+          owner = lastOwner as Name
+        } else {
+          owner = nameOrFail(first, origin, fail)
+          if (owner === lastOwner) owner = lastOwner // one string per owner, however many lines repeat it
+          i = 1
+        }
+        let ttl: number | null = null
+        let type: TypeName | null = null
+        // TTL and class come in either order before the type (RFC 1035 5.1).
+        for (; i < toks.length && type === null; i++) {
+          const t = (toks[i] as Token).text
+          const upper = t.toUpperCase()
+          // The shared constant, not `upper`: a string per record was ~20 B each at 100k names.
+          const known = TYPE_NAMES.find((name) => name === upper)
+          const numbered = /^TYPE([0-9]{1,5})$/.exec(upper)
+          if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
+          else if (upper === 'IN') continue
+          else if (upper === 'CH' || upper === 'HS' || upper === 'CS' || /^CLASS[0-9]+$/.test(upper)) fail(`class ${t} is not supported (only IN)`)
+          else if (known !== undefined) type = known
+          else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
+          else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
+          else fail(`'${t}' is not a TTL, class or record type`)
+        }
+        if (type === null) fail('the record has no type')
+        const rdata = toks.slice(i)
+        ttl ??= defaultTtl ?? lastTtl
+        if (ttl === null) fail('no TTL for this record: give one, or add a $TTL line at the top')
+        const data = rdataOrFail(type as TypeName, rdata, origin, fail)
+        records.push({ name: owner, ttl: ttl as number, data })
+        lines.push(entry.line)
+        sourceOf.push(here)
+        lastOwner = owner
+        lastTtl = ttl
+      }
+    } catch (err) {
+      // The tokenizer's own errors (an unclosed quote, say) know their file but not how it was reached.
+      if (err instanceof ZoneFileError && err.file === file && err.includedFrom.length === 0 && src.includedFrom.length > 0) {
+        throw new ZoneFileError(err.file, err.line, err.problem, src.includedFrom)
+      }
+      throw err
     }
-    let ttl: number | null = null
-    let type: TypeName | null = null
-    // TTL and class come in either order before the type (RFC 1035 5.1).
-    for (; i < toks.length && type === null; i++) {
-      const t = (toks[i] as Token).text
-      const upper = t.toUpperCase()
-      // The shared constant, not `upper`: a string per record was ~20 B each at 100k names.
-      const known = TYPE_NAMES.find((name) => name === upper)
-      const numbered = /^TYPE([0-9]{1,5})$/.exec(upper)
-      if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
-      else if (upper === 'IN') continue
-      else if (upper === 'CH' || upper === 'HS' || upper === 'CS' || /^CLASS[0-9]+$/.test(upper)) fail(`class ${t} is not supported (only IN)`)
-      else if (known !== undefined) type = known
-      else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
-      else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
-      else fail(`'${t}' is not a TTL, class or record type`)
-    }
-    if (type === null) fail('the record has no type')
-    const rdata = toks.slice(i)
-    ttl ??= defaultTtl ?? lastTtl
-    if (ttl === null) fail('no TTL for this record: give one, or add a $TTL line at the top')
-    const data = rdataOrFail(type as TypeName, rdata, origin, fail)
-    records.push({ name: owner, ttl: ttl as number, data })
-    lines.push(entry.line)
-    lastOwner = owner
-    lastTtl = ttl
   }
+  parseFile({ file, includedFrom: [] }, text, defaultOrigin, null, [resolve(file)])
 
   const soas = records.filter((r) => r.data.type === 'SOA')
   if (soas.length !== 1) {
@@ -112,7 +151,8 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name): 
   // Per owner: the first record's rdata as JSON when it is a CNAME, or '' for other data.
   const seen = new Map<Name, string>()
   records.forEach((r, k) => {
-    const fail = (problem: string): never => { throw new ZoneFileError(file, lines[k] as number, problem) }
+    const src = sources[sourceOf[k] as number] as Source
+    const fail = (problem: string): never => { throw new ZoneFileError(src.file, lines[k] as number, problem, src.includedFrom) }
     if (!isAtOrBelow(r.name, apex)) fail(`${r.name} is outside the zone ${apex} (the owner of its SOA)`)
     if (r.data.type === 'NS' && r.name !== apex) fail(`NS at ${r.name}, below the apex ${apex}: delegations are not supported`)
     const mine = r.data.type === 'CNAME' ? JSON.stringify(r.data) : ''

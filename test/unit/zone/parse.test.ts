@@ -96,3 +96,40 @@ describe('readZoneDir', () => {
     expect(zones.map((z) => z.apex).sort()).toEqual(['2.0.192.in-addr.arpa', 'example.org'])
   })
 })
+
+describe('$INCLUDE (RFC 1035 5.1)', () => {
+  const files: Record<string, string> = {
+    '/z/example.org.zone': '$TTL 60\n@ IN SOA ns1 hostmaster 1 2 3 4 5\n$INCLUDE hosts.inc\n$INCLUDE sub/lab.inc lab.example.org.\nafter IN A 192.0.2.99\n',
+    '/z/hosts.inc': 'web IN A 192.0.2.80\n$ORIGIN other.example.org.\nmoved IN A 192.0.2.81\n',
+    '/z/sub/lab.inc': 'box IN A 192.0.2.82\n$INCLUDE deeper.inc\n',
+    '/z/sub/deeper.inc': 'deep 300 IN TXT "two levels down"\n',
+  }
+  const read = (over: Record<string, string>) => (path: string): string => {
+    const text = over[path] ?? files[path]
+    if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' })
+    return text
+  }
+  const parse = (over: Record<string, string> = {}) => parseZoneFile('/z/example.org.zone', (over['/z/example.org.zone'] ?? files['/z/example.org.zone']) as string, 'example.org', { readFile: read(over) })
+  const fails = (over: Record<string, string>): string => { try { parse(over); return 'no error' } catch (err) { return (err as Error).message } }
+
+  it('reads paths relative to the including file, with the given origin or the current one; the origin comes back after', () => {
+    const names = parse().records.map((r) => `${r.name} ${r.ttl} ${r.data.type}`)
+    expect(names).toEqual(['example.org 60 SOA', 'web.example.org 60 A', 'moved.other.example.org 60 A', 'box.lab.example.org 60 A',
+      'deep.lab.example.org 300 TXT', 'after.example.org 60 A'])
+  })
+
+  it('an error names the file and line, and each $INCLUDE line that led there', () => {
+    expect(fails({ '/z/sub/deeper.inc': 'deep IN A 192.0.2.300\n' }))
+      .toBe("/z/sub/deeper.inc:1: '192.0.2.300' is not an IPv4 address (included from /z/sub/lab.inc:2, from /z/example.org.zone:4)")
+    expect(fails({ '/z/sub/lab.inc': 'box IN TXT "open\n' })).toBe('/z/sub/lab.inc:1: a quoted string is never closed (included from /z/example.org.zone:4)')
+  })
+
+  it('a file that includes itself, directly or not, is an error', () => {
+    expect(fails({ '/z/hosts.inc': '$INCLUDE hosts.inc\n' })).toBe('/z/hosts.inc:1: $INCLUDE hosts.inc includes a file that is already being read: /z/example.org.zone → /z/hosts.inc → /z/hosts.inc (included from /z/example.org.zone:3)')
+    expect(fails({ '/z/sub/deeper.inc': '$INCLUDE ../example.org.zone\n' })).toMatch(/^\/z\/sub\/deeper\.inc:1: \$INCLUDE \.\.\/example\.org\.zone includes a file that is already being read: .* \(included from \/z\/sub\/lab\.inc:2, from \/z\/example\.org\.zone:4\)$/)
+  })
+
+  it('a file that cannot be read says so', () => {
+    expect(fails({ '/z/example.org.zone': '$TTL 60\n@ IN SOA ns1 hostmaster 1 2 3 4 5\n$INCLUDE nothere.inc\n' })).toBe('/z/example.org.zone:3: $INCLUDE cannot read /z/nothere.inc: ENOENT')
+  })
+})
