@@ -7,7 +7,7 @@
  * (FORMERR or DROP), not an exception.
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
-import { AA, DESC } from '../zone/table.ts'
+import { AA, BELOW_WILDCARD, DESC } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
@@ -168,18 +168,36 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
 
   // One hash-table lookup by the lowercase wire name, then the qtype among the few the name has. The
   // entry is bytes at `base` in `arena`, the table's: descriptors, then bodies (layout in zone/table.ts).
-  let arena = table.names.arena
-  let base = table.names.find(scratch, 0, n, h)
+  const names = table.names
+  let arena = names.arena
+  let base = names.find(scratch, 0, n, h)
   if (base < 0) {
-    // No such name: NXDOMAIN from the closest enclosing zone, found by trying each parent of the name.
-    const apexes = table.apexes
-    for (let p = at(scratch, 0) + 1; base < 0 && p < n; p += at(scratch, p) + 1) base = apexes.find(scratch, p, n, hashOf(scratch, p, n))
-    if (base < 0) {
+    // No such name. One walk up the labels to the closest encloser, the nearest name that exists (RFC 4592
+    // 3.3.1); its entry says what names below it get (worked out when the zone changed): a wildcard's
+    // synthesised answer, or NXDOMAIN from the zone found by walking on from there.
+    let p = at(scratch, 0) + 1
+    let enc = -1
+    let hp = 0
+    for (; p < n; p += at(scratch, p) + 1) {
+      hp = hashOf(scratch, p, n)
+      enc = names.find(scratch, p, n, hp)
+      if (enc >= 0) break
+    }
+    if (enc < 0) { // in none of our zones
       out.key = latin1(scratch, 0, n) + String.fromCharCode(qtype >> 8, qtype & 0xff)
       error(req, qend, RCODE_REFUSED, out)
       return FORWARD
     }
-    arena = apexes.arena
+    if (u16(arena, enc + 1 + at(arena, enc) * DESC + 10) === BELOW_WILDCARD) {
+      arena = table.wildcards.arena
+      base = table.wildcards.find(scratch, p, n, hp)
+    }
+    if (base < 0) {
+      const apexes = table.apexes
+      for (; base < 0 && p < n; p += at(scratch, p) + 1) base = apexes.find(scratch, p, n, hashOf(scratch, p, n))
+      if (base < 0) return error(req, qend, RCODE_REFUSED, out) // an encloser without a zone: cannot happen
+      arena = apexes.arena
+    }
   }
   const others = base + 1 + at(arena, base) * DESC
   let d = base + 1

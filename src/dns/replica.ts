@@ -10,6 +10,7 @@ export interface WireChanges {
   readonly cleared: boolean
   readonly names: [string, Uint8Array | null][]
   readonly apexes: [string, Uint8Array | null][]
+  readonly wildcards: [string, Uint8Array | null][]
   /** index, wire apex, SOA record */
   readonly negatives: [number, string, Uint8Array][]
 }
@@ -19,6 +20,7 @@ export function encodeChanges(c: TableChanges): WireChanges {
     cleared: c.cleared,
     names: [...c.names],
     apexes: [...c.apexes],
+    wildcards: [...c.wildcards],
     negatives: [...c.negatives].map((n) => [n.index, n.key, n.soa]),
   }
 }
@@ -32,7 +34,7 @@ export function applyChanges(table: AnswerTable, w: WireChanges): void {
     while (table.negatives.length <= index) table.addNegative('') // indexes arrive in any order
     table.negatives[index] = { key, index, soa: buf(soa) }
   }
-  if (w.cleared) { table.names.clear(); table.apexes.clear() }
+  if (w.cleared) { table.names.clear(); table.apexes.clear(); table.wildcards.clear() }
   for (const [k, e] of w.names) {
     if (e === null) table.names.delete(k)
     else table.names.set(k, e)
@@ -40,5 +42,9 @@ export function applyChanges(table: AnswerTable, w: WireChanges): void {
   for (const [k, e] of w.apexes) {
     if (e === null) table.apexes.delete(k)
     else table.apexes.set(k, e)
+  }
+  for (const [k, e] of w.wildcards) {
+    if (e === null) table.wildcards.delete(k)
+    else table.wildcards.set(k, e)
   }
 }

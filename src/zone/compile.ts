@@ -42,20 +42,27 @@ export interface NameAnswers {
   readonly others: Compiled
 }
 
-/** Compiles every answer for `name`; null when the name is in no zone or does not exist. */
-export function compileName(name: Name, view: ZoneView, read: (name: Name) => void): NameAnswers | null {
+type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number, negative: ZoneNegative | null) => Compiled
+
+/**
+ * Compiles every answer for `name`; null when the name is in no zone or does not exist. `synthesized`: for a
+ * wildcard owner, the answers synthesised for the names below its parent (RFC 4592 3.3.1), whose owner is
+ * whatever name was asked: a pointer to the question, every other name written in full.
+ */
+export function compileName(name: Name, view: ZoneView, read: (name: Name) => void, synthesized = false): NameAnswers | null {
+  const encode: Encode = (q, answer, additional, rcode, negative) => encodeAnswer(q, answer, additional, rcode, negative, synthesized)
   const zone = view.zoneOf(name)
   if (zone === null) return null
   const sets = view.rrsets(name)
   if (sets === undefined) return view.exists(name) ? { byType: new Map(), others: zone.nodata } : null
   const cname = sets.get('CNAME')
-  if (cname !== undefined) return compileAlias(name, cname, view, read)
+  if (cname !== undefined) return compileAlias(name, cname, view, read, encode)
 
   const byType = new Map<number, Compiled>()
   let lowest = Infinity
   for (const [type, recs] of sets) {
     const code = typeCode(type)
-    byType.set(code, encodeAnswer(name, [recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
+    byType.set(code, encode(name, [recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
     lowest = Math.min(lowest, code)
   }
   // RFC 8482 4.1: answer ANY with one RRset; the lowest type code keeps the choice stable.
@@ -64,8 +71,8 @@ export function compileName(name: Name, view: ZoneView, read: (name: Name) => vo
 }
 
 /** `name` owns a CNAME: follow it through our zones and prepare the chain for every type at its end. */
-function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (name: Name) => void): NameAnswers {
-  const own = encodeAnswer(name, [cname], [], RCODE_NOERROR, null)
+function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (name: Name) => void, encode: Encode): NameAnswers {
+  const own = encode(name, [cname], [], RCODE_NOERROR, null)
   const byType = new Map<number, Compiled>([[RecordType.CNAME, own], [QTYPE_ANY, own]])
   const chain: (readonly Rec[])[] = [cname]
   const seen = new Set<Name>([name])
@@ -74,7 +81,7 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
     read(target)
     const zone = view.zoneOf(target)
     // A target outside our zones is left to the resolver (RFC 1034 4.3.2 step 3c): the chain alone.
-    if (zone === null) return { byType, others: encodeAnswer(name, chain, [], RCODE_NOERROR, null) }
+    if (zone === null) return { byType, others: encode(name, chain, [], RCODE_NOERROR, null) }
     const sets = view.rrsets(target)
     const next = sets?.get('CNAME')
     if (next !== undefined && !seen.has(target)) {
@@ -86,15 +93,15 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
     if (next !== undefined || sets === undefined) {
       // A loop, or a name without records: NODATA if it exists (or is a loop), else NXDOMAIN (RFC 6604 2.1).
       const rcode = next !== undefined || view.exists(target) ? RCODE_NOERROR : RCODE_NXDOMAIN
-      return { byType, others: encodeAnswer(name, chain, [], rcode, zone.negative) }
+      return { byType, others: encode(name, chain, [], rcode, zone.negative) }
     }
     for (const [type, recs] of sets) {
-      byType.set(typeCode(type), encodeAnswer(name, [...chain, recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
+      byType.set(typeCode(type), encode(name, [...chain, recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
     }
-    return { byType, others: encodeAnswer(name, chain, [], RCODE_NOERROR, zone.negative) }
+    return { byType, others: encode(name, chain, [], RCODE_NOERROR, zone.negative) }
   }
   // Longer than MAX_CHAIN: return what we followed and let the resolver go on.
-  return { byType, others: encodeAnswer(name, chain, [], RCODE_NOERROR, null) }
+  return { byType, others: encode(name, chain, [], RCODE_NOERROR, null) }
 }
 
 function targetOf(cname: readonly Rec[]): Name {
@@ -154,31 +161,24 @@ export function rrsetTtl(recs: readonly Rec[]): number {
  */
 export function encodeAnswer(
   qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number,
-  negative: ZoneNegative | null,
+  negative: ZoneNegative | null, synthesized = false,
 ): Compiled {
-  const first = encodeBody(qname, answer, additional)
+  const first = encodeBody(qname, answer, additional, synthesized)
   const last = answer.at(-1)
   let rotations: Buffer[] | null = null
   if (last !== undefined && last.length > 1 && last.length <= MAX_ROTATIONS) {
     rotations = [first.body]
     for (let k = 1; k < last.length; k++) {
-      rotations.push(encodeBody(qname, [...answer.slice(0, -1), [...last.slice(k), ...last.slice(0, k)]], additional).body)
+      rotations.push(encodeBody(qname, [...answer.slice(0, -1), [...last.slice(k), ...last.slice(0, k)]], additional, synthesized).body)
     }
   }
   return compiled(rcode, first.an, first.ar, first.body, first.answerBytes, negative, rotations)
 }
 
-function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[]): { body: Buffer; an: number; ar: number; answerBytes: number } {
-  const dict = new Map<Name, number>()
-  let offset = 12
-  let rest = qname
-  while (rest !== '') {
-    dict.set(rest, offset)
-    const dot = rest.indexOf('.')
-    offset += (dot < 0 ? rest.length : dot) + 1
-    rest = dot < 0 ? '' : rest.slice(dot + 1)
-  }
-  const w = new WireWriter(12 + wireLength(qname) + 4, dict)
+function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean): { body: Buffer; an: number; ar: number; answerBytes: number } {
+  // Synthesised from a wildcard: neither the asked name's length nor its labels are known, so the owner is a
+  // pointer to the question and every other name is written in full (no pointer into the body either).
+  const w = synthesized ? new WireWriter(0, null) : bodyWriter(qname)
   let an = 0
   for (const set of answer) {
     const ttl = rrsetTtl(set)
@@ -191,6 +191,20 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
     for (const rec of set) { w.record(rec, ttl, null); ar++ }
   }
   return { body: w.finish(), an, ar, answerBytes }
+}
+
+/** A writer for the bytes after the question of `qname`, compressing against it. */
+function bodyWriter(qname: Name): WireWriter {
+  const dict = new Map<Name, number>()
+  let offset = 12
+  let rest = qname
+  while (rest !== '') {
+    dict.set(rest, offset)
+    const dot = rest.indexOf('.')
+    offset += (dot < 0 ? rest.length : dot) + 1
+    rest = dot < 0 ? '' : rest.slice(dot + 1)
+  }
+  return new WireWriter(12 + wireLength(qname) + 4, dict)
 }
 
 /** The negative-answer SOA (RFC 2308 3): TTL = min(SOA TTL, MINIMUM), every name in full. */

@@ -6,7 +6,7 @@
 import { ZoneDataError } from '../errors.ts'
 import type { Name } from './types.ts'
 
-const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/ // no '*': wildcards are not supported
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/ // '*' alone is a wildcard label, allowed first only (canonicalName)
 
 /**
  * Lowercases and checks a name given in presentation form, with or without the trailing dot.
@@ -20,9 +20,15 @@ export function canonicalName(input: string): Name {
   if (s.endsWith('.')) s = s.slice(0, -1)
   if (s === '') return ''
   const labels = s.split('.')
-  for (const label of labels) {
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i] as string
     if (label.length === 0) throw new ZoneDataError(`'${input}' has an empty label`)
     if (label.length > 63) throw new ZoneDataError(`'${input}' has a label longer than 63 bytes`)
+    if (label === '*') {
+      // A wildcard owner (RFC 4592 2.1.1): the asterisk is the whole leftmost label, nowhere else.
+      if (i !== 0) throw new ZoneDataError(`'${input}' has '*' below its first label; a wildcard is '*.' followed by a name`)
+      continue
+    }
     if (!LABEL.test(label)) {
       throw new ZoneDataError(`'${input}' has a label with characters other than letters, digits, '-' and '_'`)
     }

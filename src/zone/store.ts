@@ -6,6 +6,7 @@
  */
 import { ZoneDataError } from '../errors.ts'
 import { canonicalAddress } from './address.ts'
+import { belowFlag, wildcardOwner, wildcardParent } from './adjust.ts'
 import { compileName, encodeNegativeSoa, rrsetTtl } from './compile.ts'
 import type { ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
@@ -279,6 +280,9 @@ export class ZoneStore implements ZoneWriter {
 
   #markChanged(name: Name): void {
     this.#dirty.add(name)
+    // A wildcard appearing or going changes what its parent's entry says of the names below it.
+    const parent = wildcardParent(name)
+    if (parent !== null) this.#dirty.add(parent)
     const readers = this.#readers.get(name)
     if (readers !== undefined) for (const r of readers) this.#dirty.add(r)
     const zone = this.#zoneFor(name)
@@ -383,13 +387,21 @@ export class ZoneStore implements ZoneWriter {
       exists: (n) => this.exists(n),
     }
     const result = compileName(name, view, (n) => reads.add(n))
+    // A wildcard owner also answers for the names below its parent: that entry is filed under the parent.
+    const parent = wildcardParent(name)
+    if (parent !== null) {
+      const synthesized = result === null ? null : compileName(name, view, (n) => reads.add(n), true)
+      if (synthesized !== null) table.setWildcard(wireKey(parent), packEntry(synthesized.byType, synthesized.others))
+      else if (table.wildcards.has(wireKey(parent))) table.deleteWildcard(wireKey(parent))
+    }
     // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
     // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
     if (result === null) {
       if (table.names.has(wire)) table.deleteName(wire)
       return
     }
-    table.setName(wire, packEntry(result.byType, result.others))
+    const wild = this.#owners.get(wildcardOwner(name))
+    table.setName(wire, packEntry(result.byType, result.others, belowFlag(wild !== undefined && merged(wild) !== undefined)))
     if (reads.size > 0) {
       this.#reads.set(name, reads)
       for (const r of reads) {

@@ -8,7 +8,7 @@
  * descriptors of DESC bytes, the last one answering every other qtype ("others": NODATA, or the CNAME chain):
  *   +0 u16 qtype (0 in "others")     +2 u8 rcode        +3 u8 n, bodies (0: none; > 1: round-robin rotations)
  *   +4 u16 ANCOUNT                  +6 u16 ARCOUNT     +8 u16 negative: 1 + index in `negatives`, or 0
- *   +10 u16 0                       +12 u32 where the n body slots start
+ *   +10 u16 below (0 in all but "others": see BELOW_*) +12 u32 where the n body slots start
  *   +16 u32 answer bytes of body 0 (without the additional section, for when the whole body does not fit)
  * A body slot is u32 offset, u32 length, in the entry. Bodies follow the question of the reply; their names
  * are compressed against the question at offset 12.
@@ -47,6 +47,14 @@ export interface Compiled {
 export type NameEntry = Uint8Array
 
 export const DESC = 20
+
+/**
+ * What a miss below a name gets, in its "others" descriptor at +10: worked out when the zone changes (Knot's
+ * adjust step), so that a miss walks up the labels once and looks up one name per label.
+ */
+export const BELOW_NXDOMAIN = 0
+/** A wildcard `*.<this name>` exists: answer from its entry in `wildcards` (RFC 4592 3.3.1). */
+export const BELOW_WILDCARD = 1
 const SLOT = 8
 /** Header byte 2's AA bit: set on every answer from our zones. */
 export const AA = 0x04
@@ -66,7 +74,7 @@ export function negativeAnswer(rcode: number, negative: ZoneNegative): Compiled 
 }
 
 /** Packs a name's answers into its entry; an answer given for several qtypes (ANY and A) is stored once. */
-export function packEntry(byType: ReadonlyMap<number, Compiled>, others: Compiled): NameEntry {
+export function packEntry(byType: ReadonlyMap<number, Compiled>, others: Compiled, below = BELOW_NXDOMAIN): NameEntry {
   const answers: [number, Compiled][] = [...byType, [0, others]]
   const bodiesOf = (c: Compiled): readonly Buffer[] => c.rotations ?? (c.body.length === 0 ? [] : [c.body])
   const distinct = [...new Set(answers.map(([, c]) => c))]
@@ -101,6 +109,7 @@ export function packEntry(byType: ReadonlyMap<number, Compiled>, others: Compile
     out.writeUInt32BE(slotsAt.get(c) as number, d + 12)
     out.writeUInt32BE(c.answerBytes, d + 16)
   })
+  out.writeUInt16BE(below, 1 + (answers.length - 1) * DESC + 10)
   return out
 }
 
@@ -109,6 +118,7 @@ export interface TableChanges {
   cleared: boolean
   readonly names: Map<string, NameEntry | null>
   readonly apexes: Map<string, NameEntry | null>
+  readonly wildcards: Map<string, NameEntry | null>
   readonly negatives: Set<ZoneNegative>
 }
 
@@ -117,6 +127,11 @@ export class AnswerTable {
   readonly names = new NameTable()
   /** lowercase wire apex → the entry (only "others": NXDOMAIN) for names below it that do not exist. */
   readonly apexes = new NameTable()
+  /**
+   * lowercase wire name P → the entry synthesised for names below P from `*.P` (RFC 4592): compiled with the
+   * owner as a pointer to the question and every other name in full, so it fits whatever name was asked.
+   */
+  readonly wildcards = new NameTable()
   /** Every zone's negative-answer SOA, by the index entries hold. */
   readonly negatives: ZoneNegative[] = []
   /** Receives the changes of each store batch; set when worker threads hold replicas. */
@@ -125,7 +140,7 @@ export class AnswerTable {
 
   #changes(): TableChanges | null {
     if (this.listener === null) return null
-    this.#pending ??= { cleared: false, names: new Map(), apexes: new Map(), negatives: new Set() }
+    this.#pending ??= { cleared: false, names: new Map(), apexes: new Map(), wildcards: new Map(), negatives: new Set() }
     return this.#pending
   }
 
@@ -139,13 +154,16 @@ export class AnswerTable {
   setName(wire: string, entry: NameEntry): void { this.names.set(wire, entry); this.#changes()?.names.set(wire, entry) }
   deleteName(wire: string): void { this.names.delete(wire); this.#changes()?.names.set(wire, null) }
   setApex(wire: string, entry: NameEntry): void { this.apexes.set(wire, entry); this.#changes()?.apexes.set(wire, entry) }
+  setWildcard(wire: string, entry: NameEntry): void { this.wildcards.set(wire, entry); this.#changes()?.wildcards.set(wire, entry) }
+  deleteWildcard(wire: string): void { this.wildcards.delete(wire); this.#changes()?.wildcards.set(wire, null) }
   negativeChanged(neg: ZoneNegative): void { this.#changes()?.negatives.add(neg) }
 
   clear(): void {
     this.names.clear()
     this.apexes.clear()
+    this.wildcards.clear()
     const c = this.#changes()
-    if (c !== null) { c.cleared = true; c.names.clear(); c.apexes.clear() }
+    if (c !== null) { c.cleared = true; c.names.clear(); c.apexes.clear(); c.wildcards.clear() }
   }
 
   /** Hands the changes collected since the last call to the listener. */
@@ -159,7 +177,7 @@ export class AnswerTable {
   snapshot(): TableChanges {
     // Copies, not views: a view would carry the whole arena (allocated ahead) into the worker's message.
     const copy = (table: NameTable): Map<string, NameEntry> => new Map([...table.entries()].map(([k, v]) => [k, new Uint8Array(v)]))
-    return { cleared: true, names: copy(this.names), apexes: copy(this.apexes), negatives: new Set(this.negatives) }
+    return { cleared: true, names: copy(this.names), apexes: copy(this.apexes), wildcards: copy(this.wildcards), negatives: new Set(this.negatives) }
   }
 }
 

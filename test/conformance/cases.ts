@@ -69,6 +69,22 @@ export const CASES: readonly Case[] = [
   { qname: 'example.org', qtype: 'ANY', rcode: 'NOERROR', flags: AA, answer: ['example.org. 3600 IN A 192.0.2.1'] },
   { qname: 'www.example.org', qtype: 'ANY', rcode: 'NOERROR', flags: AA, answer: ['www.example.org. 3600 IN CNAME web.example.org.'] },
 
+  // Wildcards (RFC 4592): synthesised for names that do not exist below the wildcard's parent, the owner in the
+  // client's letter case; NODATA at a synthesised name without the type; an existing name wins; an empty
+  // non-terminal (ent.apps) is the closest encloser and blocks synthesis; a CNAME wildcard is followed.
+  { qname: 'x.apps.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['x.apps.example.org. 3600 IN A 192.0.2.10'] },
+  { qname: 'X.y.APPS.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['x.y.apps.example.org. 3600 IN A 192.0.2.10'] },
+  { qname: 'x.apps.example.org', qtype: 'TXT', rcode: 'NOERROR', flags: AA, answer: ['x.apps.example.org. 3600 IN TXT "wild"'] },
+  { qname: 'x.apps.example.org', qtype: 'MX', rcode: 'NOERROR', flags: AA, authority: [SOA] },
+  { qname: 'real.apps.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['real.apps.example.org. 3600 IN A 192.0.2.11'] },
+  { qname: 'real.apps.example.org', qtype: 'TXT', rcode: 'NOERROR', flags: AA, authority: [SOA] },
+  { qname: 'ent.apps.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, authority: [SOA] },
+  { qname: 'x.ent.apps.example.org', qtype: 'A', rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
+  { qname: 'x.deep.ent.apps.example.org', qtype: 'A', rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
+  { qname: '*.apps.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['*.apps.example.org. 3600 IN A 192.0.2.10'] },
+  { qname: 'a.cn.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['a.cn.example.org. 3600 IN CNAME web.example.org.', WEB_A] },
+  { qname: 'a.b.cn.example.org', qtype: 'MX', rcode: 'NOERROR', flags: AA, answer: ['a.b.cn.example.org. 3600 IN CNAME web.example.org.'], authority: [SOA] },
+
   // CD set by the client: cleared in authoritative answers, as knotd and NSD do (RFC 4035 3.1.6 is for resolvers).
   { qname: 'web.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NOERROR', flags: AA, answer: [WEB_A] },
   { qname: 'nothere.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },

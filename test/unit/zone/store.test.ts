@@ -132,6 +132,21 @@ describe('ZoneStore', () => {
     })
   })
 
+  describe('wildcards (RFC 4592)', () => {
+    it('a wildcard appearing or going changes what names below its parent get; an existing name wins', () => {
+      expect(ask(store.table, 'x.web.incus.example.org', 'A').rcode).toBe(3)
+      store.setOwner('incus', '*.web.incus.example.org', [a('*.web.incus.example.org', '10.0.0.9')])
+      expect(ask(store.table, 'x.web.incus.example.org', 'A').answer).toEqual(['x.web.incus.example.org. 30 IN A 10.0.0.9'])
+      expect(ask(store.table, 'a.b.web.incus.example.org', 'A').answer).toEqual(['a.b.web.incus.example.org. 30 IN A 10.0.0.9'])
+      store.setOwner('incus', 'real.web.incus.example.org', [a('real.web.incus.example.org', '10.0.0.10')])
+      expect(ask(store.table, 'real.web.incus.example.org', 'A').answer).toEqual(['real.web.incus.example.org. 30 IN A 10.0.0.10'])
+      expect(ask(store.table, 'x.real.web.incus.example.org', 'A').rcode).toBe(3) // real is the closest encloser
+      store.setOwner('incus', '*.web.incus.example.org', [])
+      expect(ask(store.table, 'x.web.incus.example.org', 'A').rcode).toBe(3)
+      expect(store.table.wildcards.size).toBe(0)
+    })
+  })
+
   describe('incremental compile', () => {
     it('a change recompiles the changed name and leaves unrelated answers untouched', () => {
       store.batch(() => {
