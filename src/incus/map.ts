@@ -23,6 +23,8 @@ export interface Mapped {
   readonly name: string
   readonly hostname: Name | null
   readonly aliases: readonly Name[]
+  /** `user.dns.wildcard=true`: `*.<hostname>` answers with the instance's records too (reverse proxies, ingress). */
+  readonly wildcard?: boolean
   readonly ipv4: string | null
   readonly ipv6: string | null
   /** Why it publishes nothing, for the debug log; null when it publishes. */
@@ -177,9 +179,9 @@ function expectedFamilies(inst: Instance, networks: NetworkFamilies): { ipv4: bo
 export function mapInstance(inst: Instance, settings: MapSettings, networks: NetworkFamilies = new Map(), leases: Leases | null = null): Mapped {
   const key = instanceKey(inst.project, inst.name)
   const { hostname, aliases, why } = namesOf(inst, settings)
-  const base = { key, project: inst.project, name: inst.name, hostname, aliases }
-  const nothing = (reason: string, awaitingAddress: Mapped['awaitingAddress'] = false): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason, awaitingAddress })
   const config = configOf(inst)
+  const base = { key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true' }
+  const nothing = (reason: string, awaitingAddress: Mapped['awaitingAddress'] = false): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason, awaitingAddress })
   if ((config['user.dns.enabled'] ?? config['user.dnsweaver.enabled'] ?? 'true').toLowerCase() === 'false') {
     return nothing('opted out (user.dns.enabled=false)')
   }

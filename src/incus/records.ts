@@ -104,6 +104,8 @@ export class InstanceRecords {
   #ownersOf(m: Mapped): string[] {
     if (m.skipped !== null || m.hostname === null) return []
     const out: string[] = [m.hostname, 'hostname']
+    // A wildcard below the hostname (RFC 4592) with the same records: app1.web.<suffix> resolves to web.
+    if (m.wildcard === true) out.push(`*.${m.hostname}`, 'hostname')
     for (const a of m.aliases) out.push(a, 'alias')
     if (this.#settings.targetMode === 'guest-ip') {
       for (const address of [m.ipv4, m.ipv6]) {

@@ -94,6 +94,17 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('Incus source over the unix 
     expect(await a(`v4first.${S}`, 'AAAA')).toEqual([`v4first.${S}. 30 IN AAAA fd42:4c81:5770:1eaf::132`])
   })
 
+  it('user.dns.wildcard=true: app1.<hostname> and any name below it answer with the instance\'s address', async () => {
+    sim.launch({ name: 'ingress', ipv4: '10.42.0.140', config: { 'user.dns.wildcard': 'true' } })
+    await until(async () => (await a(`app1.ingress.${S}`)).length === 1)
+    expect(await a(`app1.ingress.${S}`)).toEqual([`app1.ingress.${S}. 30 IN A 10.42.0.140`])
+    expect(await a(`a.b.ingress.${S}`)).toEqual([`a.b.ingress.${S}. 30 IN A 10.42.0.140`])
+    expect(await a(`ingress.${S}`)).toEqual([`ingress.${S}. 30 IN A 10.42.0.140`])
+    sim.setConfig('default', 'ingress', 'user.dns.wildcard', null)
+    await until(async () => (await rcode(`app1.ingress.${S}`)) === 'NXDOMAIN')
+    sim.delete('default', 'ingress')
+  })
+
   it('the simulated Incus refuses one instance name twice on one bridge, and takes it on another bridge', () => {
     expect(() => sim.launch({ name: 'web', project: 'staging', ipv4: '10.42.0.150' })).toThrow(/Instance DNS name "web" already used on network/)
     expect(sim.instances.has('staging/web')).toBe(false)

@@ -60,9 +60,15 @@ export function lifecycleTests(env: RealEnv): void {
       expect((await ask(dns.port, `www2.${S}`)).answer[0]).toBe(`www2.${S}. 30 IN CNAME portal.${S}.`)
     }, 30_000)
 
+    it('user.dns.wildcard=true: names below the hostname answer within 500 ms', async () => {
+      const [v4] = await rdata(dns.port, `portal.${S}`)
+      await env.real.incus(['config', 'set', 'web2', 'user.dns.wildcard=true'])
+      await msUntil(async () => (await rdata(dns.port, `app1.portal.${S}`)).join() === v4, 500, 'app1.portal')
+    }, 30_000)
+
     it('user.dns.enabled=false: every name of the instance goes within 500 ms', async () => {
       await env.real.incus(['config', 'set', 'web2', 'user.dns.enabled=false'])
-      await msUntil(async () => await gone(`portal.${S}`) && await gone(`www2.${S}`), 500, 'opted out')
+      await msUntil(async () => await gone(`portal.${S}`) && await gone(`www2.${S}`) && await gone(`app1.portal.${S}`), 500, 'opted out')
     }, 30_000)
 
     it('delete of a running instance: its names and PTR go within 500 ms', async () => {

@@ -18,7 +18,7 @@ const onlyV6 = (i: Instance): Instance => edited(i, (x) => {
 describe('mapInstance', () => {
   it('a running container: <name>.<suffix>, first global IPv4 and IPv6 of eth0, link-local skipped', () => {
     expect(mapInstance(instance('default/web'), S)).toEqual({
-      key: 'default/web', project: 'default', name: 'web', hostname: 'web.incus.example.org', aliases: [],
+      key: 'default/web', project: 'default', name: 'web', hostname: 'web.incus.example.org', aliases: [], wildcard: false,
       ipv4: '10.42.0.15', ipv6: 'fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd', skipped: null, awaitingAddress: false,
     })
   })
@@ -159,6 +159,11 @@ describe('mapInstance', () => {
     const off = edited(instance('default/web'), (i) => { i.expanded_config['user.dns.enabled'] = 'false' })
     expect(mapInstance(off, S).skipped).toBe('opted out (user.dns.enabled=false)')
     expect(mapInstance(instance('staging/api'), S).skipped).toBeNull()
+  })
+
+  it('user.dns.wildcard=true asks for *.<hostname> too', () => {
+    expect(mapInstance(edited(instance('default/web'), (i) => { i.expanded_config['user.dns.wildcard'] = 'true' }), S).wildcard).toBe(true)
+    expect(mapInstance(instance('default/web'), S).wildcard).toBe(false)
   })
 
   it('user.dns.aliases: relative and full names, deduplicated', () => {
