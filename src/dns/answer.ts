@@ -7,7 +7,7 @@
  * (FORMERR or DROP), not an exception.
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
-import { AA, BELOW_WILDCARD, DESC } from '../zone/table.ts'
+import { AA, BELOW_SYNTHESIZED, DESC, REFERRAL } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
@@ -174,7 +174,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if (base < 0) {
     // No such name. One walk up the labels to the closest encloser, the nearest name that exists (RFC 4592
     // 3.3.1); its entry says what names below it get (worked out when the zone changed): a wildcard's
-    // synthesised answer, or NXDOMAIN from the zone found by walking on from there.
+    // synthesised answer, a zone cut's referral, or NXDOMAIN from the zone found by walking on from there.
     let p = at(scratch, 0) + 1
     let enc = -1
     let hp = 0
@@ -188,7 +188,8 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       error(req, qend, RCODE_REFUSED, out)
       return FORWARD
     }
-    if (u16(arena, enc + 1 + at(arena, enc) * DESC + 10) === BELOW_WILDCARD) {
+    // A wildcard's synthesised answers, or the referral of a zone cut the name falls under.
+    if (u16(arena, enc + 1 + at(arena, enc) * DESC + 10) === BELOW_SYNTHESIZED) {
       arena = table.wildcards.arena
       base = table.wildcards.find(scratch, p, n, hp)
     }
@@ -225,18 +226,21 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) tc = 0x02
     }
   }
-  // Header: QR, echo opcode/RD (RFC 1035 4.1.1), our AA and rcode. CD is cleared, as Knot and NSD do: an
-  // authoritative answer has no validation to skip (RFC 4035 3.1.6 sets it only for a resolver's answers).
-  req[2] = 0x80 | (b2 & 0x79) | AA | tc
-  req[3] = at(arena, d + 2)
+  // Header: QR, echo opcode/RD (RFC 1035 4.1.1), our AA (not on a referral) and rcode. CD is cleared, as Knot
+  // and NSD do: an authoritative answer has no validation to skip (RFC 4035 3.1.6 is for a resolver's answers).
+  const rc = at(arena, d + 2)
+  const referral = (rc & REFERRAL) !== 0
+  req[2] = 0x80 | (b2 & 0x79) | (referral ? 0 : AA) | tc
+  req[3] = rc & 0x0f
   out.head = headOf(req, qend)
   if (tc !== 0) {
     req.writeUInt32BE(0x00010000, 4) // QD 1, AN 0
     req.writeUInt32BE(optLen === 0 ? 0 : 1, 8) // NS 0, AR opt
     return SEND
   }
-  req.writeUInt16BE(u16(arena, d + 4), 6)
-  req.writeUInt16BE(negative === 0 ? 0 : 1, 8)
+  // A referral's records are the cut's NS (authority) and glue (additional); nothing in the answer section.
+  req.writeUInt16BE(referral ? 0 : u16(arena, d + 4), 6)
+  req.writeUInt16BE(referral ? u16(arena, d + 4) : negative === 0 ? 0 : 1, 8)
   req.writeUInt16BE(ar + (optLen === 0 ? 0 : 1), 10)
   out.body = bodyEnd === 0 ? EMPTY : arena.subarray(bodyStart, bodyEnd)
   out.auth = auth

@@ -2,9 +2,10 @@
  * @module zone/adjust
  * What a name's entry says about the names below it, worked out when the zone changes (Knot's adjust step)
  * so that a query does no more than look up: a miss walks up once to the closest encloser and reads its
- * flag (zone/table.ts BELOW_*). Today: whether a wildcard `*.<name>` exists (RFC 4592).
+ * flag (zone/table.ts BELOW_*): whether a wildcard `*.<name>` exists (RFC 4592), or the name is at or below a
+ * zone cut (a referral for whatever is asked below it).
  */
-import { BELOW_NXDOMAIN, BELOW_WILDCARD } from './table.ts'
+import { BELOW_NXDOMAIN, BELOW_SYNTHESIZED } from './table.ts'
 import type { Name } from './types.ts'
 
 /** The wildcard owner whose answers names below `name` get: `*.<name>`. */
@@ -18,7 +19,7 @@ export function wildcardParent(name: Name): Name | null {
   return name.startsWith('*.') ? name.slice(2) : null
 }
 
-/** The flag of a name's entry, from what the store knows of the names below it. */
-export function belowFlag(hasWildcardChild: boolean): number {
-  return hasWildcardChild ? BELOW_WILDCARD : BELOW_NXDOMAIN
+/** The flag of a name's entry: whether misses below it have an entry in `wildcards` (a wildcard, or a referral). */
+export function belowFlag(hasWildcardChild: boolean, atOrBelowCut: boolean): number {
+  return hasWildcardChild || atOrBelowCut ? BELOW_SYNTHESIZED : BELOW_NXDOMAIN
 }

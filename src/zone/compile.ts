@@ -6,7 +6,7 @@
  * `read`, so the store can recompile this owner when one of those names changes.
  */
 import { wireLength } from './name.ts'
-import { compiled, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
+import { compiled, RCODE_NOERROR, RCODE_NXDOMAIN, REFERRAL } from './table.ts'
 import type { Compiled, ZoneNegative } from './table.ts'
 import { RecordType, typeCode } from './types.ts'
 import type { Name, Rec, TypeName } from './types.ts'
@@ -33,6 +33,8 @@ export interface ZoneView {
   rrsets(name: Name): ReadonlyMap<TypeName, readonly Rec[]> | undefined
   /** Has records, or names below it (an empty non-terminal, RFC 8020). */
   exists(name: Name): boolean
+  /** The zone cut `name` is at or below (the topmost non-apex name with NS above it, itself included), or null. */
+  cutOf(name: Name): Name | null
 }
 
 export interface NameAnswers {
@@ -40,6 +42,8 @@ export interface NameAnswers {
   readonly byType: Map<number, Compiled>
   /** The answer for every other qtype. */
   readonly others: Compiled
+  /** At or below a zone cut: the name answers with referrals, and so do the names below it. */
+  readonly referral?: boolean
 }
 
 type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number, negative: ZoneNegative | null) => Compiled
@@ -53,6 +57,8 @@ export function compileName(name: Name, view: ZoneView, read: (name: Name) => vo
   const encode: Encode = (q, answer, additional, rcode, negative) => encodeAnswer(q, answer, additional, rcode, negative, synthesized)
   const zone = view.zoneOf(name)
   if (zone === null) return null
+  const cut = view.cutOf(name)
+  if (cut !== null) return compileReferral(name, cut, zone, view, read, encode, synthesized)
   const sets = view.rrsets(name)
   if (sets === undefined) return view.exists(name) ? { byType: new Map(), others: zone.nodata } : null
   const cname = sets.get('CNAME')
@@ -68,6 +74,27 @@ export function compileName(name: Name, view: ZoneView, read: (name: Name) => vo
   // RFC 8482 4.1: answer ANY with one RRset; the lowest type code keeps the choice stable.
   byType.set(QTYPE_ANY, byType.get(lowest) as Compiled)
   return { byType, others: zone.nodata }
+}
+
+/**
+ * At or below a zone cut, the parent is not authoritative (RFC 1034 4.3.2 step 3b): every qtype gets the
+ * referral, the cut's NS with the addresses of those NS targets that are in this zone (glue) in additional,
+ * AA clear. Only DS at the cut itself is the parent's to answer, authoritatively (RFC 4035 3.1.4.1).
+ */
+function compileReferral(name: Name, cut: Name, zone: ZoneInfo, view: ZoneView, read: (name: Name) => void, encode: Encode, below: boolean): NameAnswers | null {
+  read(cut)
+  const sets = view.rrsets(cut)
+  const ns = sets?.get('NS')
+  if (ns === undefined) return null
+  // For the names below (`below`), whatever was asked: the cut's name in full, never the question's pointer.
+  const r = encode(below ? '' : name, [ns], additionalFor(zone, ns, view, read), RCODE_NOERROR, null)
+  const referral = compiled(REFERRAL | RCODE_NOERROR, r.an, r.ar, r.body, r.answerBytes, null, r.rotations)
+  const byType = new Map<number, Compiled>()
+  if (name === cut && !below) {
+    const ds = view.rrsets(name)?.get('DS')
+    byType.set(RecordType.DS, ds === undefined ? zone.nodata : encode(name, [ds], [], RCODE_NOERROR, null))
+  }
+  return { byType, others: referral, referral: true }
 }
 
 /** `name` owns a CNAME: follow it through our zones and prepare the chain for every type at its end. */

@@ -108,9 +108,6 @@ export class ZoneStore implements ZoneWriter {
     if (!isApex && clean.length > 0 && this.#zoneFor(owner) === null) {
       throw new ZoneDataError(`${owner} is in no zone we serve; add a zone file for its domain`)
     }
-    if (!isApex && clean.some((r) => r.data.type === 'NS') && !this.#zones.has(owner)) {
-      throw new ZoneDataError(`NS records at ${owner}, below its zone's apex: delegations are not supported`)
-    }
     this.batch(() => {
       let entry = this.#owners.get(owner)
       const before = entry === undefined ? undefined : merged(entry)
@@ -230,6 +227,26 @@ export class ZoneStore implements ZoneWriter {
     }
     if ((before === undefined) !== (after === undefined)) this.#countBelow(name, after === undefined ? -1 : 1)
     this.#markChanged(name)
+    // NS below an apex is a zone cut: everything at and below it answers differently when it comes or goes.
+    const nsBefore = wasApex ? undefined : before?.get('NS')
+    const nsAfter = isApex ? undefined : after?.get('NS')
+    if ((nsBefore === undefined) !== (nsAfter === undefined)) this.#markSubtree(name)
+  }
+
+  /** Recompiles every name at or below `top` (a zone cut appeared or went: rare, so a scan will do). */
+  #markSubtree(top: Name): void {
+    for (const n of this.#owners.keys()) if (isAtOrBelow(n, top)) this.#dirty.add(n)
+    for (const n of this.#below.keys()) if (isAtOrBelow(n, top)) this.#dirty.add(n)
+  }
+
+  /** The topmost non-apex name at or above `name`, inside its zone, that has NS: the zone cut, or null. */
+  cutOf(name: Name): Name | null {
+    let cut: Name | null = null
+    for (let n: Name | null = name; n !== null && !this.#zones.has(n); n = parentName(n)) {
+      const o = this.#owners.get(n) // read without merging: this runs for every name compiled
+      if (o !== undefined && (o.file ?? o.incus ?? []).some((r) => r.data.type === 'NS')) cut = n
+    }
+    return cut
   }
 
   /** Notes the served records `name` lost and gained, in its zone's pending journal entry. */
@@ -385,10 +402,12 @@ export class ZoneStore implements ZoneWriter {
         return sets === undefined || zone === undefined ? sets : sets.set('SOA', [this.#soaOf(zone)])
       },
       exists: (n) => this.exists(n),
+      cutOf: (n) => this.cutOf(n),
     }
     const result = compileName(name, view, (n) => reads.add(n))
-    // A wildcard owner also answers for the names below its parent: that entry is filed under the parent.
-    const parent = wildcardParent(name)
+    // A wildcard owner also answers for the names below its parent: that entry is filed under the parent. At
+    // or below a zone cut, a name files the referral for the names below it instead.
+    const parent = result?.referral === true ? name : wildcardParent(name)
     if (parent !== null) {
       const synthesized = result === null ? null : compileName(name, view, (n) => reads.add(n), true)
       if (synthesized !== null) table.setWildcard(wireKey(parent), packEntry(synthesized.byType, synthesized.others))
@@ -396,12 +415,15 @@ export class ZoneStore implements ZoneWriter {
     }
     // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
     // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
+    const wild = this.#owners.get(wildcardOwner(name))
+    const hasWild = wild !== undefined && merged(wild) !== undefined
+    // No longer a cut's name, and no wildcard below: the entry for names below it has no use any more.
+    if (result?.referral !== true && !hasWild && table.wildcards.has(wire)) table.deleteWildcard(wire)
     if (result === null) {
       if (table.names.has(wire)) table.deleteName(wire)
       return
     }
-    const wild = this.#owners.get(wildcardOwner(name))
-    table.setName(wire, packEntry(result.byType, result.others, belowFlag(wild !== undefined && merged(wild) !== undefined)))
+    table.setName(wire, packEntry(result.byType, result.others, belowFlag(hasWild, result.referral === true)))
     if (reads.size > 0) {
       this.#reads.set(name, reads)
       for (const r of reads) {

@@ -53,8 +53,16 @@ export const DESC = 20
  * adjust step), so that a miss walks up the labels once and looks up one name per label.
  */
 export const BELOW_NXDOMAIN = 0
-/** A wildcard `*.<this name>` exists: answer from its entry in `wildcards` (RFC 4592 3.3.1). */
-export const BELOW_WILDCARD = 1
+/**
+ * Answer from this name's entry in `wildcards`: the answers a wildcard `*.<this name>` synthesises (RFC 4592
+ * 3.3.1), or, at or below a zone cut, the cut's referral.
+ */
+export const BELOW_SYNTHESIZED = 1
+/**
+ * Set in a descriptor's rcode byte: a referral (RFC 1034 4.3.2 step 3b). AA is clear, and the `an` records of
+ * the body are the cut's NS, counted in the authority section; the rest is glue, in additional.
+ */
+export const REFERRAL = 0x80
 const SLOT = 8
 /** Header byte 2's AA bit: set on every answer from our zones. */
 export const AA = 0x04
@@ -128,8 +136,9 @@ export class AnswerTable {
   /** lowercase wire apex → the entry (only "others": NXDOMAIN) for names below it that do not exist. */
   readonly apexes = new NameTable()
   /**
-   * lowercase wire name P → the entry synthesised for names below P from `*.P` (RFC 4592): compiled with the
-   * owner as a pointer to the question and every other name in full, so it fits whatever name was asked.
+   * lowercase wire name P → the entry for names below P that do not exist: synthesised from `*.P` (RFC 4592),
+   * or the referral of the zone cut P is at or below. Compiled with the owner as a pointer to the question and
+   * every other name in full, so it fits whatever name was asked.
    */
   readonly wildcards = new NameTable()
   /** Every zone's negative-answer SOA, by the index entries hold. */

@@ -25,6 +25,8 @@ const SOA = 'example.org. 300 IN SOA ns1.example.org. hostmaster.example.org. SE
 const WEB_A = 'web.example.org. 60 IN A 192.0.2.80'
 const WEB_AAAA = 'web.example.org. 60 IN AAAA 2001:db8::80'
 const AA = ['aa', 'qr']
+const SUB_NS = ['sub.example.org. 3600 IN NS ns.example.net.', 'sub.example.org. 3600 IN NS ns1.sub.example.org.']
+const SUB_GLUE = ['ns1.sub.example.org. 3600 IN A 192.0.2.54', 'ns1.sub.example.org. 3600 IN AAAA 2001:db8::54']
 
 export const CASES: readonly Case[] = [
   // Positive answers (RFC 1034 4.3.2 step 3a), AA set, owner echoed in the client's case.
@@ -85,6 +87,19 @@ export const CASES: readonly Case[] = [
   { qname: 'a.cn.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['a.cn.example.org. 3600 IN CNAME web.example.org.', WEB_A] },
   { qname: 'a.b.cn.example.org', qtype: 'MX', rcode: 'NOERROR', flags: AA, answer: ['a.b.cn.example.org. 3600 IN CNAME web.example.org.'], authority: [SOA] },
 
+  // Delegations (RFC 1034 4.3.2 step 3b): at or below a cut, a referral: AA clear, the cut's NS in authority,
+  // in-zone glue in additional, whatever the type; DS at the cut is the parent's, answered authoritatively.
+  { qname: 'sub.example.org', qtype: 'NS', rcode: 'NOERROR', flags: ['qr'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'sub.example.org', qtype: 'A', rcode: 'NOERROR', flags: ['qr'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'x.sub.example.org', qtype: 'A', rcode: 'NOERROR', flags: ['qr'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'Deep.X.sub.example.org', qtype: 'TXT', rcode: 'NOERROR', flags: ['qr'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'ns1.sub.example.org', qtype: 'A', rcode: 'NOERROR', flags: ['qr'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'x.sub.example.org', qtype: 'DS', rcode: 'NOERROR', flags: ['qr'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'sub.example.org', qtype: 'SOA', rcode: 'NOERROR', flags: ['qr'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'nods.example.org', qtype: 'A', rcode: 'NOERROR', flags: ['qr'], authority: ['nods.example.org. 3600 IN NS ns.example.net.'] },
+  { qname: 'x.nods.example.org', qtype: 'MX', rcode: 'NOERROR', flags: ['qr'], authority: ['nods.example.org. 3600 IN NS ns.example.net.'] },
+  { qname: 'nods.example.org', qtype: 'DS', rcode: 'NOERROR', flags: AA, authority: [SOA] },
+
   // CD set by the client: cleared in authoritative answers, as knotd and NSD do (RFC 4035 3.1.6 is for resolvers).
   { qname: 'web.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NOERROR', flags: AA, answer: [WEB_A] },
   { qname: 'nothere.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
@@ -107,5 +122,5 @@ export const CASES: readonly Case[] = [
 export const TYPE_CASES: readonly Case[] = ([
   ['caa', 'CAA'], ['sshfp', 'SSHFP'], ['_443._tcp.web', 'TLSA'], ['svc', 'SVCB'], ['svc', 'HTTPS'], ['svcalias', 'HTTPS'],
   ['naptr', 'NAPTR'], ['hinfo', 'HINFO'], ['uri', 'URI'], ['loc', 'LOC'], ['rp', 'RP'], ['ds', 'DS'], ['dnamed', 'DNAME'],
-  ['generic', 'TYPE65280'], ['generic', 'TYPE65281'], ['caa', 'A'], ['svc', 'TXT'],
+  ['generic', 'TYPE65280'], ['generic', 'TYPE65281'], ['caa', 'A'], ['svc', 'TXT'], ['sub', 'DS'],
 ] as const).map(([name, qtype]) => ({ qname: `${name}.example.org`, qtype, rcode: 'NOERROR', flags: AA }))

@@ -154,7 +154,6 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name, o
     const src = sources[sourceOf[k] as number] as Source
     const fail = (problem: string): never => { throw new ZoneFileError(src.file, lines[k] as number, problem, src.includedFrom) }
     if (!isAtOrBelow(r.name, apex)) fail(`${r.name} is outside the zone ${apex} (the owner of its SOA)`)
-    if (r.data.type === 'NS' && r.name !== apex) fail(`NS at ${r.name}, below the apex ${apex}: delegations are not supported`)
     const mine = r.data.type === 'CNAME' ? JSON.stringify(r.data) : ''
     const before = seen.get(r.name)
     if (before !== undefined && (before !== '' || mine !== '') && before !== mine) {
