@@ -7,7 +7,7 @@
  * (FORMERR or DROP), not an exception.
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
-import { AA, BELOW_SYNTHESIZED, DESC, REFERRAL } from '../zone/table.ts'
+import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
@@ -28,6 +28,7 @@ const TYPE_AXFR = 252
 const RCODE_FORMERR = 1
 const RCODE_NOTIMP = 4
 const RCODE_REFUSED = 5
+const RCODE_YXDOMAIN = 6
 const OPCODE_UPDATE = 5 << 3
 /** BADVERS = 16: 0 in the header, 1 in the OPT's extended-rcode byte (RFC 6891 6.1.3). */
 const EXT_BADVERS = 1
@@ -189,9 +190,14 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       return FORWARD
     }
     // A wildcard's synthesised answers, or the referral of a zone cut the name falls under.
-    if (u16(arena, enc + 1 + at(arena, enc) * DESC + 10) === BELOW_SYNTHESIZED) {
+    const below = u16(arena, enc + 1 + at(arena, enc) * DESC + 10)
+    if (below === BELOW_SYNTHESIZED) {
       arena = table.wildcards.arena
       base = table.wildcards.find(scratch, p, n, hp)
+    } else if (below === BELOW_DNAME) {
+      const e = table.wildcards.find(scratch, p, n, hp)
+      const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
+      if (e >= 0) return dname(req, qend, p, table.wildcards.arena, e, limit, out)
     }
     if (base < 0) {
       const apexes = table.apexes
@@ -244,6 +250,42 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   req.writeUInt16BE(ar + (optLen === 0 ? 0 : 1), 10)
   out.body = bodyEnd === 0 ? EMPTY : arena.subarray(bodyStart, bodyEnd)
   out.auth = auth
+  return SEND
+}
+
+/**
+ * RFC 6672 3.2: the DNAME owned by the closest encloser (at `p` in the question name) and the CNAME it
+ * synthesises for the question, the one answer that is built per query (a DNAME's targets depend on the name
+ * asked). The CNAME is left to the resolver to follow. Too long a result is YXDOMAIN with the DNAME alone.
+ */
+function dname(req: Buffer, qend: number, p: number, arena: Buffer, e: number, limit: number, out: Reply): Outcome {
+  const tlen = arena.readUInt32BE(e - 4) - 4 // the entry: u32 TTL, then the target's wire form
+  const tooLong = p + tlen > 255
+  const body = Buffer.allocUnsafe(12 + tlen + (tooLong ? 0 : 12 + p + tlen))
+  body.writeUInt16BE(0xc000 | (12 + p), 0) // the owner: the question's suffix where the DNAME's name starts
+  body.writeUInt32BE(0x00270001, 2) // DNAME, IN
+  arena.copy(body, 6, e, e + 4) // TTL
+  body.writeUInt16BE(tlen, 10)
+  arena.copy(body, 12, e + 4, e + 4 + tlen)
+  if (!tooLong) {
+    const o = 12 + tlen
+    body.writeUInt32BE(0xc00c0005, o) // owner: the question; CNAME
+    body.writeUInt16BE(1, o + 4)
+    arena.copy(body, o + 6, e, e + 4)
+    body.writeUInt16BE(p + tlen, o + 10)
+    scratch.copy(body, o + 12, 0, p) // the labels asked below the DNAME's owner, lowercase (as knotd writes them)
+    arena.copy(body, o + 12 + p, e + 4, e + 4 + tlen)
+  }
+  const optLen = out.opt.length
+  const tc = qend + body.length + optLen > limit
+  req[2] = 0x80 | (at(req, 2) & 0x79) | AA | (tc ? 0x02 : 0)
+  req[3] = tooLong ? RCODE_YXDOMAIN : 0
+  req.writeUInt16BE(tc ? 0 : tooLong ? 1 : 2, 6)
+  req.writeUInt16BE(0, 8)
+  req.writeUInt16BE(optLen === 0 ? 0 : 1, 10)
+  out.head = headOf(req, qend)
+  out.body = tc ? EMPTY : body
+  out.auth = EMPTY
   return SEND
 }
 

@@ -5,7 +5,7 @@
  * flag (zone/table.ts BELOW_*): whether a wildcard `*.<name>` exists (RFC 4592), or the name is at or below a
  * zone cut (a referral for whatever is asked below it).
  */
-import { BELOW_NXDOMAIN, BELOW_SYNTHESIZED } from './table.ts'
+import { BELOW_DNAME, BELOW_NXDOMAIN, BELOW_SYNTHESIZED } from './table.ts'
 import type { Name } from './types.ts'
 
 /** The wildcard owner whose answers names below `name` get: `*.<name>`. */
@@ -19,7 +19,18 @@ export function wildcardParent(name: Name): Name | null {
   return name.startsWith('*.') ? name.slice(2) : null
 }
 
-/** The flag of a name's entry: whether misses below it have an entry in `wildcards` (a wildcard, or a referral). */
-export function belowFlag(hasWildcardChild: boolean, atOrBelowCut: boolean): number {
-  return hasWildcardChild || atOrBelowCut ? BELOW_SYNTHESIZED : BELOW_NXDOMAIN
+/** The flag of a name's entry: what misses below it get from its entry in `wildcards`, if anything. */
+export function belowFlag(hasWildcardChild: boolean, atOrBelowCut: boolean, ownsDname: boolean): number {
+  if (atOrBelowCut) return BELOW_SYNTHESIZED // a referral, whatever else is there
+  if (ownsDname) return BELOW_DNAME
+  return hasWildcardChild ? BELOW_SYNTHESIZED : BELOW_NXDOMAIN
+}
+
+/** A DNAME owner's entry for the names below it: [u32 TTL][target in wire form] (the RDATA is that wire form). */
+export function dnameEntry(ttl: number, rdataHex: string): Uint8Array {
+  const target = Buffer.from(rdataHex, 'hex')
+  const out = Buffer.alloc(4 + target.length)
+  out.writeUInt32BE(ttl >>> 0, 0)
+  target.copy(out, 4)
+  return out
 }

@@ -6,7 +6,7 @@
  */
 import { ZoneDataError } from '../errors.ts'
 import { canonicalAddress } from './address.ts'
-import { belowFlag, wildcardOwner, wildcardParent } from './adjust.ts'
+import { belowFlag, dnameEntry, wildcardOwner, wildcardParent } from './adjust.ts'
 import { compileName, encodeNegativeSoa, rrsetTtl } from './compile.ts'
 import type { ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
@@ -417,13 +417,15 @@ export class ZoneStore implements ZoneWriter {
     // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
     const wild = this.#owners.get(wildcardOwner(name))
     const hasWild = wild !== undefined && merged(wild) !== undefined
-    // No longer a cut's name, and no wildcard below: the entry for names below it has no use any more.
-    if (result?.referral !== true && !hasWild && table.wildcards.has(wire)) table.deleteWildcard(wire)
+    const dname = result === null || result.referral === true ? undefined : view.rrsets(name)?.get('DNAME')?.[0]
+    if (dname !== undefined && dname.data.type === 'DNAME') table.setWildcard(wire, dnameEntry(dname.ttl, dname.data.hex))
+    // No longer a cut's name, a DNAME owner or a wildcard's parent: the entry for names below it has no use.
+    else if (result?.referral !== true && !hasWild && table.wildcards.has(wire)) table.deleteWildcard(wire)
     if (result === null) {
       if (table.names.has(wire)) table.deleteName(wire)
       return
     }
-    table.setName(wire, packEntry(result.byType, result.others, belowFlag(hasWild, result.referral === true)))
+    table.setName(wire, packEntry(result.byType, result.others, belowFlag(hasWild, result.referral === true, dname !== undefined)))
     if (reads.size > 0) {
       this.#reads.set(name, reads)
       for (const r of reads) {

@@ -59,6 +59,11 @@ export const BELOW_NXDOMAIN = 0
  */
 export const BELOW_SYNTHESIZED = 1
 /**
+ * This name owns a DNAME (RFC 6672): names below it get the DNAME and a CNAME synthesised from the question.
+ * Its entry in `wildcards` is then not a descriptor entry but [u32 TTL][the target, wire form].
+ */
+export const BELOW_DNAME = 2
+/**
  * Set in a descriptor's rcode byte: a referral (RFC 1034 4.3.2 step 3b). AA is clear, and the `an` records of
  * the body are the cut's NS, counted in the authority section; the rest is glue, in additional.
  */

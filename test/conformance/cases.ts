@@ -100,6 +100,10 @@ export const CASES: readonly Case[] = [
   { qname: 'x.nods.example.org', qtype: 'MX', rcode: 'NOERROR', flags: ['qr'], authority: ['nods.example.org. 3600 IN NS ns.example.net.'] },
   { qname: 'nods.example.org', qtype: 'DS', rcode: 'NOERROR', flags: AA, authority: [SOA] },
 
+  // DNAME (RFC 6672): at the owner, an ordinary name; below it, the synthesis (TYPE_CASES: our test decoder
+  // cannot read DNAME, dig can).
+  { qname: 'dnamed.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, authority: [SOA] },
+
   // CD set by the client: cleared in authoritative answers, as knotd and NSD do (RFC 4035 3.1.6 is for resolvers).
   { qname: 'web.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NOERROR', flags: AA, answer: [WEB_A] },
   { qname: 'nothere.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
@@ -123,4 +127,5 @@ export const TYPE_CASES: readonly Case[] = ([
   ['caa', 'CAA'], ['sshfp', 'SSHFP'], ['_443._tcp.web', 'TLSA'], ['svc', 'SVCB'], ['svc', 'HTTPS'], ['svcalias', 'HTTPS'],
   ['naptr', 'NAPTR'], ['hinfo', 'HINFO'], ['uri', 'URI'], ['loc', 'LOC'], ['rp', 'RP'], ['ds', 'DS'], ['dnamed', 'DNAME'],
   ['generic', 'TYPE65280'], ['generic', 'TYPE65281'], ['caa', 'A'], ['svc', 'TXT'], ['sub', 'DS'],
+  ['x.dnamed', 'A'], ['A.b.DNAMED', 'AAAA'], ['x.dnamed', 'CNAME'], ['x.dnamed', 'DNAME'],
 ] as const).map(([name, qtype]) => ({ qname: `${name}.example.org`, qtype, rcode: 'NOERROR', flags: AA }))

@@ -147,6 +147,24 @@ describe('ZoneStore', () => {
     })
   })
 
+  describe('DNAME (RFC 6672)', () => {
+    const wire = (name: string): string => Buffer.concat([...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]).toString('hex')
+    it('synthesises a CNAME below the owner; YXDOMAIN with the DNAME alone when the result would pass 255 bytes', () => {
+      const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.net`
+      store.setOwner('file', 'old.incus.example.org', [{ name: 'old.incus.example.org', ttl: 120, data: { type: 'DNAME', hex: wire('new.example.net') } }])
+      store.setOwner('file', 'far.incus.example.org', [{ name: 'far.incus.example.org', ttl: 120, data: { type: 'DNAME', hex: wire(long) } }])
+      const ok = ask(store.table, 'Web.old.incus.example.org', 'A')
+      expect(ok.rcode).toBe(0)
+      expect(ok.answer).toHaveLength(2)
+      expect(ok.answer[1]).toBe('web.old.incus.example.org. 120 IN CNAME web.new.example.net.')
+      const tooLong = ask(store.table, `${'x'.repeat(40)}.${'y'.repeat(40)}.far.incus.example.org`, 'A')
+      expect(tooLong.rcode).toBe(6)
+      expect(tooLong.answer).toHaveLength(1)
+      store.setOwner('file', 'old.incus.example.org', [])
+      expect(ask(store.table, 'web.old.incus.example.org', 'A').rcode).toBe(3)
+    })
+  })
+
   describe('incremental compile', () => {
     it('a change recompiles the changed name and leaves unrelated answers untouched', () => {
       store.batch(() => {
