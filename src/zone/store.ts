@@ -7,7 +7,9 @@
 import { ZoneDataError } from '../errors.ts'
 import { canonicalAddress } from './address.ts'
 import { belowFlag, dnameEntry, wildcardOwner, wildcardParent } from './adjust.ts'
-import { compileName, encodeNegativeSoa, rrsetTtl } from './compile.ts'
+import { compileName, encodeNegativeSoa } from './compile.ts'
+import { nextSerial, serialAfter, served, ZoneJournal } from './journal.ts'
+import type { JournalEntry } from './journal.ts'
 import type { ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
 import { AnswerTable, negativeAnswer, packEntry, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
@@ -37,23 +39,15 @@ interface Zone extends ZoneInfo {
   /** The answer-table entry for names below the apex that do not exist. */
   readonly nxdomainEntry: NameEntry
   serial: number
-  /** Differences per serial change, oldest first, for IXFR (RFC 1995); bounded by `journalSize`. */
-  journal: JournalEntry[]
-  /** Served records removed and added in the batch being applied. */
-  pending: { removed: Rec[]; added: Rec[] } | null
+  /** Differences per serial change, for IXFR; bounded by `journalSize`. */
+  readonly journal: ZoneJournal
   /** Added in the batch being applied: it serves the serial its source wrote until its content changes. */
   fresh: boolean
   /** The source's SOA as last seen, to tell a reload that changed it (a new serial, say) from one that did not. */
   soaKey: string
 }
 
-/** One serial change of a zone: the served records (SOA aside) it removed and added. */
-export interface JournalEntry {
-  readonly from: number
-  readonly to: number
-  readonly removed: readonly Rec[]
-  readonly added: readonly Rec[]
-}
+export type { JournalEntry }
 
 /**
  * One owner name: what each source publishes there. A plain object with fixed fields rather than a Map: at
@@ -251,16 +245,7 @@ export class ZoneStore implements ZoneWriter {
 
   /** Notes the served records `name` lost and gained, in its zone's pending journal entry. */
   #journalChange(name: Name, before: ReadonlyMap<TypeName, readonly Rec[]> | undefined, after: ReadonlyMap<TypeName, readonly Rec[]> | undefined): void {
-    const zone = this.#zoneFor(name)
-    if (zone === null) return
-    const was = served(before)
-    const now = served(after)
-    const id = (r: Rec): string => `${r.ttl} ${JSON.stringify(r.data)}`
-    const wasIds = new Set(was.map(id))
-    const nowIds = new Set(now.map(id))
-    zone.pending ??= { removed: [], added: [] }
-    for (const r of was) if (!nowIds.has(id(r))) zone.pending.removed.push(r)
-    for (const r of now) if (!wasIds.has(id(r))) zone.pending.added.push(r)
+    this.#zoneFor(name)?.journal.note(before, after)
   }
 
   #addZone(apex: Name, soaRec: Rec): void {
@@ -274,8 +259,7 @@ export class ZoneStore implements ZoneWriter {
       nxdomain,
       nxdomainEntry: packEntry(new Map(), nxdomain),
       serial: soa.serial >>> 0,
-      journal: [],
-      pending: null,
+      journal: new ZoneJournal(this.#journalSize),
       fresh: true,
       soaKey: JSON.stringify(soa),
     }
@@ -314,15 +298,12 @@ export class ZoneStore implements ZoneWriter {
       for (const name of this.#owners.keys()) this.#dirty.add(name)
       for (const name of this.#below.keys()) this.#dirty.add(name)
       // No journal reaches across a change of zones: secondaries transfer everything again.
-      for (const zone of this.#zones.values()) { this.#touchedZones.add(zone); zone.journal = []; zone.pending = null }
+      for (const zone of this.#zones.values()) { this.#touchedZones.add(zone); zone.journal.clear() }
     }
     const changed: Zone[] = []
     for (const zone of this.#touchedZones) {
       if (this.#zones.get(zone.apex) !== zone) continue
       const from = zone.serial
-      const removed = zone.pending?.removed ?? []
-      const added = zone.pending?.added ?? []
-      zone.pending = null
       const soa = this.rrsets(zone.apex)?.get('SOA')?.[0]?.data as SoaData | undefined
       const soaKey = JSON.stringify(soa)
       const soaChanged = soaKey !== zone.soaKey
@@ -330,18 +311,16 @@ export class ZoneStore implements ZoneWriter {
       if (zone.fresh) {
         // Just loaded: the serial the file wrote, not a bump (a differential against knotd saw +1 here).
         zone.fresh = false
+        zone.journal.drop()
         changed.push(zone)
-      } else if (removed.length + added.length > 0 || soaChanged) {
+      } else if (zone.journal.changed || soaChanged) {
         // Changed: the time-based rule; a source that raised its own serial past ours (a reload) is taken.
         const own = soa?.serial ?? 0
-        zone.serial = soaChanged && serialAfter(own, from) && own !== from ? own >>> 0 : nextSerial(from, this.#now())
-        if (removed.length + added.length > MAX_JOURNAL_CHANGE) {
-          zone.journal = [] // a change this big (a first sync) is cheaper to send as AXFR than to remember
-        } else {
-          zone.journal.push({ from, to: zone.serial, removed, added })
-          if (zone.journal.length > this.#journalSize) zone.journal.splice(0, zone.journal.length - this.#journalSize)
-        }
+        zone.serial = soaChanged && serialAfter(own, from) ? own >>> 0 : nextSerial(from, this.#now())
+        zone.journal.commit(from, zone.serial)
         changed.push(zone)
+      } else {
+        zone.journal.drop()
       }
       zone.negative.soa = encodeNegativeSoa(this.#soaOf(zone))
       this.table.negativeChanged(zone.negative)
@@ -376,7 +355,7 @@ export class ZoneStore implements ZoneWriter {
 
   /** The zone's serial changes, oldest first (bounded). */
   journal(apex: Name): readonly JournalEntry[] {
-    return this.#zones.get(apex)?.journal ?? []
+    return this.#zones.get(apex)?.journal.entries ?? []
   }
 
   /** The apex SOA with the served serial in place of the file's. */
@@ -437,19 +416,6 @@ export class ZoneStore implements ZoneWriter {
   }
 }
 
-/** Journal entries bigger than this are not kept: the zone's journal restarts and IXFR falls back to AXFR. */
-const MAX_JOURNAL_CHANGE = 10_000
-
-/** RFC 1982: whether serial `a` comes after `b`. */
-function serialAfter(a: number, b: number): boolean {
-  const d = ((a >>> 0) - (b >>> 0) + 0x1_0000_0000) % 0x1_0000_0000
-  return d !== 0 && d < 0x8000_0000
-}
-
-/** Time-based and strictly increasing (RFC 1982 arithmetic is left to the secondaries' side). */
-function nextSerial(previous: number, now: number): number {
-  return Math.max(now, previous + 1) >>> 0
-}
 
 /**
  * The effective RRsets of an owner: per type, the first source in SOURCE_PRECEDENCE that has it wins; a CNAME
@@ -475,18 +441,6 @@ function merged(o: Owner, shadowed?: (type: TypeName, winner: SourceId, loser: S
     winner ??= source
   }
   return sets
-}
-
-/** Records as answered: SOA left out (transfers frame it), each RRset with its one TTL. */
-function served(sets: ReadonlyMap<TypeName, readonly Rec[]> | undefined): Rec[] {
-  if (sets === undefined) return []
-  const out: Rec[] = []
-  for (const [type, recs] of sets) {
-    if (type === 'SOA') continue
-    const ttl = rrsetTtl(recs)
-    for (const r of recs) out.push(r.ttl === ttl ? r : { name: r.name, ttl, data: r.data })
-  }
-  return out
 }
 
 function groupByType(recs: readonly Rec[]): Map<TypeName, Rec[]> {
