@@ -104,6 +104,11 @@ export const CASES: readonly Case[] = [
   // cannot read DNAME, dig can).
   { qname: 'dnamed.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, authority: [SOA] },
 
+  // $INCLUDE: records from included.inc, its $ORIGIN kept inside it, the origin back after it.
+  { qname: 'inc1.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['inc1.example.org. 3600 IN A 192.0.2.201'] },
+  { qname: 'box.lab.example.org', qtype: 'TXT', rcode: 'NOERROR', flags: AA, answer: ['box.lab.example.org. 3600 IN TXT "included"'] },
+  { qname: 'after-inc.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['after-inc.example.org. 3600 IN A 192.0.2.202'] },
+
   // CD set by the client: cleared in authoritative answers, as knotd and NSD do (RFC 4035 3.1.6 is for resolvers).
   { qname: 'web.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NOERROR', flags: AA, answer: [WEB_A] },
   { qname: 'nothere.example.org', qtype: 'A', args: ['+cdflag'], rcode: 'NXDOMAIN', flags: AA, authority: [SOA] },
