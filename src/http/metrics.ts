@@ -67,7 +67,9 @@ export const METRICS = [
 
 export function createRegistry(src: MetricSources, ready: () => boolean): client.Registry {
   const reg = new client.Registry()
-  client.collectDefaultMetrics({ register: reg, prefix: 'incus_dns_process_' })
+  // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_*), as stock
+  // dashboards expect; only our own metrics carry incus_dns_.
+  client.collectDefaultMetrics({ register: reg })
   let d = src.dns()
   const add = (name: string, values: () => Value[]): void => {
     const meta = METRICS.find((m) => m[0] === name)

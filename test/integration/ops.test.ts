@@ -60,6 +60,11 @@ describe('the HTTP side port', () => {
     const text = (await get(server, '/metrics')).text
     const before = parseMetrics(text)
     for (const [name, type] of METRICS) expect(text).toContain(`# TYPE ${name} ${type}\n`)
+    // prom-client's defaults keep their standard names: one prefix, not two.
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'))
+    }
+    expect(text).not.toContain('incus_dns_process_')
     const key = 'incus_dns_queries_total{transport="udp",qtype="A"}'
     for (let i = 0; i < 5; i++) await udpExchange(server.port, query(`web.${S}`, 'A'))
     await udpExchange(server.port, query('nothere.example.org', 'MX'))
