@@ -97,6 +97,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const server = await startDnsServer({
     listen: config.listen, table: store.table, stats, log, forward, transfer, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
+    tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {

@@ -195,8 +195,18 @@ export const SETTINGS = {
   }),
   tcpMaxConnections: setting<number>({
     env: 'INCUS_DNS_TCP_MAX_CONNECTIONS', flag: 'tcp-max-connections', default: '1000',
-    help: 'Most TCP connections open at once, over all listen addresses; more are closed on arrival.',
+    help: 'Most TCP connections open at once, over all listen addresses; at the cap the one idle longest is closed to let a new one in (RFC 7766 6.2.3).',
     parse: parsePositiveInt,
+  }),
+  tcpMaxPerSource: setting<number>({
+    env: 'INCUS_DNS_TCP_MAX_PER_SOURCE', flag: 'tcp-max-per-source', default: '250',
+    help: 'Most TCP connections one client address may hold; past it, its own idlest is closed, so one client cannot take every slot.',
+    parse: parsePositiveInt,
+  }),
+  tcpPressureIdleTimeout: setting<number>({
+    env: 'INCUS_DNS_TCP_PRESSURE_IDLE_TIMEOUT', flag: 'tcp-pressure-idle-timeout', default: '1s',
+    help: 'The TCP idle timeout while more than 3/4 of INCUS_DNS_TCP_MAX_CONNECTIONS are open (until fewer than half are).',
+    parse: parseDuration,
   }),
 } as const
 

@@ -9,6 +9,7 @@ import type { AnswerTable } from '../zone/table.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 import { listenTcp } from './tcp.ts'
+import { TcpPool } from './tcp-pool.ts'
 import type { TcpListener } from './tcp.ts'
 import { bindUdp } from './udp.ts'
 
@@ -29,6 +30,8 @@ export interface DnsServerOptions {
   readonly log: Logger
   readonly tcpIdleTimeoutMs: number
   readonly tcpMaxConnections: number
+  readonly tcpMaxPerSource: number
+  readonly tcpPressureIdleTimeoutMs: number
   readonly forward?: ForwardHook
   readonly transfer?: TransferHook
   /** Bind UDP with SO_REUSEPORT (for worker threads on the same ports). */
@@ -47,13 +50,17 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const udps: dgram.Socket[] = []
   const tcps: TcpListener[] = []
   const addresses: ListenAddress[] = []
+  const pool = new TcpPool({
+    maxConnections: opts.tcpMaxConnections, maxPerSource: opts.tcpMaxPerSource, idleTimeoutMs: opts.tcpIdleTimeoutMs,
+    pressureIdleTimeoutMs: opts.tcpPressureIdleTimeoutMs, stats: opts.stats,
+  })
   const close = async (graceMs = 2000): Promise<void> => {
     for (const u of udps) u.close()
     await Promise.all(tcps.map((t) => t.close(graceMs)))
   }
   try {
     for (const want of opts.listen) {
-      const [udp, tcp] = await bindPair(want, opts)
+      const [udp, tcp] = await bindPair(want, opts, pool)
       udps.push(udp)
       tcps.push(tcp)
       addresses.push({ host: want.host, port: udp.address().port })
@@ -66,7 +73,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
 }
 
 /** UDP first, then TCP on the same port; with port 0, retry when the kernel's UDP pick is taken on TCP. */
-async function bindPair(want: ListenAddress, opts: DnsServerOptions): Promise<[dgram.Socket, TcpListener]> {
+async function bindPair(want: ListenAddress, opts: DnsServerOptions, pool: TcpPool): Promise<[dgram.Socket, TcpListener]> {
   for (let attempt = 0; ; attempt++) {
     let udp: dgram.Socket
     try {
@@ -75,10 +82,7 @@ async function bindPair(want: ListenAddress, opts: DnsServerOptions): Promise<[d
       throw listenError('UDP', want, err)
     }
     try {
-      const tcp = await listenTcp({
-        ...opts, host: want.host, port: udp.address().port,
-        idleTimeoutMs: opts.tcpIdleTimeoutMs, maxConnections: opts.tcpMaxConnections,
-      })
+      const tcp = await listenTcp({ ...opts, host: want.host, port: udp.address().port, pool })
       return [udp, tcp]
     } catch (err) {
       udp.close()

@@ -21,8 +21,10 @@ export class DnsStats {
   queriesUdp = 0
   queriesTcp = 0
   truncated = 0
-  /** TCP connections closed at once because `maxConnections` were open. */
-  tcpRefused = 0
+  /** TCP connections we closed, by why (dns/tcp-pool.ts): to make room at the cap, one source over its share, idle. */
+  readonly tcpClosed = { idle_at_cap: 0, per_source_cap: 0, idle_timeout: 0 }
+  /** Times the connection count passed the high-water mark and idle timeouts were shortened. */
+  tcpPressure = 0
   readonly dropped: Record<DropReason, number> = { malformed: 0, internal_error: 0 }
   /** Responses by rcode (0-15). */
   readonly responses = new Float64Array(16)

@@ -1,8 +1,9 @@
 /**
  * @module dns/tcp
  * The TCP transport (RFC 7766): 2-byte length framing, several queries per connection answered in order,
- * an idle timeout that also ends a client stalled half-way through a message, a cap on open connections,
- * and reading paused while a client does not read its answers.
+ * an idle timeout that also ends a client stalled half-way through a message, connections kept or closed
+ * under pressure by a pool shared by every listener (tcp-pool.ts), and reading paused while a client does
+ * not read its answers.
  */
 import net from 'node:net'
 import type { Logger } from 'pino'
@@ -10,6 +11,7 @@ import type { AnswerTable } from '../zone/table.ts'
 import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
+import type { TcpPool } from './tcp-pool.ts'
 
 export interface TcpOptions {
   readonly host: string
@@ -17,9 +19,8 @@ export interface TcpOptions {
   readonly table: AnswerTable
   readonly stats: DnsStats
   readonly log: Logger
-  /** Close a connection after this long without a complete message or a write. */
-  readonly idleTimeoutMs: number
-  readonly maxConnections: number
+  /** Admits connections and times them out; one pool for every listener. */
+  readonly pool: TcpPool
   readonly forward?: ForwardHook
   readonly transfer?: TransferHook
 }
@@ -31,7 +32,8 @@ export interface TcpListener {
 }
 
 /** Writes one length-prefixed message; pauses reading while the client does not read its answers. */
-function writeFramed(sock: net.Socket, parts: readonly Buffer[]): void {
+function writeFramed(sock: net.Socket, parts: readonly Buffer[], pool: TcpPool): void {
+  pool.touch(sock)
   let total = 0
   for (const p of parts) total += p.length
   const len = Buffer.allocUnsafe(2)
@@ -43,12 +45,10 @@ function writeFramed(sock: net.Socket, parts: readonly Buffer[]): void {
 }
 
 export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
-  const { table, stats, log, forward, transfer } = opts
+  const { table, stats, log, forward, transfer, pool } = opts
   const reply = new Reply()
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ noDelay: true })
-  server.maxConnections = opts.maxConnections
-  server.on('drop', () => { stats.tcpRefused++ })
 
   server.on('connection', (sock) => {
     sockets.add(sock)
@@ -56,10 +56,12 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
     let pending: Buffer | null = null
     // When the unfinished message began: a client dripping bytes must still finish within the idle timeout.
     let pendingSince = 0
-    sock.setTimeout(opts.idleTimeoutMs, () => sock.destroy())
-    sock.on('close', () => sockets.delete(sock))
+    pool.admit(sock, peer.address) // sets the idle timeout too
+    sock.on('timeout', () => { stats.tcpClosed.idle_timeout++; sock.destroy() })
+    sock.on('close', () => { sockets.delete(sock); pool.remove(sock) })
     sock.on('error', () => sock.destroy())
     sock.on('data', (chunk: Buffer) => {
+      pool.touch(sock)
       let buf = pending === null ? chunk : Buffer.concat([pending, chunk])
       let off = 0
       while (buf.length - off >= 2) {
@@ -82,15 +84,15 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         stats.qtype(true, reply.qtype)
         if (outcome === TRANSFER) {
           // A transfer is written message after message; a large zone takes a while, so the frame is copied.
-          const send = (msgs: readonly Buffer[]): void => { for (const m of msgs) if (!sock.destroyed) { stats.response(m); writeFramed(sock, [m]) } }
+          const send = (msgs: readonly Buffer[]): void => { for (const m of msgs) if (!sock.destroyed) { stats.response(m); writeFramed(sock, [m], pool) } }
           if (transfer !== undefined && transfer(Buffer.from(msg), reply, peer, true, send)) continue
           refuse(msg, reply)
         }
         // Forwarded answers are written when they come (RFC 7766 6.2.1.1 allows out-of-order answers).
         if (outcome === FORWARD && forward !== undefined
-          && forward(msg, reply, peer, true, (out) => { if (!sock.destroyed) { stats.response(out); writeFramed(sock, [out]) } })) continue
+          && forward(msg, reply, peer, true, (out) => { if (!sock.destroyed) { stats.response(out); writeFramed(sock, [out], pool) } })) continue
         stats.response(reply.head)
-        writeFramed(sock, [reply.head, reply.body, reply.auth, reply.opt])
+        writeFramed(sock, [reply.head, reply.body, reply.auth, reply.opt], pool)
       }
       if (off === buf.length) {
         pending = null
@@ -98,7 +100,7 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
       }
       const now = Date.now()
       if (pending === null || off > 0) pendingSince = now
-      else if (now - pendingSince > opts.idleTimeoutMs) { sock.destroy(); return }
+      else if (now - pendingSince > pool.idleTimeoutMs) { stats.tcpClosed.idle_timeout++; sock.destroy(); return }
       pending = off > 0 ? Buffer.from(buf.subarray(off)) : buf // a copy, so the whole chunk is not pinned
     })
   })

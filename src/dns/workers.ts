@@ -105,7 +105,10 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
       }
       add(o.stats)
       t.queriesTcp = o.stats.queriesTcp
-      t.tcpRefused = o.stats.tcpRefused
+      t.tcpClosed.idle_at_cap = o.stats.tcpClosed.idle_at_cap
+      t.tcpClosed.per_source_cap = o.stats.tcpClosed.per_source_cap
+      t.tcpClosed.idle_timeout = o.stats.tcpClosed.idle_timeout
+      t.tcpPressure = o.stats.tcpPressure
       for (const s of latest.values()) add(s)
       return t
     },

@@ -39,7 +39,8 @@ export const METRICS = [
   ['incus_dns_responses_total', 'counter', 'rcode', 'Responses sent, by rcode (authoritative and forwarded).'],
   ['incus_dns_dropped_total', 'counter', 'reason', 'Messages dropped unanswered: malformed (shorter than a header, or a response) or internal_error.'],
   ['incus_dns_truncated_total', 'counter', '', 'UDP responses sent with TC=1.'],
-  ['incus_dns_tcp_refused_total', 'counter', '', 'TCP connections closed at once because the connection cap was reached.'],
+  ['incus_dns_tcp_closed_total', 'counter', 'reason', 'TCP connections closed by us: idle_at_cap (the idlest, to let a new one in at INCUS_DNS_TCP_MAX_CONNECTIONS), per_source_cap (one address over INCUS_DNS_TCP_MAX_PER_SOURCE), idle_timeout.'],
+  ['incus_dns_tcp_pressure_total', 'counter', '', 'Times open TCP connections passed 3/4 of the cap, so that idle timeouts were shortened to INCUS_DNS_TCP_PRESSURE_IDLE_TIMEOUT.'],
   ['incus_dns_answer_duration_seconds', 'histogram', '', 'Time from a UDP query arriving to its authoritative answer being sent.'],
   ['incus_dns_zone_records', 'gauge', 'zone', 'Names with records in each zone.'],
   ['incus_dns_zone_serial', 'gauge', 'zone', 'SOA serial served for each zone.'],
@@ -83,7 +84,8 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_responses_total', () => RCODES.map((rcode, i) => ({ labels: { rcode }, value: d.responses[i] ?? 0 })))
   add('incus_dns_dropped_total', () => Object.entries(d.dropped).map(([reason, value]) => ({ labels: { reason }, value })))
   add('incus_dns_truncated_total', () => [{ value: d.truncated }])
-  add('incus_dns_tcp_refused_total', () => [{ value: d.tcpRefused }])
+  add('incus_dns_tcp_closed_total', () => Object.entries(d.tcpClosed).map(([reason, value]) => ({ labels: { reason }, value })))
+  add('incus_dns_tcp_pressure_total', () => [{ value: d.tcpPressure }])
   add('incus_dns_answer_duration_seconds', () => {
     let cumulative = 0
     const buckets = [...LATENCY_BUCKETS, '+Inf' as const].map((le, i) => {

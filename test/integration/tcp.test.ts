@@ -106,20 +106,19 @@ describe('TCP transport', () => {
     expect(Date.now() - started).toBeLessThan(bytes.length * 100)
   })
 
-  it('closes connections beyond the cap at once, and serves again when one goes', async () => {
+  it('at the cap, closes the connection idle longest so that a new one gets in (RFC 7766 6.2.3)', async () => {
     const held = [new Client(server.port), new Client(server.port), new Client(server.port)]
-    await Promise.all(held.map((c) => c.connected()))
-    const extra = new Client(server.port)
-    await waitFor(() => extra.closed, 2000)
-    expect(server.stats.tcpRefused).toBeGreaterThanOrEqual(1)
-    for (const c of held) c.sock.destroy()
-    await waitFor(async () => {
-      const again = new Client(server.port)
-      again.sock.write(frame(query('web.example.org', 'A', { id: 5 })))
-      try {
-        await waitFor(() => again.replies.length === 1 || again.closed, 1000)
-        return again.replies.length === 1
-      } finally { again.sock.destroy() }
-    }, 3000)
+    for (const c of held) await c.connected() // in this order: held[0] is the idlest
+    await new Promise((r) => setTimeout(r, 20))
+    held[1]?.sock.write(frame(query('web.example.org', 'A', { id: 4 }))) // active: not the one to go
+    await waitFor(() => held[1]?.replies.length === 1, 1000)
+    const before = server.stats.tcpClosed.idle_at_cap
+    const fresh = new Client(server.port)
+    fresh.sock.write(frame(query('web.example.org', 'A', { id: 5 })))
+    await waitFor(() => fresh.replies.length === 1, 1000)
+    await waitFor(() => held[0]?.closed === true, 1000)
+    expect(held[1]?.closed).toBe(false)
+    expect(server.stats.tcpClosed.idle_at_cap).toBe(before + 1)
+    for (const c of [...held, fresh]) c.sock.destroy()
   })
 })
