@@ -8,6 +8,7 @@ import client from 'prom-client'
 import { COUNTED_QTYPES, LATENCY_BUCKETS } from '../dns/stats.ts'
 import type { DnsStats } from '../dns/stats.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
+import { LAG_BUCKETS } from '../incus/source.ts'
 import type { IncusSource } from '../incus/source.ts'
 import type { TransferStats } from '../xfr/hook.ts'
 import type { Notifier } from '../xfr/notify.ts'
@@ -46,6 +47,8 @@ export const METRICS = [
   ['incus_dns_zone_serial', 'gauge', 'zone', 'SOA serial served for each zone.'],
   ['incus_dns_incus_syncs_total', 'counter', 'result', 'Full syncs with Incus, by result (success, failure).'],
   ['incus_dns_incus_last_sync_timestamp_seconds', 'gauge', '', 'When the last successful full sync finished (0: none yet).'],
+  ['incus_dns_incus_last_sync_age_seconds', 'gauge', '', 'Seconds since the last successful full sync with Incus (-1 before the first).'],
+  ['incus_dns_incus_publish_lag_seconds', 'histogram', 'via', 'From an Incus change to its names being published: via=event from the lifecycle event\'s timestamp, via=address from the last look that did not see the address yet (addresses arrive with no event).'],
   ['incus_dns_incus_events_total', 'counter', '', 'Events received from Incus.'],
   ['incus_dns_incus_event_stream_connected', 'gauge', '', '1 while the Incus event stream is connected.'],
   ['incus_dns_incus_reconnects_total', 'counter', '', 'Event-stream reconnections.'],
@@ -108,6 +111,17 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   const i = src.incus
   add('incus_dns_incus_syncs_total', () => [{ labels: { result: 'success' }, value: i?.stats.syncs ?? 0 }, { labels: { result: 'failure' }, value: i?.stats.syncErrors ?? 0 }])
   add('incus_dns_incus_last_sync_timestamp_seconds', () => [{ value: (i?.stats.lastSyncAt ?? 0) / 1000 }])
+  add('incus_dns_incus_last_sync_age_seconds', () => [{ value: i === null || i.stats.lastSyncAt === 0 ? -1 : (Date.now() - i.stats.lastSyncAt) / 1000 }])
+  add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) => {
+    const h = i?.stats.lag[via]
+    let cumulative = 0
+    return [...[...LAG_BUCKETS, '+Inf' as const].map((le, k) => {
+      cumulative += h?.counts[k] ?? 0
+      return { metricName: 'incus_dns_incus_publish_lag_seconds_bucket', labels: { via, le }, value: cumulative }
+    }),
+    { metricName: 'incus_dns_incus_publish_lag_seconds_sum', labels: { via }, value: h?.sum ?? 0 },
+    { metricName: 'incus_dns_incus_publish_lag_seconds_count', labels: { via }, value: h?.count ?? 0 }]
+  }))
   add('incus_dns_incus_events_total', () => [{ value: i?.stats.events ?? 0 }])
   add('incus_dns_incus_event_stream_connected', () => [{ value: i?.eventsConnected === true ? 1 : 0 }])
   add('incus_dns_incus_reconnects_total', () => [{ value: i?.reconnects ?? 0 }])

@@ -54,7 +54,13 @@ export interface IncusSourceOptions {
 /** Changed instances from which a sync counts as a bulk change (cli/heap.ts collects garbage after one). */
 const BULK_SYNC = 1000
 
+/** Upper bounds (seconds) of the change-to-published lag histogram. */
+export const LAG_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const
+export type LagVia = 'event' | 'address'
+
 export interface IncusStats {
+  /** Lag from an Incus change to its name being published, by how it was learnt: counts per bucket (+Inf last). */
+  readonly lag: Record<LagVia, { counts: Float64Array; sum: number; count: number }>
   syncs: number
   syncErrors: number
   lastSyncAt: number
@@ -66,7 +72,14 @@ export interface IncusStats {
 export class IncusSource {
   /** True once the first full sync has succeeded (readiness). */
   ready = false
-  readonly stats: IncusStats = { syncs: 0, syncErrors: 0, lastSyncAt: 0, events: 0, malformedEvents: 0, refreshErrors: 0 }
+  readonly stats: IncusStats = {
+    lag: { event: newLag(), address: newLag() }, syncs: 0, syncErrors: 0, lastSyncAt: 0, events: 0, malformedEvents: 0, refreshErrors: 0,
+  }
+  /**
+   * Since when a change of each instance is pending, and how it was learnt: the lifecycle event's own
+   * timestamp, or (addresses arrive with no event) when the address watch began. Cleared when published.
+   */
+  readonly #since = new Map<string, { at: number; via: LagVia }>()
   readonly records: InstanceRecords
   readonly #o: IncusSourceOptions
   readonly #log: Logger
@@ -305,6 +318,8 @@ export class IncusSource {
     if (this.#o.scope !== 'all' && this.#o.scope.project !== project) return
     this.#log.debug({ action, instance: instanceKey(project, name) }, 'lifecycle event')
     this.#addresses.reset(instanceKey(project, name))
+    const at = Date.parse(e.timestamp)
+    if (!this.#since.has(instanceKey(project, name))) this.#since.set(instanceKey(project, name), { at: Number.isNaN(at) ? Date.now() : Math.min(at, Date.now()), via: 'event' })
     const old = e.metadata.context?.old_name
     if (action === 'instance-renamed' && typeof old === 'string') void this.refresh(project, old)
     // Whatever the action, ask Incus for the instance as it is now: deleted gives 404, which removes it.
@@ -357,14 +372,39 @@ export class IncusSource {
         this.#log.info({ instance: k, name: m.hostname, aliases: m.aliases, ipv4: m.ipv4, ipv6: m.ipv6 }, 'instance published')
       }
     }
-    this.records.apply(this.#o.zone, changes)
+    const written = new Set(this.records.apply(this.#o.zone, changes))
+    // The lag of what this batch published (an instance whose names or addresses changed in the zone).
+    const now = Date.now()
+    for (const [k, m] of changes) {
+      const since = this.#since.get(k)
+      if (since === undefined) continue
+      const published = written.size > 0 && (m === null || m.hostname === null || written.has(m.hostname) || m.aliases.some((a) => written.has(a)))
+      if (published) { observeLag(this.stats.lag[since.via], (now - since.at) / 1000); this.#since.delete(k) }
+      else if (m === null || m.awaitingAddress === false) this.#since.delete(k) // nothing to publish after all
+    }
     for (const [k, m] of changes) {
       if (m === null) this.#addresses.forget(k)
-      else if (m.awaitingAddress !== false) this.#addresses.watch(k)
-      else this.#addresses.reset(k)
+      else if (m.awaitingAddress !== false) {
+        // Still waiting for an address, and no event will say when it comes: its lag is counted from this
+        // look (each poll of the address watch is one), so it measures how long we take to see it.
+        this.#since.set(k, { at: now, via: 'address' })
+        this.#addresses.watch(k)
+      } else this.#addresses.reset(k)
     }
     this.#scheduleSave()
   }
+}
+
+function newLag(): { counts: Float64Array; sum: number; count: number } {
+  return { counts: new Float64Array(LAG_BUCKETS.length + 1), sum: 0, count: 0 }
+}
+
+function observeLag(h: { counts: Float64Array; sum: number; count: number }, seconds: number): void {
+  let i = 0
+  while (i < LAG_BUCKETS.length && seconds > (LAG_BUCKETS[i] as number)) i++
+  h.counts[i] = (h.counts[i] as number) + 1
+  h.sum += seconds
+  h.count++
 }
 
 function splitKey(k: string): [string, string] {

@@ -113,6 +113,13 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('Incus source over the unix 
     sim.delete('staging', 'web')
   })
 
+  it('counts the lag from an Incus change to its publication, by event and by address watch', () => {
+    const lag = server.incus?.stats.lag
+    expect(lag?.event.count).toBeGreaterThan(0)
+    expect(lag?.address.count).toBeGreaterThan(0) // 'late' and the split-family launches
+    expect((lag?.event.sum ?? 0) / (lag?.event.count ?? 1)).toBeLessThan(1) // seconds, on the simulated Incus
+  })
+
   it('stop removes the names; start brings them back', async () => {
     sim.stop('default', 'new1')
     await until(async () => (await rcode(`new1.${S}`)) === 'NXDOMAIN')
