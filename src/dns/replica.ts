@@ -11,6 +11,7 @@ export interface WireChanges {
   readonly names: [string, Uint8Array | null][]
   readonly apexes: [string, Uint8Array | null][]
   readonly wildcards: [string, Uint8Array | null][]
+  readonly chase: [string, Uint8Array | null][]
   /** index, wire apex, SOA record */
   readonly negatives: [number, string, Uint8Array][]
 }
@@ -21,6 +22,7 @@ export function encodeChanges(c: TableChanges): WireChanges {
     names: [...c.names],
     apexes: [...c.apexes],
     wildcards: [...c.wildcards],
+    chase: [...c.chase],
     negatives: [...c.negatives].map((n) => [n.index, n.key, n.soa]),
   }
 }
@@ -34,7 +36,7 @@ export function applyChanges(table: AnswerTable, w: WireChanges): void {
     while (table.negatives.length <= index) table.addNegative('') // indexes arrive in any order
     table.negatives[index] = { key, index, soa: buf(soa) }
   }
-  if (w.cleared) { table.names.clear(); table.apexes.clear(); table.wildcards.clear() }
+  if (w.cleared) { table.names.clear(); table.apexes.clear(); table.wildcards.clear(); table.chase.clear() }
   for (const [k, e] of w.names) {
     if (e === null) table.names.delete(k)
     else table.names.set(k, e)
@@ -46,5 +48,9 @@ export function applyChanges(table: AnswerTable, w: WireChanges): void {
   for (const [k, e] of w.wildcards) {
     if (e === null) table.wildcards.delete(k)
     else table.wildcards.set(k, e)
+  }
+  for (const [k, e] of w.chase) {
+    if (e === null) table.chase.delete(k)
+    else table.chase.set(k, e)
   }
 }

@@ -26,11 +26,23 @@ export function belowFlag(hasWildcardChild: boolean, atOrBelowCut: boolean, owns
   return hasWildcardChild ? BELOW_SYNTHESIZED : BELOW_NXDOMAIN
 }
 
-/** A DNAME owner's entry for the names below it: [u32 TTL][target in wire form] (the RDATA is that wire form). */
-export function dnameEntry(ttl: number, rdataHex: string): Uint8Array {
+/**
+ * A DNAME owner's entry for the names below it: [u32 TTL][u16 1 + the target zone's negative index, or 0 when
+ * the target is in none of our zones][target in wire form] (the RDATA is that wire form).
+ */
+export function dnameEntry(ttl: number, rdataHex: string, targetZoneNegative: number | null): Uint8Array {
   const target = Buffer.from(rdataHex, 'hex')
-  const out = Buffer.alloc(4 + target.length)
+  const out = Buffer.alloc(6 + target.length)
   out.writeUInt32BE(ttl >>> 0, 0)
-  target.copy(out, 4)
+  out.writeUInt16BE(targetZoneNegative === null ? 0 : targetZoneNegative + 1, 4)
+  target.copy(out, 6)
   return out
+}
+
+/** A DNAME's target, from its RDATA (a name in wire form). */
+export function dnameTarget(rdataHex: string): Name {
+  const b = Buffer.from(rdataHex, 'hex')
+  const labels: string[] = []
+  for (let o = 0; o < b.length && (b[o] as number) !== 0; o += (b[o] as number) + 1) labels.push(b.subarray(o + 1, o + 1 + (b[o] as number)).toString('latin1'))
+  return labels.join('.')
 }

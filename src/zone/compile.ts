@@ -53,8 +53,9 @@ type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: rea
  * wildcard owner, the answers synthesised for the names below its parent (RFC 4592 3.3.1), whose owner is
  * whatever name was asked: a pointer to the question, every other name written in full.
  */
-export function compileName(name: Name, view: ZoneView, read: (name: Name) => void, synthesized = false): NameAnswers | null {
-  const encode: Encode = (q, answer, additional, rcode, negative) => encodeAnswer(q, answer, additional, rcode, negative, synthesized)
+export function compileName(name: Name, view: ZoneView, read: (name: Name) => void, synthesized = false, fullNames = false): NameAnswers | null {
+  // fullNames: every owner written in full, for answers appended after others (a DNAME's chase, RFC 6672 3.2).
+  const encode: Encode = (q, answer, additional, rcode, negative) => encodeAnswer(fullNames ? '' : q, answer, additional, rcode, negative, synthesized || fullNames)
   const zone = view.zoneOf(name)
   if (zone === null) return null
   const cut = view.cutOf(name)

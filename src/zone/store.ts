@@ -6,7 +6,7 @@
  */
 import { ZoneDataError } from '../errors.ts'
 import { checkOwnerRecords } from './check.ts'
-import { belowFlag, dnameEntry, wildcardOwner, wildcardParent } from './adjust.ts'
+import { belowFlag, dnameEntry, dnameTarget, wildcardOwner, wildcardParent } from './adjust.ts'
 import { compileName, encodeNegativeSoa } from './compile.ts'
 import { nextSerial, serialAfter, served, ZoneJournal } from './journal.ts'
 import type { JournalEntry } from './journal.ts'
@@ -85,6 +85,8 @@ export class ZoneStore implements ZoneWriter {
   readonly #onShadow: ShadowListener | undefined
   readonly #onZoneChanged: ((apex: Name, serial: number) => void) | undefined
   readonly #journalSize: number
+  /** The targets of our DNAME records, with how many DNAMEs point at each. */
+  readonly #dnameTargets = new Map<Name, number>()
 
   constructor(options: ZoneStoreOptions = {}) {
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000))
@@ -225,6 +227,22 @@ export class ZoneStore implements ZoneWriter {
     const nsBefore = wasApex ? undefined : before?.get('NS')
     const nsAfter = isApex ? undefined : after?.get('NS')
     if ((nsBefore === undefined) !== (nsAfter === undefined)) this.#markSubtree(name)
+    // A DNAME's target: the names below it answer a DNAME's chase too (RFC 6672 3.2), so follow its moves.
+    const targetBefore = before?.get('DNAME')?.[0]
+    const targetAfter = after?.get('DNAME')?.[0]
+    const tb = targetBefore?.data.type === 'DNAME' ? dnameTarget(targetBefore.data.hex) : null
+    const ta = targetAfter?.data.type === 'DNAME' ? dnameTarget(targetAfter.data.hex) : null
+    if (tb !== ta) {
+      if (tb !== null) { const n = (this.#dnameTargets.get(tb) ?? 1) - 1; if (n === 0) this.#dnameTargets.delete(tb); else this.#dnameTargets.set(tb, n); this.#markSubtree(tb) }
+      if (ta !== null) { this.#dnameTargets.set(ta, (this.#dnameTargets.get(ta) ?? 0) + 1); this.#markSubtree(ta) }
+    }
+  }
+
+  /** Whether `name` is strictly below the target of some DNAME of ours. */
+  #belowDnameTarget(name: Name): boolean {
+    if (this.#dnameTargets.size === 0) return false
+    for (let a = parentName(name); a !== null; a = parentName(a)) if (this.#dnameTargets.has(a)) return true
+    return false
   }
 
   /** Recompiles every name at or below `top` (a zone cut appeared or went: rare, so a scan will do). */
@@ -396,8 +414,15 @@ export class ZoneStore implements ZoneWriter {
     // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
     const wild = this.#owners.get(wildcardOwner(name))
     const hasWild = wild !== undefined && merged(wild) !== undefined
+    // Below a DNAME's target: the answers once more, every owner in full, for the DNAME's chase.
+    const chase = result !== null && result.referral !== true && this.#belowDnameTarget(name) ? compileName(name, view, (n) => reads.add(n), false, true) : null
+    if (chase !== null) table.setChase(wire, packEntry(chase.byType, chase.others))
+    else if (table.chase.has(wire)) table.deleteChase(wire)
     const dname = result === null || result.referral === true ? undefined : view.rrsets(name)?.get('DNAME')?.[0]
-    if (dname !== undefined && dname.data.type === 'DNAME') table.setWildcard(wire, dnameEntry(dname.ttl, dname.data.hex))
+    if (dname !== undefined && dname.data.type === 'DNAME') {
+      const target = dnameTarget(dname.data.hex)
+      table.setWildcard(wire, dnameEntry(dname.ttl, dname.data.hex, this.#zoneFor(target)?.negative.index ?? null))
+    }
     // No longer a cut's name, a DNAME owner or a wildcard's parent: the entry for names below it has no use.
     else if (result?.referral !== true && !hasWild && table.wildcards.has(wire)) table.deleteWildcard(wire)
     if (result === null) {

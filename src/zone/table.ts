@@ -60,7 +60,8 @@ export const BELOW_NXDOMAIN = 0
 export const BELOW_SYNTHESIZED = 1
 /**
  * This name owns a DNAME (RFC 6672): names below it get the DNAME and a CNAME synthesised from the question.
- * Its entry in `wildcards` is then not a descriptor entry but [u32 TTL][the target, wire form].
+ * Its entry in `wildcards` is then not a descriptor entry but [u32 TTL][u16 1 + the negative index of the
+ * target's zone when it is one of ours, else 0][the target, wire form].
  */
 export const BELOW_DNAME = 2
 /**
@@ -132,6 +133,7 @@ export interface TableChanges {
   readonly names: Map<string, NameEntry | null>
   readonly apexes: Map<string, NameEntry | null>
   readonly wildcards: Map<string, NameEntry | null>
+  readonly chase: Map<string, NameEntry | null>
   readonly negatives: Set<ZoneNegative>
 }
 
@@ -146,6 +148,11 @@ export class AnswerTable {
    * every other name in full, so it fits whatever name was asked.
    */
   readonly wildcards = new NameTable()
+  /**
+   * lowercase wire name → its answers with every owner in full, for the names below a DNAME's target in our
+   * zones: a DNAME's synthesised CNAME is followed into them (RFC 6672 3.2), after the DNAME and the CNAME.
+   */
+  readonly chase = new NameTable()
   /** Every zone's negative-answer SOA, by the index entries hold. */
   readonly negatives: ZoneNegative[] = []
   /** Receives the changes of each store batch; set when worker threads hold replicas. */
@@ -154,7 +161,7 @@ export class AnswerTable {
 
   #changes(): TableChanges | null {
     if (this.listener === null) return null
-    this.#pending ??= { cleared: false, names: new Map(), apexes: new Map(), wildcards: new Map(), negatives: new Set() }
+    this.#pending ??= { cleared: false, names: new Map(), apexes: new Map(), wildcards: new Map(), chase: new Map(), negatives: new Set() }
     return this.#pending
   }
 
@@ -170,14 +177,17 @@ export class AnswerTable {
   setApex(wire: string, entry: NameEntry): void { this.apexes.set(wire, entry); this.#changes()?.apexes.set(wire, entry) }
   setWildcard(wire: string, entry: NameEntry): void { this.wildcards.set(wire, entry); this.#changes()?.wildcards.set(wire, entry) }
   deleteWildcard(wire: string): void { this.wildcards.delete(wire); this.#changes()?.wildcards.set(wire, null) }
+  setChase(wire: string, entry: NameEntry): void { this.chase.set(wire, entry); this.#changes()?.chase.set(wire, entry) }
+  deleteChase(wire: string): void { this.chase.delete(wire); this.#changes()?.chase.set(wire, null) }
   negativeChanged(neg: ZoneNegative): void { this.#changes()?.negatives.add(neg) }
 
   clear(): void {
     this.names.clear()
     this.apexes.clear()
     this.wildcards.clear()
+    this.chase.clear()
     const c = this.#changes()
-    if (c !== null) { c.cleared = true; c.names.clear(); c.apexes.clear(); c.wildcards.clear() }
+    if (c !== null) { c.cleared = true; c.names.clear(); c.apexes.clear(); c.wildcards.clear(); c.chase.clear() }
   }
 
   /** Hands the changes collected since the last call to the listener. */
@@ -191,7 +201,7 @@ export class AnswerTable {
   snapshot(): TableChanges {
     // Copies, not views: a view would carry the whole arena (allocated ahead) into the worker's message.
     const copy = (table: NameTable): Map<string, NameEntry> => new Map([...table.entries()].map(([k, v]) => [k, new Uint8Array(v)]))
-    return { cleared: true, names: copy(this.names), apexes: copy(this.apexes), wildcards: copy(this.wildcards), negatives: new Set(this.negatives) }
+    return { cleared: true, names: copy(this.names), apexes: copy(this.apexes), wildcards: copy(this.wildcards), chase: copy(this.chase), negatives: new Set(this.negatives) }
   }
 }
 

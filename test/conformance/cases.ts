@@ -133,4 +133,6 @@ export const TYPE_CASES: readonly Case[] = ([
   ['naptr', 'NAPTR'], ['hinfo', 'HINFO'], ['uri', 'URI'], ['loc', 'LOC'], ['rp', 'RP'], ['ds', 'DS'], ['dnamed', 'DNAME'],
   ['generic', 'TYPE65280'], ['generic', 'TYPE65281'], ['caa', 'A'], ['svc', 'TXT'], ['sub', 'DS'],
   ['x.dnamed', 'A'], ['A.b.DNAMED', 'AAAA'], ['x.dnamed', 'CNAME'], ['x.dnamed', 'DNAME'],
+  ['x.dn2', 'A'], ['real.dn3', 'A'], ['Real.DN3', 'TXT'], ['ent.dn3', 'A'], ['deep.ent.dn3', 'A'], ['zzz.dn3', 'A'],
+  ['a.b.dn3', 'TXT'], ['zzz.dn3', 'MX'],
 ] as const).map(([name, qtype]) => ({ qname: `${name}.example.org`, qtype, rcode: 'NOERROR', flags: AA }))
