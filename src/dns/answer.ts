@@ -9,6 +9,8 @@
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
 import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
+import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
+import { dname } from './dname.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
@@ -28,12 +30,10 @@ const TYPE_AXFR = 252
 const RCODE_FORMERR = 1
 const RCODE_NOTIMP = 4
 const RCODE_REFUSED = 5
-const RCODE_YXDOMAIN = 6
 const OPCODE_UPDATE = 5 << 3
 /** BADVERS = 16: 0 in the header, 1 in the OPT's extended-rcode byte (RFC 6891 6.1.3). */
 const EXT_BADVERS = 1
 
-const EMPTY = Buffer.alloc(0)
 const OPT = opt(false, 0)
 const OPT_DO = opt(true, 0)
 const OPT_BADVERS = opt(false, EXT_BADVERS)
@@ -56,18 +56,6 @@ export class Reply {
 const scratch = Buffer.allocUnsafe(255 + 2)
 /** Round-robin position for RRsets with precompiled rotations. */
 let rotation = 0
-const at = (b: Buffer, i: number): number => b[i] as number
-/** Big-endian u16 at i; callers have checked i + 1 < length (Buffer.readUInt16BE would check again). */
-const u16 = (b: Buffer, i: number): number => ((b[i] as number) << 8) | (b[i + 1] as number)
-/** Big-endian u32 at i, in an entry of our own (always in bounds). */
-const u32 = (b: Buffer, i: number): number => (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0
-/** Buffer's own latin1 decoder without toString()'s encoding-name dispatch (measured: bench/README.md). */
-const latin1 = (b: Buffer, start: number, end: number): string =>
-  (b as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end)
-
-/** The request up to the end of its question: the request itself when nothing follows (no view to build). */
-const headOf = (req: Buffer, qend: number): Buffer => (qend === req.length ? req : req.subarray(0, qend))
-
 /** Answers one DNS message. Patches `req`'s header in place; the caller sends `out`'s parts in order. */
 export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply): Outcome {
   const len = req.length
@@ -197,7 +185,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     } else if (below === BELOW_DNAME) {
       const e = table.wildcards.find(scratch, p, n, hp)
       const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
-      if (e >= 0) return dname(req, qend, qtype, p, table, e, limit, out)
+      if (e >= 0) return dname(req, qend, qtype, scratch, p, table, e, limit, out)
     }
     if (base < 0) {
       const apexes = table.apexes
@@ -251,111 +239,6 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   out.body = bodyEnd === 0 ? EMPTY : arena.subarray(bodyStart, bodyEnd)
   out.auth = auth
   return SEND
-}
-
-const chaseKey = Buffer.allocUnsafe(255)
-
-/**
- * RFC 6672 3.2: the DNAME owned by the closest encloser (at `p` in the question name) and the CNAME it
- * synthesises for the question, the one answer that is built per query (a DNAME's targets depend on the name
- * asked). When the target is in our zones the CNAME is followed there, as knotd does: the new name's answer
- * from `table.chase` (compiled with full owner names), or NXDOMAIN with that zone's SOA when it does not
- * exist. Too long a result is YXDOMAIN with the DNAME alone.
- */
-function dname(req: Buffer, qend: number, qtype: number, p: number, table: AnswerTable, e: number, limit: number, out: Reply): Outcome {
-  const arena = table.wildcards.arena
-  const tlen = arena.readUInt32BE(e - 4) - 6 // the entry: u32 TTL, u16 target zone, then the target's wire form
-  const targetZone = u16(arena, e + 4)
-  const t0 = e + 6
-  const tooLong = p + tlen > 255
-  // Followed into our zone: the new name's answer for the qtype (a body, its counts, rcode and negative SOA).
-  let chased: Buffer = EMPTY
-  let an = 0
-  let ar = 0
-  let rcode = tooLong ? RCODE_YXDOMAIN : 0
-  let auth: Buffer = EMPTY
-  let wildcard = false
-  if (!tooLong && targetZone !== 0) {
-    scratch.copy(chaseKey, 0, 0, p)
-    arena.copy(chaseKey, p, t0, t0 + tlen)
-    const len = p + tlen
-    let chase = table.chase
-    let c = chase.find(chaseKey, 0, len, hashOf(chaseKey, 0, len))
-    if (c < 0) {
-      // No such name: a wildcard at its closest encloser answers it, as for a question (RFC 4592).
-      let q = at(chaseKey, 0) + 1
-      let enc = -1
-      let hq = 0
-      for (; q < len; q += at(chaseKey, q) + 1) { hq = hashOf(chaseKey, q, len); enc = table.names.find(chaseKey, q, len, hq); if (enc >= 0) break }
-      const na = table.names.arena
-      if (enc >= 0 && u16(na, enc + 1 + at(na, enc) * DESC + 10) === BELOW_SYNTHESIZED) {
-        c = table.wildcards.find(chaseKey, q, len, hq)
-        chase = table.wildcards
-        wildcard = c >= 0 && (at(chase.arena, c + 1 + at(chase.arena, c) * DESC + 2) & REFERRAL) === 0
-        if (!wildcard) c = -1
-      }
-    }
-    if (c < 0) {
-      rcode = 3 // the new name does not exist in our zone (RFC 6672 3.2: NXDOMAIN, the target zone's SOA)
-      auth = (table.negatives[targetZone - 1] as ZoneNegative).soa
-    } else {
-      const ca = chase.arena
-      const others = c + 1 + at(ca, c) * DESC
-      let d = c + 1
-      while (d < others && u16(ca, d) !== qtype) d += DESC
-      rcode = at(ca, d + 2) & 0x0f
-      an = u16(ca, d + 4)
-      ar = u16(ca, d + 6)
-      const negative = u16(ca, d + 8)
-      if (negative !== 0) auth = (table.negatives[negative - 1] as ZoneNegative).soa
-      if (at(ca, d + 3) !== 0) {
-        const slot = c + u32(ca, d + 12)
-        chased = ca.subarray(c + u32(ca, slot), c + u32(ca, slot) + u32(ca, slot + 4))
-      }
-    }
-  }
-  const own = 12 + tlen + (tooLong ? 0 : 12 + p + tlen)
-  const body = Buffer.allocUnsafe(own + chased.length)
-  body.writeUInt16BE(0xc000 | (12 + p), 0) // the owner: the question's suffix where the DNAME's name starts
-  body.writeUInt32BE(0x00270001, 2) // DNAME, IN
-  arena.copy(body, 6, e, e + 4) // TTL
-  body.writeUInt16BE(tlen, 10)
-  arena.copy(body, 12, t0, t0 + tlen)
-  if (!tooLong) {
-    const o = 12 + tlen
-    body.writeUInt32BE(0xc00c0005, o) // owner: the question; CNAME
-    body.writeUInt16BE(1, o + 4)
-    arena.copy(body, o + 6, e, e + 4)
-    body.writeUInt16BE(p + tlen, o + 10)
-    scratch.copy(body, o + 12, 0, p) // the labels asked below the DNAME's owner, lowercase (as knotd writes them)
-    arena.copy(body, o + 12 + p, t0, t0 + tlen)
-  }
-  chased.copy(body, own)
-  // A wildcard's answer names its owner as a pointer to the question: point it at the CNAME's target instead.
-  if (wildcard) repointOwners(body, own, an + ar, 0xc000 | (qend + 12 + tlen + 12))
-  const optLen = out.opt.length
-  const tc = qend + body.length + auth.length + optLen > limit
-  req[2] = 0x80 | (at(req, 2) & 0x79) | AA | (tc ? 0x02 : 0)
-  req[3] = rcode
-  req.writeUInt16BE(tc ? 0 : (tooLong ? 1 : 2) + an, 6)
-  req.writeUInt16BE(tc || auth.length === 0 ? 0 : 1, 8)
-  req.writeUInt16BE((tc ? 0 : ar) + (optLen === 0 ? 0 : 1), 10)
-  out.head = headOf(req, qend)
-  out.body = tc ? EMPTY : body
-  out.auth = tc ? EMPTY : auth
-  return SEND
-}
-
-/** In `body` from `o`, rewrites `count` records' owners that point at the question (offset 12) to `pointer`. */
-function repointOwners(body: Buffer, o: number, count: number, pointer: number): void {
-  for (let k = 0; k < count && o + 2 <= body.length; k++) {
-    if (u16(body, o) === 0xc00c) { body.writeUInt16BE(pointer, o); o += 2 } else {
-      while (o < body.length && at(body, o) !== 0 && at(body, o) < 0xc0) o += at(body, o) + 1 // a name in full
-      o += o < body.length && at(body, o) >= 0xc0 ? 2 : 1
-    }
-    if (o + 10 > body.length) return
-    o += 10 + u16(body, o + 8)
-  }
 }
 
 /** The REFUSED reply to a query `answer()` returned TRANSFER for, when no one answers it otherwise. */
