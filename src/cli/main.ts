@@ -20,6 +20,7 @@ import { upstream } from '../forward/upstream.ts'
 import { createRegistry } from '../http/metrics.ts'
 import { startHttp } from '../http/server.ts'
 import type { HttpServer } from '../http/server.ts'
+import { status } from '../http/status.ts'
 import { zoneDump } from '../http/zone.ts'
 import { IncusClient } from '../incus/client.ts'
 import { transferHook } from '../xfr/hook.ts'
@@ -140,6 +141,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
         registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, forwarder, transfers: transferStats, notifier }, () => notReady() === null),
         notReady,
         zoneDump: () => zoneDump(store, incus?.records ?? null),
+        status: () => status({ store, incus, forwarder }),
       }, log)
     } catch (err) {
       await incus?.stop()

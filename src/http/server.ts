@@ -2,7 +2,7 @@
  * @module http/server
  * The HTTP side port (node:http): /metrics (Prometheus text), /healthz (the process answers), /readyz
  * (listening, and the first Incus sync done or Incus not configured), /zone (the live records as JSON, each
- * with its source).
+ * with its source), / (the status page, status.ts) and /status.json (its data).
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,12 +11,15 @@ import type { Registry } from 'prom-client'
 import { ListenError } from '../errors.ts'
 import { formatAddress } from '../dns/server.ts'
 import type { ListenAddress } from '../dns/server.ts'
+import { statusPage } from './status.ts'
+import type { Status } from './status.ts'
 
 export interface HttpRoutes {
   readonly registry: Registry
   /** null when ready; else why not, for the 503 body. */
   readonly notReady: () => string | null
   readonly zoneDump: () => unknown
+  readonly status: () => Status
 }
 
 export interface HttpServer {
@@ -50,8 +53,15 @@ export async function startHttp(at: ListenAddress, routes: HttpRoutes, log: Logg
       case '/zone':
         json(200, routes.zoneDump())
         return
+      case '/':
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' })
+        res.end(statusPage(routes.status()))
+        return
+      case '/status.json':
+        json(200, routes.status())
+        return
       default:
-        json(404, { error: 'not found', paths: ['/metrics', '/healthz', '/readyz', '/zone'] })
+        json(404, { error: 'not found', paths: ['/', '/status.json', '/metrics', '/healthz', '/readyz', '/zone'] })
     }
   })
   await new Promise<void>((resolve, reject) => {

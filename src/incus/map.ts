@@ -25,6 +25,8 @@ export interface Mapped {
   readonly aliases: readonly Name[]
   /** `user.dns.wildcard=true`: `*.<hostname>` answers with the instance's records too (reverse proxies, ingress). */
   readonly wildcard?: boolean
+  /** Incus's status (Running, Stopped, ...), for the status page. */
+  readonly status?: string
   readonly ipv4: string | null
   readonly ipv6: string | null
   /** Why it publishes nothing, for the debug log; null when it publishes. */
@@ -180,7 +182,7 @@ export function mapInstance(inst: Instance, settings: MapSettings, networks: Net
   const key = instanceKey(inst.project, inst.name)
   const { hostname, aliases, why } = namesOf(inst, settings)
   const config = configOf(inst)
-  const base = { key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true' }
+  const base = { key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true', status: inst.status }
   const nothing = (reason: string, awaitingAddress: Mapped['awaitingAddress'] = false): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason, awaitingAddress })
   if ((config['user.dns.enabled'] ?? config['user.dnsweaver.enabled'] ?? 'true').toLowerCase() === 'false') {
     return nothing('opted out (user.dns.enabled=false)')

@@ -58,6 +58,14 @@ export class InstanceRecords {
     return c.filter((_, i) => i % 2 === 0).sort()
   }
 
+  /** The instance whose hostname `owner` is now (the first by project/name), or null when none claims it so. */
+  hostnameWinner(owner: Name): string | null {
+    const c = this.#claims.get(owner) ?? []
+    const hosts: string[] = []
+    for (let i = 0; i < c.length; i += 2) if (c[i + 1] === 'hostname') hosts.push(c[i] as string)
+    return hosts.sort()[0] ?? null
+  }
+
   get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
 
   /** Sets the reverse zones PTRs go into; returns true when they changed (re-apply every instance then). */

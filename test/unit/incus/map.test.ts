@@ -18,7 +18,7 @@ const onlyV6 = (i: Instance): Instance => edited(i, (x) => {
 describe('mapInstance', () => {
   it('a running container: <name>.<suffix>, first global IPv4 and IPv6 of eth0, link-local skipped', () => {
     expect(mapInstance(instance('default/web'), S)).toEqual({
-      key: 'default/web', project: 'default', name: 'web', hostname: 'web.incus.example.org', aliases: [], wildcard: false,
+      key: 'default/web', project: 'default', name: 'web', hostname: 'web.incus.example.org', aliases: [], wildcard: false, status: 'Running',
       ipv4: '10.42.0.15', ipv6: 'fd42:4c81:5770:1eaf:1266:6aff:fe0c:eedd', skipped: null, awaitingAddress: false,
     })
   })

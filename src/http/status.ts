@@ -1,0 +1,103 @@
+/**
+ * @module http/status
+ * The status page at `/` and its JSON twin at `/status.json`: "why doesn't my instance resolve?". Every Incus
+ * instance with the names and addresses it publishes, or why it publishes none (opted out, no address yet,
+ * filtered out by state, no name, or a name another instance won, and which); the zones with serial and record
+ * count; the event stream and the last sync; the forwarding upstreams. Plain HTML rendered here, readable
+ * without JavaScript, refreshed by the browser every 5 s.
+ */
+import type { Forwarder } from '../forward/forwarder.ts'
+import type { IncusSource } from '../incus/source.ts'
+import type { ZoneStore } from '../zone/store.ts'
+
+export interface StatusSources {
+  readonly store: ZoneStore
+  readonly incus: IncusSource | null
+  readonly forwarder: Forwarder | null
+}
+
+export interface InstanceRow {
+  readonly instance: string
+  /** Incus's status of it. */
+  readonly status: string
+  /** published: it answers; otherwise why not. */
+  readonly state: 'published' | 'opted out' | 'no address yet' | 'filtered out by state' | 'no name' | 'name conflict'
+  readonly names: readonly string[]
+  readonly ipv4: string | null
+  readonly ipv6: string | null
+  /** Words for the state: the reason, or who won the name. */
+  readonly detail: string
+}
+
+export interface Status {
+  readonly instances: readonly InstanceRow[]
+  readonly zones: readonly { zone: string; serial: number; records: number }[]
+  readonly incus: null | { connected: boolean; reconnects: number; syncs: number; syncErrors: number; lastSyncAgeSeconds: number | null; answeringFromStateFile: boolean }
+  readonly upstreams: readonly { upstream: string; queries: number; errors: number; healthy: boolean }[]
+}
+
+function why(skipped: string): InstanceRow['state'] {
+  if (skipped.startsWith('opted out')) return 'opted out'
+  if (skipped.startsWith('no usable address')) return 'no address yet'
+  if (skipped.startsWith('status ')) return 'filtered out by state'
+  return 'no name'
+}
+
+export function status(src: StatusSources): Status {
+  const i = src.incus
+  const instances: InstanceRow[] = []
+  for (const m of [...(i?.records.instances.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+    const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...m.aliases]
+    if (m.skipped !== null) {
+      instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped })
+      continue
+    }
+    const winner = m.hostname === null ? null : i?.records.hostnameWinner(m.hostname) ?? null
+    if (winner !== null && winner !== m.key) {
+      instances.push({ instance: m.key, status: m.status ?? '', state: 'name conflict', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `${m.hostname ?? ''} is answered for ${winner} (the first by project/name)` })
+      continue
+    }
+    const waiting = m.awaitingAddress !== false ? `; still waiting for ${m.ipv4 === null ? 'IPv4' : 'IPv6'}` : ''
+    instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}` })
+  }
+  const counts = new Map<string, number>()
+  for (const name of src.store.names()) {
+    const zone = src.store.zoneOf(name)
+    if (zone !== null) counts.set(zone, (counts.get(zone) ?? 0) + 1)
+  }
+  const now = Date.now()
+  return {
+    instances,
+    zones: src.store.zones().sort().map((zone) => ({ zone, serial: src.store.serial(zone) ?? 0, records: counts.get(zone) ?? 0 })),
+    incus: i === null ? null : {
+      connected: i.eventsConnected, reconnects: i.reconnects, syncs: i.stats.syncs, syncErrors: i.stats.syncErrors,
+      lastSyncAgeSeconds: i.stats.lastSyncAt === 0 ? null : Math.round((now - i.stats.lastSyncAt) / 100) / 10, answeringFromStateFile: i.restored,
+    },
+    upstreams: (src.forwarder?.upstreams ?? []).map((u) => ({ upstream: u.label, queries: u.queries, errors: u.errors, healthy: u.penalizedUntil <= now })),
+  }
+}
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+export function statusPage(s: Status): string {
+  const row = (cells: readonly string[], cls = ''): string => `<tr${cls === '' ? '' : ` class="${cls}"`}>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`
+  const table = (head: readonly string[], rows: readonly string[]): string =>
+    `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`
+  const incus = s.incus === null ? '<p>Incus is not configured (INCUS_DNS_INCUS_SOCKET=none).</p>'
+    : `<p>Event stream: <b>${s.incus.connected ? 'connected' : 'down'}</b> (${s.incus.reconnects} reconnects). Last full sync: ${s.incus.lastSyncAgeSeconds === null ? 'none yet' : `${s.incus.lastSyncAgeSeconds} s ago`} (${s.incus.syncs} ok, ${s.incus.syncErrors} failed).${s.incus.answeringFromStateFile ? ' Answering from the state file until Incus answers.' : ''}</p>`
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>incus-dns status</title>
+<style>body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
+th{background:#eee}tr.published td:nth-child(3){color:#060}tr.problem td:nth-child(3){color:#a00;font-weight:bold}</style></head><body>
+<h1>incus-dns</h1>
+<h2>Instances</h2>
+${incus}
+${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', 'why'], s.instances.map((r) => row([r.instance, r.status, r.state, r.names.join(' '), r.ipv4 ?? '', r.ipv6 ?? '', r.detail], r.state === 'published' ? 'published' : 'problem')))}
+<h2>Zones</h2>
+${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
+<h2>Forwarding</h2>
+${s.upstreams.length === 0 ? '<p>Off (INCUS_DNS_FORWARD is empty).</p>' : table(['upstream', 'health', 'queries', 'errors'], s.upstreams.map((u) => row([u.upstream, u.healthy ? 'healthy' : 'held back after failures', String(u.queries), String(u.errors)])))}
+<p><a href="/status.json">JSON</a> · <a href="/zone">/zone</a> · <a href="/metrics">/metrics</a> · refreshed every 5 s</p>
+</body></html>
+`
+}
