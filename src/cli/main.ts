@@ -14,20 +14,17 @@ import { startWorkers } from '../dns/workers.ts'
 import type { WorkerPool } from '../dns/workers.ts'
 import { ConfigErrors, IncusDnsError } from '../errors.ts'
 import { Acl } from '../forward/acl.ts'
-import { Forwarder } from '../forward/forwarder.ts'
-import { forwardHook } from '../forward/hook.ts'
-import { upstream } from '../forward/upstream.ts'
+import type { Forwarder } from '../forward/forwarder.ts'
 import { createRegistry } from '../http/metrics.ts'
 import { startHttp } from '../http/server.ts'
 import type { HttpServer } from '../http/server.ts'
 import { status } from '../http/status.ts'
 import { zoneDump } from '../http/zone.ts'
-import { IncusClient } from '../incus/client.ts'
+import type { IncusClient } from '../incus/client.ts'
 import { transferHook } from '../xfr/hook.ts'
 import type { TransferStats } from '../xfr/hook.ts'
 import { Notifier } from '../xfr/notify.ts'
-import { IncusSource } from '../incus/source.ts'
-import type { IncusSourceOptions } from '../incus/source.ts'
+import type { IncusSource, IncusSourceOptions } from '../incus/source.ts'
 import { createLogger } from '../log.ts'
 import type { Logger } from '../log.ts'
 import { readZoneDir, ZoneFileSource } from '../zone/file/source.ts'
@@ -89,12 +86,19 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     collected('zone files loaded')
   }
   await loadZones()
-  const forwarder = config.forwarders.length === 0 ? null : new Forwarder({
-    upstreams: config.forwarders.map((u) => upstream(u.host, u.port)),
-    timeoutMs: config.forwardTimeout, cacheEntries: config.cacheSize, cacheMaxTtl: config.cacheMaxTtl, log,
-  })
-  const forward = forwarder === null ? undefined
-    : forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
+  // Forwarding and the Incus client are loaded only when configured: undici, ws and lru-cache are ~40 MB of
+  // RSS that a zone-files-only server does not need (bench/README.md, idle memory).
+  let forwarder: Forwarder | null = null
+  let forward: Parameters<typeof startDnsServer>[0]['forward']
+  if (config.forwarders.length > 0) {
+    const [{ Forwarder: ForwarderClass }, { forwardHook }, { upstream }] = await Promise.all([
+      import('../forward/forwarder.ts'), import('../forward/hook.ts'), import('../forward/upstream.ts')])
+    forwarder = new ForwarderClass({
+      upstreams: config.forwarders.map((u) => upstream(u.host, u.port)),
+      timeoutMs: config.forwardTimeout, cacheEntries: config.cacheSize, cacheMaxTtl: config.cacheMaxTtl, log,
+    })
+    forward = forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
+  }
   const server = await startDnsServer({
     listen: config.listen, table: store.table, stats, log, forward, transfer, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
@@ -114,8 +118,9 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     if (connection.kind === 'https' && connection.skipVerify) {
       log.warn({ url: connection.url }, "INCUS_DNS_INCUS_TLS_SKIP_VERIFY=true: Incus's certificate is NOT verified; anyone on the path can pose as Incus")
     }
-    client = new IncusClient(connection)
-    incus = new IncusSource({
+    const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }] = await Promise.all([import('../incus/client.ts'), import('../incus/source.ts')])
+    client = new ClientClass(connection)
+    incus = new SourceClass({
       client, zone: store, log,
       scope: config.project === '' ? 'all' : { project: config.project },
       map: { suffix: config.suffix, states: config.stateFilter },

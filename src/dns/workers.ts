@@ -74,7 +74,9 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
   }
   const ready: Promise<void>[] = []
   for (let i = 0; i < o.count; i++) {
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: { listen: o.listen } satisfies WorkerData })
+    // worker.ts when run from the sources, worker.js when compiled (dist/, npm start): the same folder as this file.
+    const file = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
+    const worker = new Worker(file, { workerData: { listen: o.listen } satisfies WorkerData })
     workers.push(worker)
     worker.postMessage({ changes: snapshot })
     let bound = 0

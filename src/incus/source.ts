@@ -54,9 +54,8 @@ export interface IncusSourceOptions {
 /** Changed instances from which a sync counts as a bulk change (cli/heap.ts collects garbage after one). */
 const BULK_SYNC = 1000
 
-/** Upper bounds (seconds) of the change-to-published lag histogram. */
-export const LAG_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const
-export type LagVia = 'event' | 'address'
+import { LAG_BUCKETS } from './lag.ts'
+import type { LagVia } from './lag.ts'
 
 export interface IncusStats {
   /** Lag from an Incus change to its name being published, by how it was learnt: counts per bucket (+Inf last). */

@@ -105,7 +105,7 @@ while :; do sleep 3600 & wait $!; done
     })
 
     it('the image has what the Containerfile says: production dependencies only, the entrypoint, non-root', async () => {
-      expect(config.Entrypoint).toEqual(['node', 'src/cli/bin.ts'])
+      expect(config.Entrypoint).toEqual(['node', 'dist/cli/bin.js'])
       expect(config.User).toBe('node')
       const mounted = (await sh('podman', ['image', 'mount', TAG])).trim()
       try {
