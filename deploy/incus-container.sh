@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs incus-dns as an Incus container on the Incus host (README: "As an Incus container").
+# Runs incus-dns as an Incus container on the Incus host (docs/operations.md: "As an Incus container on the Incus host").
 #
 #   deploy/incus-container.sh [--name incus-dns] [--image images:debian/12] [--suffix incus.example.org]
 #                             [--dns-listen 127.0.0.1:5300] [--http-listen 127.0.0.1:9153] [--socket PATH]

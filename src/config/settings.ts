@@ -1,7 +1,7 @@
 /**
  * @module config/settings
  * THE table of settings: environment variable, flag, default, parser and help. `--help`, validation and
- * the README's configuration table all come from here (a test checks the README against it).
+ * docs/configuration.md's table all come from here (a test checks the doc against it).
  */
 import type { ListenAddress } from '../dns/server.ts'
 import { DEFAULT_FORWARD_ALLOW } from '../forward/acl.ts'

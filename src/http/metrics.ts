@@ -34,7 +34,7 @@ function computed(name: string, help: string, type: 'counter' | 'gauge' | 'histo
   return { name, help, type, get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }) }
 }
 
-/** Every metric name we export, with its type and labels: the README's metrics table is tested against it. */
+/** Every metric name we export, with its type and labels: docs/operations.md's metrics table is tested against it. */
 export const METRICS = [
   ['incus_dns_queries_total', 'counter', 'transport, qtype', 'Queries received.'],
   ['incus_dns_responses_total', 'counter', 'rcode', 'Responses sent, by rcode (authoritative and forwarded).'],

@@ -1,6 +1,6 @@
 /**
- * Prints the README's configuration table from the settings table:
- * `node test/helpers/readme-table.ts` (test/unit/config checks the README matches it).
+ * Prints docs/configuration.md's settings table from the settings table:
+ * `node test/helpers/readme-table.ts` (test/unit/config checks the doc matches it).
  */
 import { SETTINGS } from '../../src/config/settings.ts'
 

@@ -35,7 +35,7 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
     await waitFor(() => server.incus?.ready === true, 5000)
     const dir = mkdtempSync(join(tmpdir(), 'incus-dns-unbound-'))
     port = await freePort()
-    // The README's unbound recipe, on test ports: a stub-zone, and the two settings it needs for a loopback,
+    // The unbound recipe of docs/resolvers.md, on test ports: a stub-zone, and the two settings it needs for a loopback,
     // unsigned zone (do-not-query-localhost: no; domain-insecure).
     writeFileSync(join(dir, 'unbound.conf'), [
       'server:', `  interface: 127.0.0.1@${port}`, '  port: ' + port, '  do-ip6: no', '  username: ""', '  chroot: ""',

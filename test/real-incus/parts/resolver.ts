@@ -1,5 +1,5 @@
 /**
- * The README's bridge-dnsmasq recipe, for real: the bridge's own dnsmasq sends the suffix to incus-dns
+ * The bridge-dnsmasq recipe of docs/resolvers.md, for real: the bridge's own dnsmasq sends the suffix to incus-dns
  * (`raw.dnsmasq server=/<suffix>/127.0.0.1#<port>`; that dnsmasq runs on the host, so loopback reaches us),
  * and a container resolves another instance's name with busybox nslookup. Nothing else is forwarded
  * (`no-resolv` stays), and the container asks only for names in the test zone.

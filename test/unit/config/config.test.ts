@@ -1,5 +1,5 @@
 /**
- * Settings: parsers, precedence, and the README's configuration table kept in step with the settings table.
+ * Settings: parsers, precedence, and docs/configuration.md's table kept in step with the settings table.
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
@@ -100,8 +100,8 @@ describe('Incus settings', () => {
   })
 })
 
-describe('README configuration table', () => {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+describe('docs/configuration.md settings table', () => {
+  const readme = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')
   const rows = readme.split('\n').filter((l) => l.startsWith('| `INCUS_DNS_') && !l.startsWith('| `INCUS_DNS_ERR_'))
   it('has one row per setting with its flag and default, and no others', () => {
     const expected = Object.values(SETTINGS).map((s) => `| \`${s.env}\` | \`--${s.flag}\` | \`${s.default}\` |`)
@@ -109,10 +109,10 @@ describe('README configuration table', () => {
   })
 })
 
-describe('README metrics table', () => {
+describe('docs/operations.md metrics table', () => {
   it('lists every exported metric with its type and labels, and no others', async () => {
     const { METRICS } = await import('../../../src/http/metrics.ts')
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const readme = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8')
     const rows = readme.split('\n').filter((l) => l.startsWith('| `incus_dns_'))
     expect(rows.map((r) => r.split('|').slice(1, 4).map((c) => c.trim()).join(' '))).toEqual(
       METRICS.map(([name, type, labels]) => `\`${name}\` ${type} ${labels === '' ? '–' : labels}`))
@@ -127,11 +127,11 @@ describe('README metrics table', () => {
   })
 })
 
-describe('README troubleshooting table', () => {
+describe('docs/troubleshooting.md table', () => {
   it('documents every error code the code can raise, and no other', () => {
     const src = readFileSync(new URL('../../../src/errors.ts', import.meta.url), 'utf8')
     const codes = [...new Set([...src.matchAll(/'(INCUS_DNS_ERR_[A-Z_]+)'/g)].map((m) => m[1]))].sort()
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const readme = readFileSync(new URL('../../../docs/troubleshooting.md', import.meta.url), 'utf8')
     const documented = [...readme.matchAll(/^\| `(INCUS_DNS_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]).sort()
     expect(documented).toEqual(codes)
     expect(codes.length).toBeGreaterThanOrEqual(8)
