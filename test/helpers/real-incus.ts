@@ -196,7 +196,7 @@ while :; do /bin/busybox sleep 3600 & wait $!; done
   writeFileSync(join(rootfs, 'usr/share/udhcpc/default.script'), `#!/bin/busybox sh
 case "$1" in
   bound|renew)
-    ip addr flush dev "$interface" scope global label "$interface"
+    ip -4 addr flush dev "$interface" scope global # IPv4 only: SLAAC may already have given eth0 its IPv6
     ip addr add "$ip/\${mask:-24}" dev "$interface"
     [ -n "$router" ] && ip route replace default via "\${router%% *}" dev "$interface"
     : > /etc/resolv.conf; for s in $dns; do echo "nameserver $s" >> /etc/resolv.conf; done ;;
