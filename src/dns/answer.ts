@@ -188,6 +188,20 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       if (e >= 0) return dname(req, qend, qtype, scratch, p, table, e, limit, out)
     }
     if (base < 0) {
+      // NXDOMAIN. When the encloser's own "others" is its zone's plain NODATA, that names the zone's SOA: no
+      // second walk for the apex (a CNAME owner's chain may end in another zone, so it takes the walk).
+      const od = enc + 1 + at(arena, enc) * DESC
+      const neg = u16(arena, od + 8)
+      if (neg !== 0 && at(arena, od + 2) === 0 && at(arena, od + 3) === 0) {
+        const soa = (table.negatives[neg - 1] as ZoneNegative).soa
+        req[2] = 0x80 | (b2 & 0x79) | AA
+        req[3] = 3
+        req.writeUInt32BE(0x00000001, 6) // AN 0, NS 1
+        req.writeUInt16BE(out.opt.length === 0 ? 0 : 1, 10)
+        out.head = headOf(req, qend)
+        out.auth = soa
+        return SEND
+      }
       const apexes = table.apexes
       for (; base < 0 && p < n; p += at(scratch, p) + 1) base = apexes.find(scratch, p, n, hashOf(scratch, p, n))
       if (base < 0) return error(req, qend, RCODE_REFUSED, out) // an encloser without a zone: cannot happen
