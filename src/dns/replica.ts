@@ -36,21 +36,13 @@ export function applyChanges(table: AnswerTable, w: WireChanges): void {
     while (table.negatives.length <= index) table.addNegative('') // indexes arrive in any order
     table.negatives[index] = { key, index, soa: buf(soa) }
   }
-  if (w.cleared) { table.names.clear(); table.apexes.clear(); table.wildcards.clear(); table.chase.clear() }
-  for (const [k, e] of w.names) {
-    if (e === null) table.names.delete(k)
-    else table.names.set(k, e)
-  }
-  for (const [k, e] of w.apexes) {
-    if (e === null) table.apexes.delete(k)
-    else table.apexes.set(k, e)
-  }
-  for (const [k, e] of w.wildcards) {
-    if (e === null) table.wildcards.delete(k)
-    else table.wildcards.set(k, e)
-  }
-  for (const [k, e] of w.chase) {
-    if (e === null) table.chase.delete(k)
-    else table.chase.set(k, e)
+  // Each name table of the answer table, with its changes; a cleared table is emptied first.
+  const pairs = [[table.names, w.names], [table.apexes, w.apexes], [table.wildcards, w.wildcards], [table.chase, w.chase]] as const
+  for (const [names, changes] of pairs) {
+    if (w.cleared) names.clear()
+    for (const [k, e] of changes) {
+      if (e === null) names.delete(k)
+      else names.set(k, e)
+    }
   }
 }
