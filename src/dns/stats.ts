@@ -3,6 +3,9 @@
  * Counters the transports bump per query: plain numbers in preallocated arrays, turned into metrics text only
  * when scraped (http/metrics.ts), so counting costs a few increments.
  */
+import { newHistogram, observe } from '../histogram.ts'
+import type { Histogram } from '../histogram.ts'
+
 export type DropReason = 'malformed' | 'internal_error'
 
 /** qtypes with their own label; every other one counts as "other" (bounded label values). */
@@ -30,10 +33,8 @@ export class DnsStats {
   readonly responses = new Float64Array(16)
   /** Queries by qtype (index = qtype, 256 = other), [0] UDP and [1] TCP. */
   readonly qtypes = [new Float64Array(OTHER + 1), new Float64Array(OTHER + 1)] as const
-  /** Answer latency (receipt to send) of authoritative answers: counts per bucket (+Inf last), sum, count. */
-  readonly latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1)
-  latencySum = 0
-  latencyCount = 0
+  /** Answer latency (receipt to send) of authoritative answers. */
+  readonly latency: Histogram = newHistogram(LATENCY_BUCKETS)
 
   response(head: Buffer): void {
     const rcode = (head[3] as number) & 0x0f
@@ -48,10 +49,6 @@ export class DnsStats {
   }
 
   observe(seconds: number): void {
-    let b = 0
-    while (b < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[b] as number)) b++
-    this.latencyCounts[b] = (this.latencyCounts[b] as number) + 1
-    this.latencySum += seconds
-    this.latencyCount++
+    observe(this.latency, LATENCY_BUCKETS, seconds)
   }
 }

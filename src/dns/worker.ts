@@ -42,5 +42,5 @@ for (const [index, at] of data.listen.entries()) {
 
 setInterval(() => port.postMessage({ kind: 'stats', stats: {
   queriesUdp: stats.queriesUdp, truncated: stats.truncated, dropped: { ...stats.dropped }, responses: stats.responses,
-  qtypes: [stats.qtypes[0], stats.qtypes[1]], latencyCounts: stats.latencyCounts, latencySum: stats.latencySum, latencyCount: stats.latencyCount,
+  qtypes: [stats.qtypes[0], stats.qtypes[1]], latency: stats.latency,
 } } satisfies WorkerMessage), 1000).unref()

@@ -12,6 +12,8 @@ import { Reply } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import { encodeChanges } from './replica.ts'
 import type { ListenAddress } from './server.ts'
+import { addInto } from '../histogram.ts'
+import type { Histogram } from '../histogram.ts'
 import { DnsStats } from './stats.ts'
 
 export interface WorkerData {
@@ -33,9 +35,7 @@ interface StatsSnapshot {
   readonly dropped: DnsStats['dropped']
   readonly responses: Float64Array
   readonly qtypes: readonly [Float64Array, Float64Array]
-  readonly latencyCounts: Float64Array
-  readonly latencySum: number
-  readonly latencyCount: number
+  readonly latency: Histogram
 }
 
 export type WorkerMessage =
@@ -101,15 +101,11 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
         t.dropped.internal_error += s.dropped.internal_error
         s.responses.forEach((v, i) => { t.responses[i] = (t.responses[i] as number) + v })
         for (const k of [0, 1] as const) s.qtypes[k].forEach((v, i) => { t.qtypes[k][i] = (t.qtypes[k][i] as number) + v })
-        s.latencyCounts.forEach((v, i) => { t.latencyCounts[i] = (t.latencyCounts[i] as number) + v })
-        t.latencySum += s.latencySum
-        t.latencyCount += s.latencyCount
+        addInto(t.latency, s.latency)
       }
       add(o.stats)
       t.queriesTcp = o.stats.queriesTcp
-      t.tcpClosed.idle_at_cap = o.stats.tcpClosed.idle_at_cap
-      t.tcpClosed.per_source_cap = o.stats.tcpClosed.per_source_cap
-      t.tcpClosed.idle_timeout = o.stats.tcpClosed.idle_timeout
+      Object.assign(t.tcpClosed, o.stats.tcpClosed)
       t.tcpPressure = o.stats.tcpPressure
       for (const s of latest.values()) add(s)
       return t

@@ -8,6 +8,8 @@ import client from 'prom-client'
 import { COUNTED_QTYPES, LATENCY_BUCKETS } from '../dns/stats.ts'
 import type { DnsStats } from '../dns/stats.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
+import { newHistogram } from '../histogram.ts'
+import type { Histogram } from '../histogram.ts'
 import { LAG_BUCKETS } from '../incus/lag.ts'
 import type { IncusSource } from '../incus/source.ts'
 import type { TransferStats } from '../xfr/hook.ts'
@@ -28,6 +30,19 @@ type Labels = Record<string, string | number>
 interface Value { readonly labels?: Labels; readonly value: number; readonly metricName?: string }
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED']
+
+/** A histogram's values as Prometheus has them: cumulative `_bucket`s by `le`, then `_sum` and `_count`. */
+function histogramValues(name: string, bounds: readonly number[], h: Histogram, labels: Labels = {}): Value[] {
+  let cumulative = 0
+  return [
+    ...[...bounds, '+Inf' as const].map((le, k) => {
+      cumulative += h.counts[k] ?? 0
+      return { metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative }
+    }),
+    { metricName: `${name}_sum`, labels, value: h.sum },
+    { metricName: `${name}_count`, labels, value: h.count },
+  ]
+}
 
 /** A metric whose values are computed when scraped (prom-client calls get()). */
 function computed(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => Value[]) {
@@ -89,16 +104,7 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_truncated_total', () => [{ value: d.truncated }])
   add('incus_dns_tcp_closed_total', () => Object.entries(d.tcpClosed).map(([reason, value]) => ({ labels: { reason }, value })))
   add('incus_dns_tcp_pressure_total', () => [{ value: d.tcpPressure }])
-  add('incus_dns_answer_duration_seconds', () => {
-    let cumulative = 0
-    const buckets = [...LATENCY_BUCKETS, '+Inf' as const].map((le, i) => {
-      cumulative += d.latencyCounts[i] ?? 0
-      return { metricName: 'incus_dns_answer_duration_seconds_bucket', labels: { le }, value: cumulative }
-    })
-    return [...buckets,
-      { metricName: 'incus_dns_answer_duration_seconds_sum', value: d.latencySum },
-      { metricName: 'incus_dns_answer_duration_seconds_count', value: d.latencyCount }]
-  })
+  add('incus_dns_answer_duration_seconds', () => histogramValues('incus_dns_answer_duration_seconds', LATENCY_BUCKETS, d.latency))
   add('incus_dns_zone_records', () => {
     const counts = new Map<string, number>()
     for (const name of src.store.names()) {
@@ -112,16 +118,8 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_incus_syncs_total', () => [{ labels: { result: 'success' }, value: i?.stats.syncs ?? 0 }, { labels: { result: 'failure' }, value: i?.stats.syncErrors ?? 0 }])
   add('incus_dns_incus_last_sync_timestamp_seconds', () => [{ value: (i?.stats.lastSyncAt ?? 0) / 1000 }])
   add('incus_dns_incus_last_sync_age_seconds', () => [{ value: i === null || i.stats.lastSyncAt === 0 ? -1 : (Date.now() - i.stats.lastSyncAt) / 1000 }])
-  add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) => {
-    const h = i?.stats.lag[via]
-    let cumulative = 0
-    return [...[...LAG_BUCKETS, '+Inf' as const].map((le, k) => {
-      cumulative += h?.counts[k] ?? 0
-      return { metricName: 'incus_dns_incus_publish_lag_seconds_bucket', labels: { via, le }, value: cumulative }
-    }),
-    { metricName: 'incus_dns_incus_publish_lag_seconds_sum', labels: { via }, value: h?.sum ?? 0 },
-    { metricName: 'incus_dns_incus_publish_lag_seconds_count', labels: { via }, value: h?.count ?? 0 }]
-  }))
+  add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) =>
+    histogramValues('incus_dns_incus_publish_lag_seconds', LAG_BUCKETS, i?.stats.lag[via] ?? newHistogram(LAG_BUCKETS), { via })))
   add('incus_dns_incus_events_total', () => [{ value: i?.stats.events ?? 0 }])
   add('incus_dns_incus_event_stream_connected', () => [{ value: i?.eventsConnected === true ? 1 : 0 }])
   add('incus_dns_incus_reconnects_total', () => [{ value: i?.reconnects ?? 0 }])

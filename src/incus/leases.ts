@@ -7,8 +7,8 @@ import type { Logger } from 'pino'
 import type { IncusClient } from './client.ts'
 import type { Leases } from './map.ts'
 
-export /** Fetches each (network, project)'s leases once per sync. */
-class LeaseCache {
+/** Fetches each (network, project)'s leases once per sync. */
+export class LeaseCache {
   readonly #client: IncusClient
   readonly #log: Logger
   readonly #cache = new Map<string, Promise<Map<string, string[]>>>()

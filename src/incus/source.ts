@@ -54,12 +54,14 @@ export interface IncusSourceOptions {
 /** Changed instances from which a sync counts as a bulk change (cli/heap.ts collects garbage after one). */
 const BULK_SYNC = 1000
 
+import { newHistogram, observe } from '../histogram.ts'
+import type { Histogram } from '../histogram.ts'
 import { LAG_BUCKETS } from './lag.ts'
 import type { LagVia } from './lag.ts'
 
 export interface IncusStats {
   /** Lag from an Incus change to its name being published, by how it was learnt: counts per bucket (+Inf last). */
-  readonly lag: Record<LagVia, { counts: Float64Array; sum: number; count: number }>
+  readonly lag: Record<LagVia, Histogram>
   syncs: number
   syncErrors: number
   lastSyncAt: number
@@ -72,7 +74,7 @@ export class IncusSource {
   /** True once the first full sync has succeeded (readiness). */
   ready = false
   readonly stats: IncusStats = {
-    lag: { event: newLag(), address: newLag() }, syncs: 0, syncErrors: 0, lastSyncAt: 0, events: 0, malformedEvents: 0, refreshErrors: 0,
+    lag: { event: newHistogram(LAG_BUCKETS), address: newHistogram(LAG_BUCKETS) }, syncs: 0, syncErrors: 0, lastSyncAt: 0, events: 0, malformedEvents: 0, refreshErrors: 0,
   }
   /**
    * Since when a change of each instance is pending, and how it was learnt: the lifecycle event's own
@@ -315,10 +317,11 @@ export class IncusSource {
     if (where === null) return
     const { name, project } = where
     if (this.#o.scope !== 'all' && this.#o.scope.project !== project) return
-    this.#log.debug({ action, instance: instanceKey(project, name) }, 'lifecycle event')
-    this.#addresses.reset(instanceKey(project, name))
+    const k = instanceKey(project, name)
+    this.#log.debug({ action, instance: k }, 'lifecycle event')
+    this.#addresses.reset(k)
     const at = Date.parse(e.timestamp)
-    if (!this.#since.has(instanceKey(project, name))) this.#since.set(instanceKey(project, name), { at: Number.isNaN(at) ? Date.now() : Math.min(at, Date.now()), via: 'event' })
+    if (!this.#since.has(k)) this.#since.set(k, { at: Number.isNaN(at) ? Date.now() : Math.min(at, Date.now()), via: 'event' })
     const old = e.metadata.context?.old_name
     if (action === 'instance-renamed' && typeof old === 'string') void this.refresh(project, old)
     // Whatever the action, ask Incus for the instance as it is now: deleted gives 404, which removes it.
@@ -378,7 +381,7 @@ export class IncusSource {
       const since = this.#since.get(k)
       if (since === undefined) continue
       const published = written.size > 0 && (m === null || m.hostname === null || written.has(m.hostname) || m.aliases.some((a) => written.has(a)))
-      if (published) { observeLag(this.stats.lag[since.via], (now - since.at) / 1000); this.#since.delete(k) }
+      if (published) { observe(this.stats.lag[since.via], LAG_BUCKETS, (now - since.at) / 1000); this.#since.delete(k) }
       else if (m === null || m.awaitingAddress === false) this.#since.delete(k) // nothing to publish after all
     }
     for (const [k, m] of changes) {
@@ -392,18 +395,6 @@ export class IncusSource {
     }
     this.#scheduleSave()
   }
-}
-
-function newLag(): { counts: Float64Array; sum: number; count: number } {
-  return { counts: new Float64Array(LAG_BUCKETS.length + 1), sum: 0, count: 0 }
-}
-
-function observeLag(h: { counts: Float64Array; sum: number; count: number }, seconds: number): void {
-  let i = 0
-  while (i < LAG_BUCKETS.length && seconds > (LAG_BUCKETS[i] as number)) i++
-  h.counts[i] = (h.counts[i] as number) + 1
-  h.sum += seconds
-  h.count++
 }
 
 function splitKey(k: string): [string, string] {
