@@ -106,11 +106,7 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_tcp_pressure_total', () => [{ value: d.tcpPressure }])
   add('incus_dns_answer_duration_seconds', () => histogramValues('incus_dns_answer_duration_seconds', LATENCY_BUCKETS, d.latency))
   add('incus_dns_zone_records', () => {
-    const counts = new Map<string, number>()
-    for (const name of src.store.names()) {
-      const zone = src.store.zoneOf(name)
-      if (zone !== null) counts.set(zone, (counts.get(zone) ?? 0) + 1)
-    }
+    const counts = src.store.namesPerZone()
     return src.store.zones().map((zone) => ({ labels: { zone }, value: counts.get(zone) ?? 0 }))
   })
   add('incus_dns_zone_serial', () => src.store.zones().map((zone) => ({ labels: { zone }, value: src.store.serial(zone) ?? 0 })))

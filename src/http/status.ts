@@ -60,11 +60,7 @@ export function status(src: StatusSources): Status {
     const waiting = m.awaitingAddress !== false ? `; still waiting for ${m.ipv4 === null ? 'IPv4' : 'IPv6'}` : ''
     instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}` })
   }
-  const counts = new Map<string, number>()
-  for (const name of src.store.names()) {
-    const zone = src.store.zoneOf(name)
-    if (zone !== null) counts.set(zone, (counts.get(zone) ?? 0) + 1)
-  }
+  const counts = src.store.namesPerZone()
   const now = Date.now()
   return {
     instances,

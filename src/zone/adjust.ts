@@ -6,6 +6,7 @@
  * zone cut (a referral for whatever is asked below it).
  */
 import { BELOW_DNAME, BELOW_NXDOMAIN, BELOW_SYNTHESIZED } from './table.ts'
+import { readName } from './name.ts'
 import type { Name } from './types.ts'
 
 /** The wildcard owner whose answers names below `name` get: `*.<name>`. */
@@ -41,8 +42,5 @@ export function dnameEntry(ttl: number, rdataHex: string, targetZoneNegative: nu
 
 /** A DNAME's target, from its RDATA (a name in wire form). */
 export function dnameTarget(rdataHex: string): Name {
-  const b = Buffer.from(rdataHex, 'hex')
-  const labels: string[] = []
-  for (let o = 0; o < b.length && (b[o] as number) !== 0; o += (b[o] as number) + 1) labels.push(b.subarray(o + 1, o + 1 + (b[o] as number)).toString('latin1'))
-  return labels.join('.')
+  return readName(Buffer.from(rdataHex, 'hex'), 0)
 }

@@ -5,7 +5,7 @@
  * additional-section addresses (RFC 1035 3.3) are prepared here too. Every name read is reported through
  * `read`, so the store can recompile this owner when one of those names changes.
  */
-import { wireLength } from './name.ts'
+import { readName, wireLength } from './name.ts'
 import { compiled, RCODE_NOERROR, RCODE_NXDOMAIN, REFERRAL } from './table.ts'
 import type { Compiled, ZoneNegative } from './table.ts'
 import { RecordType, typeCode } from './types.ts'
@@ -164,14 +164,8 @@ function additionalFor(zone: ZoneInfo, recs: readonly Rec[], view: ZoneView, rea
 /** An SVCB/HTTPS record's TargetName (after the 2-byte priority); '.' in ServiceMode is the owner (RFC 9460 2.5). */
 function svcTarget(owner: Name, hex: string): Name | null {
   const b = Buffer.from(hex, 'hex')
-  const labels: string[] = []
-  for (let o = 2; o < b.length;) {
-    const l = b[o] as number
-    if (l === 0) break
-    labels.push(b.subarray(o + 1, o + 1 + l).toString('latin1'))
-    o += l + 1
-  }
-  if (labels.length > 0) return labels.join('.')
+  const target = readName(b, 2)
+  if (target !== '') return target
   return b.readUInt16BE(0) === 0 ? null : owner
 }
 

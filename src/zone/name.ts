@@ -67,6 +67,15 @@ export function writeName(name: Name, buf: Buffer, offset: number): number {
   return offset
 }
 
+/** Reads an uncompressed wire-form name at `offset` (what writeName writes): `b.c` from 1 b 1 c 0. */
+export function readName(b: Uint8Array, offset: number): Name {
+  const labels: string[] = []
+  for (let o = offset; o < b.length && (b[o] as number) !== 0; o += (b[o] as number) + 1) {
+    labels.push(Buffer.from(b.buffer, b.byteOffset + o + 1, b[o] as number).toString('latin1'))
+  }
+  return labels.join('.')
+}
+
 /** The uncompressed wire form of `name` as a latin1 string: the key format of the answer table. */
 export function wireKey(name: Name): string {
   // Through one scratch Buffer: no Buffer per call, and a flat string (one built by `+` stays a rope).

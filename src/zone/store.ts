@@ -10,7 +10,7 @@ import { belowFlag, dnameEntry, dnameTarget, wildcardOwner, wildcardParent } fro
 import { compileName, encodeNegativeSoa } from './compile.ts'
 import { nextSerial, serialAfter, served, ZoneJournal } from './journal.ts'
 import type { JournalEntry } from './journal.ts'
-import type { ZoneInfo, ZoneView } from './compile.ts'
+import type { NameAnswers, ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
 import { AnswerTable, negativeAnswer, packEntry, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
 import type { NameEntry } from './table.ts'
@@ -150,6 +150,16 @@ export class ZoneStore implements ZoneWriter {
   /** Every zone apex we serve. */
   zones(): Name[] {
     return [...this.#zones.keys()]
+  }
+
+  /** How many names with records each zone holds (for /metrics and the status page). */
+  namesPerZone(): Map<Name, number> {
+    const counts = new Map<Name, number>()
+    for (const name of this.names()) {
+      const zone = this.#zoneFor(name)?.apex
+      if (zone !== undefined) counts.set(zone, (counts.get(zone) ?? 0) + 1)
+    }
+    return counts
   }
 
   /** The serial currently served for the zone at `apex`. */
@@ -401,35 +411,33 @@ export class ZoneStore implements ZoneWriter {
       exists: (n) => this.exists(n),
       cutOf: (n) => this.cutOf(n),
     }
-    const result = compileName(name, view, (n) => reads.add(n))
-    // A wildcard owner also answers for the names below its parent: that entry is filed under the parent. At
-    // or below a zone cut, a name files the referral for the names below it instead.
-    const parent = result?.referral === true ? name : wildcardParent(name)
-    if (parent !== null) {
-      const synthesized = result === null ? null : compileName(name, view, (n) => reads.add(n), true)
-      if (synthesized !== null) table.setWildcard(wireKey(parent), packEntry(synthesized.byType, synthesized.others))
-      else if (table.wildcards.has(wireKey(parent))) table.deleteWildcard(wireKey(parent))
-    }
-    // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
-    // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
-    const wild = this.#owners.get(wildcardOwner(name))
+    const read = (n: Name): void => { reads.add(n) }
+    const result = compileName(name, view, read)
+    // What the names below this one that do not exist get (adjust.ts), filed under this name in `wildcards`
+    // and worked out here only: at or below a zone cut, the referral; a DNAME's target; or what a wildcard
+    // `*.<name>` synthesises (compiled from the wildcard's records, which mark this name dirty when they move).
+    const referral = result?.referral === true
+    const dname = result === null || referral ? undefined : view.rrsets(name)?.get('DNAME')?.[0]
+    const wild = result === null || referral ? undefined : this.#owners.get(wildcardOwner(name))
     const hasWild = wild !== undefined && merged(wild) !== undefined
+    let below: NameEntry | null = null
+    if (referral) below = packed(compileName(name, view, read, true))
+    else if (dname !== undefined && dname.data.type === 'DNAME') {
+      below = dnameEntry(dname.ttl, dname.data.hex, this.#zoneFor(dnameTarget(dname.data.hex))?.negative.index ?? null)
+    } else if (hasWild) below = packed(compileName(wildcardOwner(name), view, read, true))
+    if (below !== null) table.setWildcard(wire, below)
+    else if (table.wildcards.has(wire)) table.deleteWildcard(wire)
     // Below a DNAME's target: the answers once more, every owner in full, for the DNAME's chase.
-    const chase = result !== null && result.referral !== true && this.#belowDnameTarget(name) ? compileName(name, view, (n) => reads.add(n), false, true) : null
-    if (chase !== null) table.setChase(wire, packEntry(chase.byType, chase.others))
+    const chase = result !== null && !referral && this.#belowDnameTarget(name) ? packed(compileName(name, view, read, false, true)) : null
+    if (chase !== null) table.setChase(wire, chase)
     else if (table.chase.has(wire)) table.deleteChase(wire)
-    const dname = result === null || result.referral === true ? undefined : view.rrsets(name)?.get('DNAME')?.[0]
-    if (dname !== undefined && dname.data.type === 'DNAME') {
-      const target = dnameTarget(dname.data.hex)
-      table.setWildcard(wire, dnameEntry(dname.ttl, dname.data.hex, this.#zoneFor(target)?.negative.index ?? null))
-    }
-    // No longer a cut's name, a DNAME owner or a wildcard's parent: the entry for names below it has no use.
-    else if (result?.referral !== true && !hasWild && table.wildcards.has(wire)) table.deleteWildcard(wire)
     if (result === null) {
       if (table.names.has(wire)) table.deleteName(wire)
       return
     }
-    table.setName(wire, packEntry(result.byType, result.others, belowFlag(hasWild, result.referral === true, dname !== undefined)))
+    // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
+    // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
+    table.setName(wire, packEntry(result.byType, result.others, belowFlag(hasWild, referral, dname !== undefined)))
     if (reads.size > 0) {
       this.#reads.set(name, reads)
       for (const r of reads) {
@@ -441,6 +449,10 @@ export class ZoneStore implements ZoneWriter {
   }
 }
 
+/** A name's answers as an entry, or null when there are none. */
+function packed(answers: NameAnswers | null): NameEntry | null {
+  return answers === null ? null : packEntry(answers.byType, answers.others)
+}
 
 /**
  * The effective RRsets of an owner: per type, the first source in SOURCE_PRECEDENCE that has it wins; a CNAME

@@ -8,6 +8,7 @@
  * not SVCB's presentation form nor LOC), so they are small functions, tested against knotd's answers.
  */
 import ipaddr from 'ipaddr.js'
+import { wireKey } from '../name.ts'
 import type { Name, OpaqueType } from '../types.ts'
 
 /** What the zone-file parser hands over: a token's text, and whether it was quoted or held an escape. */
@@ -128,10 +129,7 @@ class Bytes {
     if (b.length > 255) this.#fail(`${this.#type} string is longer than 255 bytes`)
     this.u8(b.length); this.bytes(b)
   }
-  name(name: Name): void {
-    for (const label of name === '' ? [] : name.split('.')) { this.u8(label.length); this.raw(label) }
-    this.u8(0)
-  }
+  name(name: Name): void { this.raw(wireKey(name)) } // the wire form, uncompressed (RFC 3597 4)
   get length(): number { return this.#parts.length }
   done(): string {
     if (this.#parts.length > 0xffff) this.#fail(`${this.#type} data is longer than 65535 bytes`)
