@@ -62,14 +62,14 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if (len < 12) return DROP
   const b2 = at(req, 2)
   if ((b2 & 0x80) !== 0) return DROP // a response: answering it could loop between two servers
-  // UPDATE (RFC 2136 3) carries records in every section: NOTIMP whatever they hold, never FORMERR.
-  if ((b2 & 0x78) === OPCODE_UPDATE) { out.body = EMPTY; out.auth = EMPTY; out.opt = EMPTY; return error(req, 12, RCODE_NOTIMP, out) }
   out.body = EMPTY
   out.auth = EMPTY
   out.opt = EMPTY
   out.ednsSize = 0
   out.ednsDo = false
   out.qtype = 0
+  // UPDATE (RFC 2136 3) carries records in every section: NOTIMP whatever they hold, never FORMERR.
+  if ((b2 & 0x78) === OPCODE_UPDATE) return error(req, 12, RCODE_NOTIMP, out)
 
   // Question: exactly one (RFC 9619), name without compression pointers, folded to lowercase.
   if (u16(req, 4) !== 1) return error(req, 12, RCODE_FORMERR, out)
@@ -157,6 +157,8 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
 
   // One hash-table lookup by the lowercase wire name, then the qtype among the few the name has. The
   // entry is bytes at `base` in `arena`, the table's: descriptors, then bodies (layout in zone/table.ts).
+  // The reply's size limit: TCP's, the client's EDNS size capped at ours, or 512 (RFC 1035 4.2.1).
+  const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
   const names = table.names
   let arena = names.arena
   let base = names.find(scratch, 0, n, h)
@@ -184,7 +186,6 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       base = table.wildcards.find(scratch, p, n, hp)
     } else if (below === BELOW_DNAME) {
       const e = table.wildcards.find(scratch, p, n, hp)
-      const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
       if (e >= 0) return dname(req, qend, qtype, scratch, p, table, e, limit, out)
     }
     if (base < 0) {
@@ -215,7 +216,6 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   const negative = u16(arena, d + 8)
   const auth = negative === 0 ? EMPTY : (table.negatives[negative - 1] as ZoneNegative).soa
   const optLen = out.opt.length
-  const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
   const bodies = at(arena, d + 3)
   let bodyStart = 0
   let bodyEnd = 0
