@@ -34,6 +34,15 @@ export function opaqueRdata(type: OpaqueType, toks: readonly RdataToken[], nameO
     if (!/^([0-9a-fA-F]{2})+$/.test(hex)) fail(`${type} ${what} '${hex}' is not hexadecimal digits in pairs`)
     out.hex(hex)
   }
+  /** Fixed numeric fields (u8 up to 255, u16 up to 65535), then the rest of the tokens as hex: SSHFP, TLSA, DS. */
+  const numbersThenHex = (fields: readonly (readonly [string, 255 | 0xffff])[], hexWhat: string): void => {
+    fields.forEach(([what, max], k) => {
+      const v = out.number(tok(k).text, max, what)
+      if (max === 255) out.u8(v)
+      else out.u16(v)
+    })
+    hexFrom(fields.length, hexWhat)
+  }
   switch (type) {
     case 'HINFO':
       want(2, 'a CPU and an OS string')
@@ -58,20 +67,15 @@ export function opaqueRdata(type: OpaqueType, toks: readonly RdataToken[], nameO
     }
     case 'SSHFP':
       atLeast(3, 'an algorithm, a fingerprint type and the fingerprint in hex')
-      out.u8(out.number(tok(0).text, 255, 'algorithm')); out.u8(out.number(tok(1).text, 255, 'fingerprint type'))
-      hexFrom(2, 'fingerprint')
+      numbersThenHex([['algorithm', 255], ['fingerprint type', 255]], 'fingerprint')
       break
     case 'TLSA':
       atLeast(4, 'usage, selector, matching type and the data in hex')
-      out.u8(out.number(tok(0).text, 255, 'usage')); out.u8(out.number(tok(1).text, 255, 'selector'))
-      out.u8(out.number(tok(2).text, 255, 'matching type'))
-      hexFrom(3, 'data')
+      numbersThenHex([['usage', 255], ['selector', 255], ['matching type', 255]], 'data')
       break
     case 'DS':
       atLeast(4, 'a key tag, an algorithm, a digest type and the digest in hex')
-      out.u16(out.number(tok(0).text, 0xffff, 'key tag')); out.u8(out.number(tok(1).text, 255, 'algorithm'))
-      out.u8(out.number(tok(2).text, 255, 'digest type'))
-      hexFrom(3, 'digest')
+      numbersThenHex([['key tag', 0xffff], ['algorithm', 255], ['digest type', 255]], 'digest')
       break
     case 'NAPTR':
       want(6, 'order, preference, flags, services, regexp and replacement')
