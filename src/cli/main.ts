@@ -30,10 +30,19 @@ import type { Logger } from '../log.ts'
 import { readZoneDir, ZoneFileSource } from '../zone/file/source.ts'
 import { collectAfterBulkChange } from './heap.ts'
 import { ZoneStore } from '../zone/store.ts'
+import type { ZoneWriter } from '../zone/store.ts'
+import { ZoneViews } from '../zone/views.ts'
+import { Views } from '../dns/views.ts'
+import { viewHost } from './views.ts'
 
 export interface Running {
   readonly config: Config
+  /** The default view's store (the only one without INCUS_DNS_VIEWS). */
   readonly store: ZoneStore
+  /** The views' stores, or null without INCUS_DNS_VIEWS. */
+  readonly zones: ZoneViews | null
+  /** The hot path's views: the default one, and those INCUS_DNS_VIEWS resolves to. */
+  readonly views: Views
   readonly server: DnsServer
   readonly stats: DnsStats
   readonly log: Logger
@@ -65,6 +74,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     onZoneChanged: (apex) => notifier?.zoneChanged(apex),
     journalSize: config.ixfrJournal,
   })
+  // Split horizon: a store per view, written through `writer` for what they share (zone/views.ts).
+  const zones = config.views.length > 0 ? new ZoneViews(store, () => new ZoneStore({ journalSize: 0 })) : null
+  const writer: ZoneWriter = zones ?? store
+  const views = new Views(store.table)
   if (config.notify.length > 0) notifier = new Notifier({ store, targets: config.notify, key: config.tsigKey, log: log.child({ mod: 'notify' }) })
   const transferStats: TransferStats = { axfr: 0, ixfr: 0, refused: 0, badTsig: 0 }
   const transfer = transferHook({ store, acl: config.xfrAllow === null ? null : new Acl(config.xfrAllow), key: config.tsigKey, log: log.child({ mod: 'xfr' }) }, transferStats)
@@ -75,14 +88,14 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     if (ms !== null) log.debug({ ms: Math.round(ms) }, `heap collected after a bulk change (${after})`)
   }
   const loadZones = async (): Promise<void> => {
-    const zones = await readZoneDir(config.zonesDir).catch((err: NodeJS.ErrnoException) => {
+    const parsed = await readZoneDir(config.zonesDir).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
         throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_ZONES_DIR (--zones-dir): '${config.zonesDir}' is not a folder; create it or point the setting at your zone files`)
       }
       throw err
     })
-    files.apply(store, zones)
-    log.info({ dir: config.zonesDir, zones: zones.map((z) => ({ zone: z.apex, records: z.records.length, file: z.file })) }, 'zone files loaded')
+    files.apply(writer, parsed)
+    log.info({ dir: config.zonesDir, zones: parsed.map((z) => ({ zone: z.apex, records: z.records.length, file: z.file })) }, 'zone files loaded')
     collected('zone files loaded')
   }
   await loadZones()
@@ -100,13 +113,13 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     forward = forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
   }
   const server = await startDnsServer({
-    listen: config.listen, table: store.table, stats, log, forward, transfer, reusePort: config.workers > 1,
+    listen: config.listen, views, stats, log, forward, transfer, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
     tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, table: store.table, stats, forward, transfer, log })
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log })
   }
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
   log.info({ listen: server.addresses.map(formatAddress) }, 'answering DNS')
@@ -121,9 +134,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }] = await Promise.all([import('../incus/client.ts'), import('../incus/source.ts')])
     client = new ClientClass(connection)
     incus = new SourceClass({
-      client, zone: store, log,
+      client, zone: writer, log,
+      views: zones === null ? null : viewHost({ specs: config.views, zones, views, changed: () => workers?.viewsChanged() }),
       scope: config.project === '' ? 'all' : { project: config.project },
-      map: { suffix: config.suffix, states: config.stateFilter },
+      map: { suffix: config.suffix, states: config.stateFilter, allAddresses: zones !== null },
       records: { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget },
       pollIntervalMs: config.pollInterval,
       stateFile: config.stateFile,
@@ -135,6 +149,9 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   } else {
     log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
   }
+  /** Queries per view over every thread; nothing without INCUS_DNS_VIEWS. */
+  const viewQueries = (): Map<string, number> =>
+    zones === null ? new Map() : workers?.viewQueries() ?? new Map(views.all.map((v) => [v.name, v.queries]))
   const notReady = (): string | null => {
     if (incus === null || incus.ready) return null
     return incus.restored ? 'answering from the state file; the first Incus sync has not succeeded yet' : 'the first Incus sync has not succeeded yet'
@@ -143,10 +160,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   if (config.httpListen !== null) {
     try {
       http = await startHttp(config.httpListen, {
-        registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, forwarder, transfers: transferStats, notifier }, () => notReady() === null),
+        registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, forwarder, transfers: transferStats, notifier, viewQueries }, () => notReady() === null),
         notReady,
         zoneDump: () => zoneDump(store, incus?.records ?? null),
-        status: () => status({ store, incus, forwarder }),
+        status: () => status({ store, incus, forwarder, viewQueries }),
       }, log)
     } catch (err) {
       await incus?.stop()
@@ -158,7 +175,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info({ http: formatAddress(http.address) }, 'serving /metrics, /healthz, /readyz, /zone')
   }
   return {
-    config, store, server, stats, log, incus, forwarder, http, notReady, transferStats, notifier,
+    config, store, zones, views, server, stats, log, incus, forwarder, http, notReady, transferStats, notifier,
     async reloadZones() {
       try {
         await loadZones()

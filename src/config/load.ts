@@ -78,6 +78,12 @@ function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigErro
   if (c.targetMode === 'cname' && c.cnameTarget === null) {
     out.push(new ConfigError('INCUS_DNS_CNAME_TARGET', 'INCUS_DNS_TARGET_MODE is cname but INCUS_DNS_CNAME_TARGET is not set; give the name every instance should point at'))
   }
+  if (c.views.length > 0 && c.incusSocket === 'none' && c.incusUrl === '') {
+    out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but the Incus source is off (INCUS_DNS_INCUS_SOCKET=none); views choose among instance addresses, so unset INCUS_DNS_VIEWS or turn the Incus source on'))
+  }
+  if (c.views.length > 0 && c.targetMode === 'cname') {
+    out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but INCUS_DNS_TARGET_MODE is cname, where no instance address is published; unset one of them'))
+  }
   return out
 }
 

@@ -7,6 +7,8 @@ import type { ListenAddress } from '../dns/server.ts'
 import { DEFAULT_FORWARD_ALLOW } from '../forward/acl.ts'
 import { parseTsigKey } from '../xfr/tsig.ts'
 import type { TsigKey } from '../xfr/tsig.ts'
+import { parseViews } from './views.ts'
+import type { ViewSpec } from './views.ts'
 import { oneOf, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseStates, parseUpstreams } from './parse.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -127,6 +129,11 @@ export const SETTINGS = {
     env: 'INCUS_DNS_REVERSE_ZONES', flag: 'reverse-zones', default: 'auto',
     help: "Where PTR records go: 'auto' (the managed networks' subnets), 'off', or a CIDR list such as 10.42.0.0/24,fd42::/64.",
     parse: (raw) => (raw === 'auto' || raw === 'off' ? raw : parseCidrList(raw)),
+  }),
+  views: setting<ViewSpec[]>({
+    env: 'INCUS_DNS_VIEWS', flag: 'views', default: '',
+    help: "Split horizon: which clients see which instance addresses, ';'-separated views of name=clients[>sees] (CIDRs or Incus networks), or 'auto' (one per managed network); empty: one view. See docs/split-horizon.md.",
+    parse: (raw) => (raw.trim() === '' ? [] : parseViews(raw)),
   }),
   forwarders: setting<ListenAddress[]>({
     env: 'INCUS_DNS_FORWARDERS', flag: 'forwarders', default: '',

@@ -5,13 +5,13 @@
 import type dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { ListenError } from '../errors.ts'
-import type { AnswerTable } from '../zone/table.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 import { listenTcp } from './tcp.ts'
 import { TcpPool } from './tcp-pool.ts'
 import type { TcpListener } from './tcp.ts'
 import { bindUdp } from './udp.ts'
+import type { Views } from './views.ts'
 
 export interface ListenAddress {
   readonly host: string
@@ -25,7 +25,8 @@ export function formatAddress(a: ListenAddress): string {
 
 export interface DnsServerOptions {
   readonly listen: readonly ListenAddress[]
-  readonly table: AnswerTable
+  /** The default view's table, and the views clients are sorted into (dns/views.ts). */
+  readonly views: Views
   readonly stats: DnsStats
   readonly log: Logger
   readonly tcpIdleTimeoutMs: number

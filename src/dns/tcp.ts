@@ -7,16 +7,16 @@
  */
 import net from 'node:net'
 import type { Logger } from 'pino'
-import type { AnswerTable } from '../zone/table.ts'
 import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
 import type { TcpPool } from './tcp-pool.ts'
+import type { Views } from './views.ts'
 
 export interface TcpOptions {
   readonly host: string
   readonly port: number
-  readonly table: AnswerTable
+  readonly views: Views
   readonly stats: DnsStats
   readonly log: Logger
   /** Admits connections and times them out; one pool for every listener. */
@@ -45,7 +45,8 @@ function writeFramed(sock: net.Socket, parts: readonly Buffer[], pool: TcpPool):
 }
 
 export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
-  const { table, stats, log, forward, transfer, pool } = opts
+  const { views, stats, log, forward, transfer, pool } = opts
+  const table = views.default.table
   const reply = new Reply()
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ noDelay: true })
@@ -73,7 +74,7 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         stats.queriesTcp++
         let outcome
         try {
-          outcome = answer(msg, true, table, reply)
+          outcome = answer(msg, true, views.split ? views.pick(peer.address).table : table, reply)
         } catch (err) {
           stats.dropped.internal_error++
           log.error({ err }, 'internal error answering a TCP query; closed the connection')

@@ -6,17 +6,18 @@
  */
 import dgram from 'node:dgram'
 import type { Logger } from 'pino'
-import type { AnswerTable } from '../zone/table.ts'
 import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import type { DnsStats } from './stats.ts'
+import type { Views } from './views.ts'
 
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024
 
 export interface UdpOptions {
   readonly host: string
   readonly port: number
-  readonly table: AnswerTable
+  /** The answer tables: the default view's, and the client-picked ones when views are configured. */
+  readonly views: Views
   readonly stats: DnsStats
   readonly log: Logger
   /** Answers names outside our zones (forwarding), when configured. */
@@ -28,7 +29,8 @@ export interface UdpOptions {
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
-  const { table, stats, log, forward, transfer } = opts
+  const { views, stats, log, forward, transfer } = opts
+  const table = views.default.table // never replaced: views change what `pick` returns, not this
   const v6 = opts.host.includes(':')
   const reusePort = opts.reusePort === true
   const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true, reusePort } : { type: 'udp4', reusePort })
@@ -39,7 +41,7 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     stats.queriesUdp++
     let outcome
     try {
-      outcome = answer(msg, false, table, reply)
+      outcome = answer(msg, false, views.split ? views.pick(rinfo.address).table : table, reply)
     } catch (err) {
       // Last resort: answer() is written not to throw; if it ever does, count it and keep serving.
       stats.dropped.internal_error++

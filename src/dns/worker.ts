@@ -11,19 +11,34 @@ import { AnswerTable } from '../zone/table.ts'
 import { refuse } from './answer.ts'
 import type { Peer, Reply } from './answer.ts'
 import { applyChanges } from './replica.ts'
-import type { WireChanges } from './replica.ts'
 import { DnsStats } from './stats.ts'
 import { bindUdp } from './udp.ts'
-import type { WorkerData, WorkerMessage } from './workers.ts'
+import { Views } from './views.ts'
+import type { View } from './views.ts'
+import type { ToWorker, WorkerData, WorkerMessage } from './workers.ts'
 
 const data = workerData as WorkerData
 const port = parentPort
 if (port === null) throw new Error('dns/worker.ts runs as a worker thread')
-const table = new AnswerTable()
+const views = new Views(new AnswerTable())
+/** Every view's replica by name, the default's included. */
+const replicas = new Map<string, View>([['default', views.default]])
 const stats = new DnsStats()
 const log = createLogger('warn').child({ mod: 'udp-worker' })
 
-port.on('message', (m: { changes: WireChanges }) => applyChanges(table, m.changes))
+port.on('message', (m: ToWorker) => {
+  if (m.kind === 'changes') {
+    let view = replicas.get(m.view)
+    if (view === undefined) { view = { name: m.view, table: new AnswerTable(), queries: 0 }; replicas.set(m.view, view) }
+    applyChanges(view.table, m.changes)
+  } else if (m.kind === 'drop') {
+    replicas.delete(m.view)
+  } else {
+    // Prefixes of views this replica does not hold (none: the main thread sends each view's table first) are skipped.
+    const known = m.prefixes.flatMap((p) => { const view = replicas.get(p.view); return view === undefined ? [] : [{ cidr: p.cidr, view }] })
+    views.set([...replicas.values()], known)
+  }
+})
 
 for (const [index, at] of data.listen.entries()) {
   /** Hands a query to the main thread with the REFUSED reply to send if nobody there answers it. */
@@ -36,11 +51,11 @@ for (const [index, at] of data.listen.entries()) {
     } satisfies WorkerMessage)
     return true
   }
-  await bindUdp({ host: at.host, port: at.port, table, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer') })
+  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer') })
   port.postMessage({ kind: 'bound', listen: index } satisfies WorkerMessage)
 }
 
 setInterval(() => port.postMessage({ kind: 'stats', stats: {
   queriesUdp: stats.queriesUdp, truncated: stats.truncated, dropped: { ...stats.dropped }, responses: stats.responses,
-  qtypes: [stats.qtypes[0], stats.qtypes[1]], latency: stats.latency,
+  qtypes: [stats.qtypes[0], stats.qtypes[1]], latency: stats.latency, views: views.all.map((v) => [v.name, v.queries]),
 } } satisfies WorkerMessage), 1000).unref()

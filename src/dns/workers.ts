@@ -7,14 +7,15 @@
 import type dgram from 'node:dgram'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
-import type { AnswerTable } from '../zone/table.ts'
 import { Reply } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import { encodeChanges } from './replica.ts'
+import type { WireChanges } from './replica.ts'
 import type { ListenAddress } from './server.ts'
 import { addInto } from '../histogram.ts'
 import type { Histogram } from '../histogram.ts'
 import { DnsStats } from './stats.ts'
+import type { Views } from './views.ts'
 
 export interface WorkerData {
   readonly listen: readonly ListenAddress[]
@@ -36,7 +37,15 @@ interface StatsSnapshot {
   readonly responses: Float64Array
   readonly qtypes: readonly [Float64Array, Float64Array]
   readonly latency: Histogram
+  /** Queries per view name, when views are configured. */
+  readonly views: readonly [string, number][]
 }
+
+/** Main thread → worker: a view's table changes (a snapshot when it is new), a view gone, or the client prefixes. */
+export type ToWorker =
+  | { readonly kind: 'changes'; readonly view: string; readonly changes: WireChanges }
+  | { readonly kind: 'drop'; readonly view: string }
+  | { readonly kind: 'prefixes'; readonly prefixes: readonly { readonly cidr: string; readonly view: string }[] }
 
 export type WorkerMessage =
   | { readonly kind: 'bound'; readonly listen: number }
@@ -49,7 +58,8 @@ export interface WorkerPoolOptions {
   readonly listen: readonly ListenAddress[]
   /** The main thread's UDP socket for each listen address, to answer passed-on queries from. */
   readonly sockets: readonly dgram.Socket[]
-  readonly table: AnswerTable
+  /** The views whose tables the workers replicate; call `viewsChanged()` after changing them. */
+  readonly views: Views
   readonly stats: DnsStats
   readonly forward?: ForwardHook
   readonly transfer?: TransferHook
@@ -59,6 +69,10 @@ export interface WorkerPoolOptions {
 export interface WorkerPool {
   /** Main-thread counters plus every worker's latest ones. */
   totals(): DnsStats
+  /** Queries per view, summed over the main thread and the workers. */
+  viewQueries(): Map<string, number>
+  /** Replicates views added or dropped since the last call, then the client prefixes. */
+  viewsChanged(): void
   close(): Promise<void>
 }
 
@@ -67,18 +81,24 @@ const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, 
 export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
   const workers: Worker[] = []
   const latest = new Map<Worker, StatsSnapshot>()
-  const snapshot = encodeChanges(o.table.snapshot())
-  o.table.listener = (changes) => {
-    const w = encodeChanges(changes)
-    for (const worker of workers) worker.postMessage({ changes: w })
+  const post = (m: ToWorker): void => { for (const worker of workers) worker.postMessage(m) }
+  /** The views replicated now, by name, with their tables. */
+  const replicated = new Map<string, Views['all'][number]>()
+  const replicate = (view: Views['all'][number]): void => {
+    replicated.set(view.name, view)
+    view.table.listener = (changes) => post({ kind: 'changes', view: view.name, changes: encodeChanges(changes) })
   }
+  const snapshotOf = (view: Views['all'][number]): ToWorker => ({ kind: 'changes', view: view.name, changes: encodeChanges(view.table.snapshot()) })
+  const prefixes = (): ToWorker => ({ kind: 'prefixes', prefixes: o.views.prefixes })
+  for (const view of o.views.all) replicate(view)
   const ready: Promise<void>[] = []
   for (let i = 0; i < o.count; i++) {
     // worker.ts when run from the sources, worker.js when compiled (dist/, npm start): the same folder as this file.
     const file = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
     const worker = new Worker(file, { workerData: { listen: o.listen } satisfies WorkerData })
     workers.push(worker)
-    worker.postMessage({ changes: snapshot })
+    for (const view of o.views.all) worker.postMessage(snapshotOf(view))
+    worker.postMessage(prefixes())
     let bound = 0
     ready.push(new Promise((resolve, reject) => {
       worker.on('error', (err) => { o.log.error({ err }, 'UDP worker failed'); reject(err) })
@@ -110,8 +130,28 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
       for (const s of latest.values()) add(s)
       return t
     },
+    viewQueries() {
+      const out = new Map<string, number>(o.views.all.map((v) => [v.name, v.queries]))
+      for (const s of latest.values()) for (const [name, n] of s.views) out.set(name, (out.get(name) ?? 0) + n)
+      return out
+    },
+    viewsChanged() {
+      const now = new Set(o.views.all)
+      for (const [name, view] of replicated) {
+        if (now.has(view)) continue
+        view.table.listener = null
+        replicated.delete(name)
+        post({ kind: 'drop', view: name })
+      }
+      for (const view of now) {
+        if (replicated.get(view.name) === view) continue
+        replicate(view)
+        post(snapshotOf(view))
+      }
+      post(prefixes())
+    },
     async close() {
-      o.table.listener = null
+      for (const view of replicated.values()) view.table.listener = null
       await Promise.all(workers.map((w) => w.terminate()))
     },
   }

@@ -24,6 +24,8 @@ export interface MetricSources {
   readonly forwarder: Forwarder | null
   readonly transfers: TransferStats
   readonly notifier: Notifier | null
+  /** Queries per split-horizon view, summed over the threads; empty without INCUS_DNS_VIEWS. */
+  readonly viewQueries?: () => ReadonlyMap<string, number>
 }
 
 type Labels = Record<string, string | number>
@@ -57,6 +59,7 @@ export const METRICS = [
   ['incus_dns_truncated_total', 'counter', '', 'UDP responses sent with TC=1.'],
   ['incus_dns_tcp_closed_total', 'counter', 'reason', 'TCP connections closed by us: idle_at_cap (the idlest, to let a new one in at INCUS_DNS_TCP_MAX_CONNECTIONS), per_source_cap (one address over INCUS_DNS_TCP_MAX_PER_SOURCE), idle_timeout.'],
   ['incus_dns_tcp_pressure_total', 'counter', '', 'Times open TCP connections passed 3/4 of the cap, so that idle timeouts were shortened to INCUS_DNS_TCP_PRESSURE_IDLE_TIMEOUT.'],
+  ['incus_dns_view_queries_total', 'counter', 'view', "Queries by the split-horizon view their client's address picked (default: every other client); none without INCUS_DNS_VIEWS."],
   ['incus_dns_answer_duration_seconds', 'histogram', '', 'Time from a UDP query arriving to its authoritative answer being sent.'],
   ['incus_dns_zone_records', 'gauge', 'zone', 'Names with records in each zone.'],
   ['incus_dns_zone_serial', 'gauge', 'zone', 'SOA serial served for each zone.'],
@@ -104,6 +107,7 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_truncated_total', () => [{ value: d.truncated }])
   add('incus_dns_tcp_closed_total', () => Object.entries(d.tcpClosed).map(([reason, value]) => ({ labels: { reason }, value })))
   add('incus_dns_tcp_pressure_total', () => [{ value: d.tcpPressure }])
+  add('incus_dns_view_queries_total', () => [...(src.viewQueries?.() ?? new Map<string, number>())].map(([view, value]) => ({ labels: { view }, value })))
   add('incus_dns_answer_duration_seconds', () => histogramValues('incus_dns_answer_duration_seconds', LATENCY_BUCKETS, d.latency))
   add('incus_dns_zone_records', () => {
     const counts = src.store.namesPerZone()

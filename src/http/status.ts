@@ -3,7 +3,8 @@
  * The status page at `/` and its JSON twin at `/status.json`: "why doesn't my instance resolve?". Every Incus
  * instance with the names and addresses it publishes, or why it publishes none (opted out, no address yet,
  * filtered out by state, no name, or a name another instance won, and which); the zones with serial and record
- * count; the event stream and the last sync; the forwarding upstreams. Plain HTML rendered here, readable
+ * count; the split-horizon views, with their clients, what they see and the queries each answered; the
+ * event stream and the last sync; the forwarding upstreams. Plain HTML rendered here, readable
  * without JavaScript, refreshed by the browser every 5 s.
  */
 import type { Forwarder } from '../forward/forwarder.ts'
@@ -14,6 +15,8 @@ export interface StatusSources {
   readonly store: ZoneStore
   readonly incus: IncusSource | null
   readonly forwarder: Forwarder | null
+  /** Queries per split-horizon view (summed over the threads); absent or empty without INCUS_DNS_VIEWS. */
+  readonly viewQueries?: () => ReadonlyMap<string, number>
 }
 
 export interface InstanceRow {
@@ -27,11 +30,25 @@ export interface InstanceRow {
   readonly ipv6: string | null
   /** Words for the state: the reason, or who won the name. */
   readonly detail: string
+  /** The addresses each split-horizon view answers with, when they differ from the default view's. */
+  readonly views: readonly { view: string; ipv4: string | null; ipv6: string | null }[]
+}
+
+export interface ViewRow {
+  readonly view: string
+  /** Client prefixes; the default view has none: it answers everyone else. */
+  readonly clients: readonly string[]
+  /** Address ranges whose addresses its clients get. */
+  readonly sees: readonly string[]
+  /** Queries it answered since start. */
+  readonly queries: number
 }
 
 export interface Status {
   readonly instances: readonly InstanceRow[]
   readonly zones: readonly { zone: string; serial: number; records: number }[]
+  /** Empty without INCUS_DNS_VIEWS. */
+  readonly views: readonly ViewRow[]
   readonly incus: null | { connected: boolean; reconnects: number; syncs: number; syncErrors: number; lastSyncAgeSeconds: number | null; answeringFromStateFile: boolean }
   readonly upstreams: readonly { upstream: string; queries: number; errors: number; healthy: boolean }[]
 }
@@ -49,21 +66,30 @@ export function status(src: StatusSources): Status {
   for (const m of [...(i?.records.instances.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1))) {
     const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...m.aliases]
     if (m.skipped !== null) {
-      instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped })
+      instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped, views: [] })
       continue
     }
     const winner = m.hostname === null ? null : i?.records.hostnameWinner(m.hostname) ?? null
     if (winner !== null && winner !== m.key) {
-      instances.push({ instance: m.key, status: m.status ?? '', state: 'name conflict', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `${m.hostname ?? ''} is answered for ${winner} (the first by project/name)` })
+      instances.push({ instance: m.key, status: m.status ?? '', state: 'name conflict', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `${m.hostname ?? ''} is answered for ${winner} (the first by project/name)`, views: [] })
       continue
     }
     const waiting = m.awaitingAddress !== false ? `; still waiting for ${m.ipv4 === null ? 'IPv4' : 'IPv6'}` : ''
-    instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}` })
+    const views = (i?.views.perView(m) ?? []).filter((v) => v.ipv4 !== m.ipv4 || v.ipv6 !== m.ipv6)
+    const warning = m.warning !== undefined ? `; ${m.warning}` : ''
+    instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}${warning}`, views })
   }
   const counts = src.store.namesPerZone()
   const now = Date.now()
+  const queries = src.viewQueries?.() ?? new Map<string, number>()
+  const resolved = i?.views.views ?? []
+  const views: ViewRow[] = queries.size === 0 && resolved.length === 0 ? [] : [
+    { view: 'default', clients: [], sees: [], queries: queries.get('default') ?? 0 },
+    ...resolved.map((v) => ({ view: v.name, clients: v.clients, sees: v.sees, queries: queries.get(v.name) ?? 0 })),
+  ]
   return {
     instances,
+    views,
     zones: src.store.zones().sort().map((zone) => ({ zone, serial: src.store.serial(zone) ?? 0, records: counts.get(zone) ?? 0 })),
     incus: i === null ? null : {
       connected: i.eventsConnected, reconnects: i.reconnects, syncs: i.stats.syncs, syncErrors: i.stats.syncErrors,
@@ -88,9 +114,11 @@ th{background:#eee}tr.published td:nth-child(3){color:#060}tr.problem td:nth-chi
 <h1>incus-dns</h1>
 <h2>Instances</h2>
 ${incus}
-${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', 'why'], s.instances.map((r) => row([r.instance, r.status, r.state, r.names.join(' '), r.ipv4 ?? '', r.ipv6 ?? '', r.detail], r.state === 'published' ? 'published' : 'problem')))}
+${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', ...(s.views.length > 0 ? ['in other views'] : []), 'why'], s.instances.map((r) => row([r.instance, r.status, r.state, r.names.join(' '), r.ipv4 ?? '', r.ipv6 ?? '',
+    ...(s.views.length > 0 ? [r.views.map((v) => `${v.view}: ${[v.ipv4, v.ipv6].filter((a) => a !== null).join(' ')}`).join('; ')] : []), r.detail], r.state === 'published' ? 'published' : 'problem')))}
 <h2>Zones</h2>
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
+${s.views.length === 0 ? '' : `<h2>Views</h2>\n${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
 <h2>Forwarding</h2>
 ${s.upstreams.length === 0 ? '<p>Off (INCUS_DNS_FORWARD is empty).</p>' : table(['upstream', 'health', 'queries', 'errors'], s.upstreams.map((u) => row([u.upstream, u.healthy ? 'healthy' : 'held back after failures', String(u.queries), String(u.errors)])))}
 <p><a href="/status.json">JSON</a> · <a href="/zone">/zone</a> · <a href="/metrics">/metrics</a> · refreshed every 5 s</p>

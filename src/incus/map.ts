@@ -13,6 +13,8 @@ export interface MapSettings {
   readonly suffix: Name | null
   /** Lowercase statuses that publish records; 'running' also covers 'ready' (running, guest signalled ready). */
   readonly states: ReadonlySet<string>
+  /** Keep every usable address of the instance in `addresses` (views are configured: they choose among them). */
+  readonly allAddresses?: boolean
 }
 
 /** What one instance publishes, before conflicts between instances are settled. */
@@ -27,8 +29,13 @@ export interface Mapped {
   readonly wildcard?: boolean
   /** Incus's status (Running, Stopped, ...), for the status page. */
   readonly status?: string
+  /** The default view's addresses: the first of each family, from the NIC `user.dns.nic` names, else the first NIC. */
   readonly ipv4: string | null
   readonly ipv6: string | null
+  /** Every usable address, in the same order of NICs (only with `allAddresses`): what views choose from. */
+  readonly addresses?: readonly string[]
+  /** A configuration problem that did not stop publishing (a `user.dns.nic` naming no NIC), for the log. */
+  readonly warning?: string
   /** Why it publishes nothing, for the debug log; null when it publishes. */
   readonly skipped: string | null
   /**
@@ -126,13 +133,13 @@ export function usableAddress(address: string): string | null {
 
 /**
  * Interfaces in order of preference: those whose MAC is an Incus NIC device's `volatile.<dev>.hwaddr`
- * (works for VMs, whose guest names differ), then those named as a device, then the rest sorted. `lo` and
- * loopback interfaces are skipped.
+ * (works for VMs, whose guest names differ), then those named as a device, then the rest sorted; the device
+ * `user.dns.nic` names comes first. `lo` and loopback interfaces are skipped.
  */
 export function orderedInterfaces(inst: Instance): [string, NicState][] {
   const network = inst.state?.network ?? {}
   const config = configOf(inst)
-  const devices = nicDevices(inst)
+  const devices = preferredFirst(inst)
   const macs = devices.map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase()).filter((m) => m !== '')
   const names = devices.map(([dev, d]) => d.name ?? dev)
   const rank = ([ifname, nic]: [string, NicState]): number => {
@@ -146,6 +153,27 @@ export function orderedInterfaces(inst: Instance): [string, NicState][] {
     .sort((a, b) => rank(a) - rank(b) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
 }
 
+/** The NIC device `user.dns.nic` names, when it is one of the instance's NIC devices. */
+function preferredNic(inst: Instance): string | null {
+  const want = (configOf(inst)['user.dns.nic'] ?? '').trim()
+  return want !== '' && nicDevices(inst).some(([dev]) => dev === want) ? want : null
+}
+
+/** The NIC devices by name, the one `user.dns.nic` names first. */
+function preferredFirst(inst: Instance): ReturnType<typeof nicDevices> {
+  const devices = nicDevices(inst)
+  const preferred = preferredNic(inst)
+  return preferred === null ? devices : [...devices.filter(([d]) => d === preferred), ...devices.filter(([d]) => d !== preferred)]
+}
+
+/** Why `user.dns.nic` is not used, or undefined when it is unset or names a NIC device. */
+function nicWarning(inst: Instance): string | undefined {
+  const want = (configOf(inst)['user.dns.nic'] ?? '').trim()
+  if (want === '' || preferredNic(inst) !== null) return undefined
+  const devices = nicDevices(inst).map(([dev]) => dev)
+  return `user.dns.nic=${want} names no NIC device of the instance (it has ${devices.length === 0 ? 'none' : devices.join(', ')}); the first NIC is used`
+}
+
 function firstAddresses(candidates: Iterable<string>): { ipv4: string | null; ipv6: string | null } {
   let ipv4: string | null = null
   let ipv6: string | null = null
@@ -156,6 +184,13 @@ function firstAddresses(candidates: Iterable<string>): { ipv4: string | null; ip
     else ipv4 ??= usable
   }
   return { ipv4, ipv6 }
+}
+
+/** The usable ones of `candidates`, normalised, each once, in order. */
+function usableAddresses(candidates: Iterable<string>): string[] {
+  const out = new Set<string>()
+  for (const a of candidates) { const u = usableAddress(a); if (u !== null) out.add(u) }
+  return [...out]
 }
 
 /**
@@ -182,7 +217,11 @@ export function mapInstance(inst: Instance, settings: MapSettings, networks: Net
   const key = instanceKey(inst.project, inst.name)
   const { hostname, aliases, why } = namesOf(inst, settings)
   const config = configOf(inst)
-  const base = { key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true', status: inst.status }
+  const warning = nicWarning(inst)
+  const base = {
+    key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true', status: inst.status,
+    ...(warning !== undefined ? { warning } : {}),
+  }
   const nothing = (reason: string, awaitingAddress: Mapped['awaitingAddress'] = false): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason, awaitingAddress })
   if ((config['user.dns.enabled'] ?? config['user.dnsweaver.enabled'] ?? 'true').toLowerCase() === 'false') {
     return nothing('opted out (user.dns.enabled=false)')
@@ -191,16 +230,20 @@ export function mapInstance(inst: Instance, settings: MapSettings, networks: Net
   if (hostname === null) return nothing(why ?? 'no name')
 
   const interfaces = orderedInterfaces(inst)
-  const fromState = firstAddresses(interfaces.flatMap(([, nic]) => (nic.addresses ?? []).map((a) => a.address)))
+  const all = interfaces.flatMap(([, nic]) => (nic.addresses ?? []).map((a) => a.address))
+  const fromState = firstAddresses(all)
+  // Every address only when views choose among them: at 100k instances an array each is memory for nothing.
+  const addresses = settings.allAddresses === true ? { addresses: usableAddresses(all) } : {}
   const expected = expectedFamilies(inst, networks)
   const missing = (expected.ipv4 && fromState.ipv4 === null) || (expected.ipv6 && fromState.ipv6 === null)
   const awaiting: Mapped['awaitingAddress'] = !missing ? false : expected.guess ? 'guess' : 'network'
-  if (fromState.ipv4 !== null || fromState.ipv6 !== null) return { ...base, ...fromState, skipped: null, awaitingAddress: awaiting }
+  if (fromState.ipv4 !== null || fromState.ipv6 !== null) return { ...base, ...fromState, ...addresses, skipped: null, awaitingAddress: awaiting }
   if (interfaces.length === 0) {
     // A VM without its agent (or an empty state.network): the managed network's DHCP leases, by MAC.
-    const macs = nicDevices(inst).map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase()).filter((m) => m !== '')
+    const macs = preferredFirst(inst).map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase()).filter((m) => m !== '')
     const fromLeases = firstAddresses(macs.flatMap((m) => leases?.get(m) ?? []))
-    if (fromLeases.ipv4 !== null || fromLeases.ipv6 !== null) return { ...base, ...fromLeases, skipped: null, awaitingAddress: awaiting }
+    const leased = settings.allAddresses === true ? { addresses: usableAddresses(macs.flatMap((m) => leases?.get(m) ?? [])) } : {}
+    if (fromLeases.ipv4 !== null || fromLeases.ipv6 !== null) return { ...base, ...fromLeases, ...leased, skipped: null, awaitingAddress: awaiting }
   }
   return nothing('no usable address yet (state.network and DHCP leases have none)', awaiting === false ? 'guess' : awaiting)
 }

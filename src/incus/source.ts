@@ -18,10 +18,12 @@ import { EventStream, nameAndProject } from './events.ts'
 import { instanceKey, leaseNetworks, mapInstance, networkFamilies, orderedInterfaces } from './map.ts'
 import type { MapSettings, Mapped, NetworkFamilies } from './map.ts'
 import { LeaseCache } from './leases.ts'
-import { InstanceRecords } from './records.ts'
+import type { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
 import { networkSubnets, reverseZones } from './reverse.ts'
 import { loadState, saveState } from './state-file.ts'
+import { resolveViews, ViewRecords } from './views.ts'
+import type { ResolvedView, ViewHost } from './views.ts'
 
 /** Lifecycle actions that can change an instance's names or addresses (§5.4); the rest is noise for DNS. */
 const ACTIONS = new Set([
@@ -47,6 +49,8 @@ export interface IncusSourceOptions {
   readonly eventBackoff?: { readonly minMs: number; readonly maxMs: number }
   /** Warm restart: where the last synced instances are kept; null: nowhere. */
   readonly stateFile?: string | null
+  /** Split horizon: the configured views and who runs them; absent: one view, written to `zone`. */
+  readonly views?: ViewHost | null
   /** Called after a sync that changed the zone in bulk (the first one, or BULK_SYNC instances or more). */
   readonly onBulkSync?: () => void
 }
@@ -81,7 +85,14 @@ export class IncusSource {
    * timestamp, or (addresses arrive with no event) when the address watch began. Cleared when published.
    */
   readonly #since = new Map<string, { at: number; via: LagVia }>()
+  /** The default view's records (the status page, /zone and the state file read them). */
   readonly records: InstanceRecords
+  /** Every view's records; only the default view's without INCUS_DNS_VIEWS. */
+  readonly views: ViewRecords
+  /** Where the default view's instance records go. */
+  readonly #defaultZone: ZoneWriter
+  /** The views as last resolved, to log a change once. */
+  #resolved = ''
   readonly #o: IncusSourceOptions
   readonly #log: Logger
   readonly #events: EventStream
@@ -107,10 +118,12 @@ export class IncusSource {
   constructor(options: IncusSourceOptions) {
     this.#o = options
     this.#log = options.log.child({ mod: 'incus' })
-    this.records = new InstanceRecords(options.records, {
+    this.views = new ViewRecords(options.records, {
       conflict: (name, winner, loser) => this.#log.warn({ name, winner, loser }, 'two instances claim one name; the first by project/name keeps it'),
       rejected: (name, reason) => this.#log.warn({ name, reason }, 'name not published'),
     })
+    this.records = this.views.default
+    this.#defaultZone = options.views?.defaultZone ?? options.zone
     this.#addresses = new AddressWatcher({
       timing: { ...DEFAULT_ADDRESS_POLL, ...options.addressPoll },
       log: this.#log,
@@ -168,6 +181,7 @@ export class IncusSource {
       const state = await loadState(path)
       if (state === null) return
       this.#applyZones(new Set(state.reverseZones))
+      this.#setViews([]) // views of address ranges only, until Incus says what its networks are
       this.#queue(new Map(state.instances.map((m) => [m.key, m])))
       this.#flush()
       this.restored = true
@@ -226,6 +240,7 @@ export class IncusSource {
       const networks = await this.#networks()
       this.#families = networkFamilies(networks)
       this.#ensureZones(networks)
+      this.#setViews(networks)
       const leases = new LeaseCache(client, this.#log)
       const seen = new Set<string>()
       const changes = new Map<string, Mapped | null>()
@@ -274,6 +289,22 @@ export class IncusSource {
     return (await this.#o.client.networks(project)).filter((n) => n.managed)
   }
 
+  /** Resolves the views against Incus's networks, and hands them to the view host (stores, hot path). */
+  #setViews(networks: readonly Network[]): void {
+    const host = this.#o.views
+    if (host === undefined || host === null) return
+    const views = resolveViews(host.specs, networks)
+    const zones = host.setViews(views)
+    this.views.setViews(views, zones)
+    const key = JSON.stringify(views)
+    if (key === this.#resolved) return
+    this.#resolved = key
+    this.#log.info({ views: views.map((v: ResolvedView) => ({ view: v.name, clients: v.clients, sees: v.sees })) }, 'split-horizon views')
+    for (const v of views) {
+      if (v.missing.length > 0) this.#log.warn({ view: v.name, networks: v.missing }, 'INCUS_DNS_VIEWS names Incus networks that do not exist or have no subnet; they add nothing to the view')
+    }
+  }
+
   /** The reverse zones wanted from the setting (or the managed networks' subnets); then makes the zones. */
   #ensureZones(networks: readonly Network[]): void {
     const reverse = this.#o.reverse
@@ -293,7 +324,7 @@ export class IncusSource {
         this.#log.info({ zone: apex }, 'serving zone with generated SOA/NS (no zone file defines it)')
       }
     })
-    if (this.records.setReverseZones(wanted)) {
+    if (this.views.setReverseZones(wanted)) {
       // PTRs move in or out of zones: re-settle every instance's claims.
       this.#queue(new Map(this.records.instances))
     }
@@ -373,8 +404,9 @@ export class IncusSource {
       else if (before === undefined || !sameMapped(before, m)) {
         this.#log.info({ instance: k, name: m.hostname, aliases: m.aliases, ipv4: m.ipv4, ipv6: m.ipv6 }, 'instance published')
       }
+      if (m.warning !== undefined && m.warning !== before?.warning) this.#log.warn({ instance: k, problem: m.warning }, 'instance configuration problem')
     }
-    const written = new Set(this.records.apply(this.#o.zone, changes))
+    const written = new Set(this.views.apply(this.#defaultZone, changes))
     // The lag of what this batch published (an instance whose names or addresses changed in the zone).
     const now = Date.now()
     for (const [k, m] of changes) {
