@@ -32,6 +32,16 @@ export interface LaunchSpec {
   readonly agent?: boolean
   /** Adds a docker0 bridge with 172.17.0.1 inside the instance. */
   readonly docker?: boolean
+  /** NICs besides eth0, each on its own network; their addresses are there while it runs. */
+  readonly nics?: readonly ExtraNic[]
+}
+
+export interface ExtraNic {
+  /** The device name, which is also the guest's interface name: eth1, lan0. */
+  readonly device: string
+  readonly network: string
+  readonly ipv4?: string | null
+  readonly ipv6?: string | null
 }
 
 export interface SimInstance {
@@ -56,6 +66,7 @@ export interface SimInstance {
   network: string
   /** Error stub as an offline cluster member returns it: only name, project, location, type. */
   stub: boolean
+  extraNics: (ExtraNic & { readonly hwaddr: string })[]
 }
 
 const STATUS_CODE: Record<string, number> = { Running: 103, Stopped: 102, Frozen: 110, Error: 112, Ready: 113 }
@@ -106,6 +117,7 @@ export function newInstance(spec: LaunchSpec): SimInstance {
     guestNic: spec.guestNic ?? (type === 'virtual-machine' ? 'enp5s0' : 'eth0'),
     agent: spec.agent ?? true, docker: spec.docker ?? false,
     createdAt: new Date().toISOString(), addressTimers: [], stub: false, network: spec.network ?? BRIDGE.name,
+    extraNics: (spec.nics ?? []).map((n) => ({ ...n, hwaddr: nextMac() })),
   }
 }
 
@@ -130,6 +142,10 @@ export function networkState(i: SimInstance): Record<string, NicState & Record<s
   const net: Record<string, NicState & Record<string, unknown>> = {}
   if (i.docker) net.docker0 = nic([address('172.17.0.1')], '02:42:8e:3c:51:d7', '')
   net[i.guestNic] = nic([...own, linkLocal], i.hwaddr, i.type === 'container' ? 'veth1234abcd' : 'tap1234abcd')
+  for (const x of i.extraNics) {
+    const addresses = [x.ipv4 ?? null, x.ipv6 ?? null].filter((a): a is string => a !== null).map(address)
+    net[x.device] = nic([...addresses, { family: 'inet6', address: eui64('fe80::/64', x.hwaddr), netmask: '64', scope: 'link' }], x.hwaddr, 'veth5678abcd')
+  }
   net.lo = {
     addresses: [{ family: 'inet', address: '127.0.0.1', netmask: '8', scope: 'local' }, { family: 'inet6', address: '::1', netmask: '128', scope: 'local' }],
     counters: COUNTERS, hwaddr: '', host_name: '', mtu: 65536, state: 'up', type: 'loopback',
@@ -161,6 +177,7 @@ export function renderInstance(i: SimInstance): Instance {
   }
   const volatile = {
     'volatile.eth0.hwaddr': i.hwaddr,
+    ...Object.fromEntries(i.extraNics.map((x) => [`volatile.${x.device}.hwaddr`, x.hwaddr])),
     'volatile.last_state.power': i.status === 'Stopped' ? 'STOPPED' : 'RUNNING',
     'volatile.uuid': randomUUIDFor(i),
   }
@@ -170,7 +187,11 @@ export function renderInstance(i: SimInstance): Instance {
     architecture: 'x86_64', config: Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : 1))),
     devices: {}, ephemeral: false, profiles: ['default'], stateful: false, description: '', created_at: i.createdAt,
     expanded_config: expanded,
-    expanded_devices: { eth0: { name: 'eth0', network: i.network, type: 'nic' }, root: { path: '/', pool: 'default', type: 'disk' } },
+    expanded_devices: {
+      eth0: { name: 'eth0', network: i.network, type: 'nic' },
+      ...Object.fromEntries(i.extraNics.map((x) => [x.device, { name: x.device, network: x.network, type: 'nic' }])),
+      root: { path: '/', pool: 'default', type: 'disk' },
+    },
     name: i.name, ...status, last_used_at: i.createdAt, location: 'none', type: i.type, project: i.project,
   } as unknown as Instance
 }
