@@ -16,12 +16,12 @@ const ZONES = new URL('../../zones/', import.meta.url).pathname
 const S = 'incus.example.org'
 
 /** Asks from `clients` different source ports (the kernel spreads those over the threads); the replies. */
-async function fromManyPorts(port: number, name: string, clients: number): Promise<ReturnType<typeof decode>[]> {
+async function fromManyPorts(port: number, name: string, clients: number, from = '127.0.0.1'): Promise<ReturnType<typeof decode>[]> {
   return Promise.all(Array.from({ length: clients }, (_, i) => new Promise<ReturnType<typeof decode>>((resolve, reject) => {
     const sock = dgram.createSocket('udp4')
     const timer = setTimeout(() => { sock.close(); reject(new Error(`no answer for client ${i}`)) }, 3000)
     sock.once('message', (m) => { clearTimeout(timer); sock.close(); resolve(decode(m)) })
-    sock.send(query(name, 'A', { id: i }), port, '127.0.0.1')
+    sock.bind({ address: from, port: 0 }, () => sock.send(query(name, 'A', { id: i }), port, '127.0.0.1'))
   })))
 }
 
@@ -63,5 +63,37 @@ describe('UDP on several threads (--workers 3)', () => {
     const total = Number(/incus_dns_queries_total\{transport="udp",qtype="A"\} (\d+)/.exec(text)?.[1])
     expect(total).toBeGreaterThanOrEqual(60 + 30 + 30)
     expect(total).toBeGreaterThan(server.stats.queriesUdp)
+  })
+})
+
+describe('split horizon on several threads (--workers 3 --views)', () => {
+  let sim: SimIncus
+  let server: TestServer
+  beforeAll(async () => {
+    const s = await simSocket()
+    sim = s.sim
+    sim.launch({ name: 'multi', ipv4: '10.42.0.50', nics: [{ device: 'eth1', network: 'incusbr1', ipv4: '10.43.0.50' }] })
+    server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--workers', '3', '--views', 'br1=127.0.0.3>incusbr1'])).server
+    await waitFor(() => server.incus?.ready === true, 5000)
+  }, 20_000)
+  afterAll(async () => { await server?.stop(); await sim?.close() })
+
+  it("every thread answers a view's clients from that view's replica, and the default view's clients from the default", async () => {
+    // The views reach the workers after the first sync: wait until every thread has them.
+    await waitFor(async () => (await fromManyPorts(server.port, `multi.${S}`, 40, '127.0.0.3')).every((r) => r.answer[0] === `multi.${S}. 30 IN A 10.43.0.50`), 5000)
+    const other = await fromManyPorts(server.port, `multi.${S}`, 40)
+    expect(other.every((r) => r.answer[0] === `multi.${S}. 30 IN A 10.42.0.50`)).toBe(true)
+    expect(server.views.default.queries + (server.views.all[1]?.queries ?? 0)).toBeLessThan(80) // the workers answered some
+  })
+
+  it('a live change reaches the view replicas of every thread, and /metrics sums the views over the threads', async () => {
+    sim.launch({ name: 'late', ipv4: '10.42.0.51', nics: [{ device: 'eth1', network: 'incusbr1', ipv4: '10.43.0.51' }] })
+    await waitFor(async () => (await fromManyPorts(server.port, `late.${S}`, 30, '127.0.0.3')).every((r) => r.answer[0] === `late.${S}. 30 IN A 10.43.0.51`), 5000)
+    await new Promise((r) => setTimeout(r, 1200)) // the workers report their counters every second
+    const before = Number(/^incus_dns_view_queries_total\{view="br1"\} (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${server.http?.address.port}/metrics`)).text())?.[1])
+    await fromManyPorts(server.port, `late.${S}`, 50, '127.0.0.3')
+    await new Promise((r) => setTimeout(r, 1200))
+    const after = Number(/^incus_dns_view_queries_total\{view="br1"\} (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${server.http?.address.port}/metrics`)).text())?.[1])
+    expect(after - before).toBe(50)
   })
 })
