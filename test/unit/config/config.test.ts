@@ -98,6 +98,29 @@ describe('Incus settings', () => {
     expect(problems(['--ttl', '1500ms'])[0]).toMatch(/is not whole seconds/)
     expect(loadConfig(['--reverse-zones', '10.42.0.0/24, fd42::/64'], {}).config.reverseZones).toEqual(['10.42.0.0/24', 'fd42::/64'])
   })
+  it('reads split-horizon views: auto, named ranges and networks, what they see, unnamed networks', () => {
+    const { config } = loadConfig(['--views', ' auto ; lan=192.168.1.7/24, 2001:DB8:1::/64 ; vpn=10.8.0.0/24>192.168.1.0/24,incusbr0 ; incusbr1; one=192.0.2.9'], {})
+    expect(config.views).toEqual([
+      { kind: 'auto' },
+      { kind: 'view', name: 'lan', clients: { cidrs: ['192.168.1.0/24', '2001:db8:1::/64'], networks: [] }, sees: { cidrs: ['192.168.1.0/24', '2001:db8:1::/64'], networks: [] } },
+      { kind: 'view', name: 'vpn', clients: { cidrs: ['10.8.0.0/24'], networks: [] }, sees: { cidrs: ['192.168.1.0/24'], networks: ['incusbr0'] } },
+      { kind: 'view', name: 'incusbr1', clients: { cidrs: [], networks: ['incusbr1'] }, sees: { cidrs: [], networks: ['incusbr1'] } },
+      { kind: 'view', name: 'one', clients: { cidrs: ['192.0.2.9/32'], networks: [] }, sees: { cidrs: ['192.0.2.9/32'], networks: [] } },
+    ])
+    expect(loadConfig([], {}).config.views).toEqual([])
+  })
+  it('refuses views it cannot read, naming the view and how to write it', () => {
+    const first = (v: string, more: string[] = []): string | undefined => problems(['--views', v, ...more])[0]
+    expect(first('10.8.0.0/24')).toBe("INCUS_DNS_VIEWS (--views): view '10.8.0.0/24' needs a name: write name=10.8.0.0/24 (e.g. 'auto', 'lan=192.168.1.0/24' or 'vpn=10.8.0.0/24>192.168.1.0/24')")
+    expect(first('lan=10.8.0.0/33')).toMatch(/^INCUS_DNS_VIEWS \(--views\): '10\.8\.0\.0\/33' in view 'lan=10\.8\.0\.0\/33' is not a CIDR/)
+    expect(first('lan=10.0.0.0/8;lan=10.1.0.0/16')).toMatch(/view 'lan' is given twice/)
+    expect(first('default=10.0.0.0/8')).toMatch(/'default' names the view of every other client/)
+    expect(first('lan=>10.0.0.0/8')).toMatch(/has an empty side/)
+    expect(first('la n=10.0.0.0/8')).toMatch(/view name 'la n' is not letters/)
+    expect(first(' ; ')).toMatch(/lists no view/)
+    expect(first('auto', ['--incus-socket', 'none'])).toMatch(/^INCUS_DNS_VIEWS is set but the Incus source is off/)
+    expect(first('auto', ['--target-mode', 'cname', '--cname-target', 'proxy.example.org'])).toMatch(/^INCUS_DNS_VIEWS is set but INCUS_DNS_TARGET_MODE is cname/)
+  })
 })
 
 describe('docs/configuration.md settings table', () => {
