@@ -1,11 +1,14 @@
 /**
  * In-process micro-benchmark of the hot path and of zone changes: ns per answer() call (hit, NXDOMAIN,
- * CNAME chain, AAAA, NODATA) at 1k / 10k / 100k names, and µs per instance change. Prints numbers; it
+ * CNAME chain, AAAA, NODATA) at 1k / 10k / 100k names, and µs per instance change; and what split horizon
+ * adds to a hit, as the transports call it, with 0, 2 and 8 views (each an IPv4 /24 and an IPv6 /64 of clients). Prints numbers; it
  * asserts nothing (the machines are shared and noisy: compare runs side by side, not to a constant).
  */
 import { Bench } from 'tinybench'
 import { answer, Reply } from '../src/dns/answer.ts'
 import { DnsStats } from '../src/dns/stats.ts'
+import { Views } from '../src/dns/views.ts'
+import type { View } from '../src/dns/views.ts'
 import { ZoneStore } from '../src/zone/store.ts'
 import type { Rec } from '../src/zone/types.ts'
 
@@ -79,6 +82,25 @@ for (const size of sizes) {
       q.copy(req, 0, 0, 12)
       if (answer(req, false, table, reply) !== 1 || reply.head.length < 12) throw new Error(`${label}: no answer`)
     })
+  }
+  // Split horizon as udp.ts calls it: `views.split ? views.pick(address).table : table`. Every view's table is
+  // the same one here, so that the rows differ by the pick alone. A client in no view is the worst case: it
+  // tests every prefix of its family.
+  const hit = cases[0]![1]
+  const hitReq = Buffer.from(hit)
+  for (const count of [0, 2, 8]) {
+    const views = new Views(table)
+    const list: View[] = Array.from({ length: count }, (_, k) => ({ name: `v${k}`, table, queries: 0 }))
+    views.set(list, list.flatMap((v, k) => [{ cidr: `10.${k}.0.0/24`, view: v }, { cidr: `fd42:${k}::/64`, view: v }]))
+    const clients: [string, string][] = count === 0
+      ? [['IPv4 client', '192.0.2.1']]
+      : [['IPv4 client in the last view', `10.${count - 1}.0.7`], ['IPv4 client in no view', '192.0.2.1'], ['IPv6 client in no view (cached)', '2001:db8::1']]
+    for (const [who, address] of clients) {
+      bench.add(`hit A, ${count} views, ${who}`, () => {
+        hit.copy(hitReq, 0, 0, 12)
+        if (answer(hitReq, false, views.split ? views.pick(address).table : table, reply) !== 1) throw new Error('no answer')
+      })
+    }
   }
   // What the UDP transport adds per query for metrics: two clock reads, the latency histogram, counters.
   const stats = new DnsStats()

@@ -36,12 +36,13 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   }
 }
 
-/** Sends one UDP datagram and returns the first reply, or null after `timeoutMs`. */
-export function udpExchange(port: number, msg: Buffer, timeoutMs = 1000, host = '127.0.0.1'): Promise<Buffer | null> {
+/** Sends one UDP datagram (from the address `from`, when given) and returns the first reply, or null after `timeoutMs`. */
+export function udpExchange(port: number, msg: Buffer, timeoutMs = 1000, host = '127.0.0.1', from?: string): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4')
     const timer = setTimeout(() => { sock.close(); resolve(null) }, timeoutMs)
     sock.once('message', (reply) => { clearTimeout(timer); sock.close(); resolve(reply) })
-    sock.send(msg, port, host)
+    if (from === undefined) sock.send(msg, port, host)
+    else sock.bind({ address: from, port: 0 }, () => sock.send(msg, port, host))
   })
 }

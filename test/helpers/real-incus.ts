@@ -171,7 +171,7 @@ export async function startRealIncus(): Promise<RealIncus> {
 }
 
 /**
- * A unified image tarball: busybox-static as every tool, an init that brings up lo and eth0, runs udhcpc in
+ * A unified image tarball: busybox-static as every tool, an init that brings up lo and every NIC, runs udhcpc on each in
  * the background and exits on SIGPWR (what `incus stop` sends), and udhcpc's script writing the address, the
  * route and resolv.conf (the bridge's dnsmasq). `extra` adds files to the rootfs before it is packed.
  */
@@ -187,9 +187,12 @@ export function buildBusyboxImage(at: string, extra?: (rootfs: string) => void):
 /bin/busybox mount -t proc proc /proc 2>/dev/null
 /bin/busybox mount -t sysfs sys /sys 2>/dev/null
 /bin/busybox ip link set lo up
-/bin/busybox ip link set eth0 up 2>/dev/null
 [ -x /etc/rc.local ] && /etc/rc.local
-/bin/busybox udhcpc -i eth0 -b -q -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
+for i in /sys/class/net/*; do
+  n=\${i##*/}; [ "$n" = lo ] && continue
+  /bin/busybox ip link set "$n" up 2>/dev/null
+  /bin/busybox udhcpc -i "$n" -b -q -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
+done
 trap 'exit 0' PWR TERM INT
 while :; do /bin/busybox sleep 3600 & wait $!; done
 `, { mode: 0o755 })
@@ -198,6 +201,7 @@ case "$1" in
   bound|renew)
     ip -4 addr flush dev "$interface" scope global # IPv4 only: SLAAC may already have given eth0 its IPv6
     ip addr add "$ip/\${mask:-24}" dev "$interface"
+    [ "$interface" = eth0 ] || exit 0 # a second NIC gets its address, not the default route or the resolver
     [ -n "$router" ] && ip route replace default via "\${router%% *}" dev "$interface"
     : > /etc/resolv.conf; for s in $dns; do echo "nameserver $s" >> /etc/resolv.conf; done ;;
   deconfig) ip -4 addr flush dev "$interface" ;;
