@@ -208,6 +208,22 @@ function expectedFamilies(inst: Instance, networks: NetworkFamilies): { ipv4: bo
   return out
 }
 
+/** Whether a NIC on a managed network lacks, in the instance's state, a family that network gives. */
+function managedNicMissing(inst: Instance, networks: NetworkFamilies): boolean {
+  const config = configOf(inst)
+  const state = Object.values(inst.state?.network ?? {})
+  for (const [dev, d] of nicDevices(inst)) {
+    const known = d.network !== undefined ? networks.get(d.network) : undefined
+    if (known === undefined) continue
+    const mac = (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase()
+    const nic = mac === '' ? undefined : state.find((n) => n.hwaddr.toLowerCase() === mac)
+    const usable = usableAddresses((nic?.addresses ?? []).map((a) => a.address))
+    if (known.ipv4 && !usable.some((a) => !a.includes(':'))) return true
+    if (known.ipv6 && !usable.some((a) => a.includes(':'))) return true
+  }
+  return false
+}
+
 /**
  * Maps one instance. Addresses come from its state. The DHCP leases are a fallback only for an instance that
  * reports no interface at all (a VM without its agent): Incus lists a computed SLAAC address there for every
@@ -236,7 +252,9 @@ export function mapInstance(inst: Instance, settings: MapSettings, networks: Net
   const addresses = settings.allAddresses === true ? { addresses: usableAddresses(all) } : {}
   const expected = expectedFamilies(inst, networks)
   const missing = (expected.ipv4 && fromState.ipv4 === null) || (expected.ipv6 && fromState.ipv6 === null)
-  const awaiting: Mapped['awaitingAddress'] = !missing ? false : expected.guess ? 'guess' : 'network'
+  // With views, every NIC's addresses are answered somewhere, so a second NIC still waiting is waited for too.
+  const nicMissing = settings.allAddresses === true && managedNicMissing(inst, networks)
+  const awaiting: Mapped['awaitingAddress'] = nicMissing ? 'network' : !missing ? false : expected.guess ? 'guess' : 'network'
   if (fromState.ipv4 !== null || fromState.ipv6 !== null) return { ...base, ...fromState, ...addresses, skipped: null, awaitingAddress: awaiting }
   if (interfaces.length === 0) {
     // A VM without its agent (or an empty state.network): the managed network's DHCP leases, by MAC.

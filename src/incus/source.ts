@@ -181,7 +181,7 @@ export class IncusSource {
       const state = await loadState(path)
       if (state === null) return
       this.#applyZones(new Set(state.reverseZones))
-      this.#setViews([]) // views of address ranges only, until Incus says what its networks are
+      this.#setViews([], false) // views of address ranges only, until Incus says what its networks are
       this.#queue(new Map(state.instances.map((m) => [m.key, m])))
       this.#flush()
       this.restored = true
@@ -290,14 +290,14 @@ export class IncusSource {
   }
 
   /** Resolves the views against Incus's networks, and hands them to the view host (stores, hot path). */
-  #setViews(networks: readonly Network[]): void {
+  #setViews(networks: readonly Network[], known = true): void {
     const host = this.#o.views
     if (host === undefined || host === null) return
     const views = resolveViews(host.specs, networks)
     const zones = host.setViews(views)
     this.views.setViews(views, zones)
     const key = JSON.stringify(views)
-    if (key === this.#resolved) return
+    if (key === this.#resolved || !known) return
     this.#resolved = key
     this.#log.info({ views: views.map((v: ResolvedView) => ({ view: v.name, clients: v.clients, sees: v.sees })) }, 'split-horizon views')
     for (const v of views) {

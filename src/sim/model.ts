@@ -42,6 +42,8 @@ export interface ExtraNic {
   readonly network: string
   readonly ipv4?: string | null
   readonly ipv6?: string | null
+  /** Its addresses arrive this long after the start, with no event. 0: at once. */
+  readonly afterMs?: number
 }
 
 export interface SimInstance {
@@ -66,7 +68,7 @@ export interface SimInstance {
   network: string
   /** Error stub as an offline cluster member returns it: only name, project, location, type. */
   stub: boolean
-  extraNics: (ExtraNic & { readonly hwaddr: string })[]
+  extraNics: (ExtraNic & { readonly hwaddr: string; configured: boolean })[]
 }
 
 const STATUS_CODE: Record<string, number> = { Running: 103, Stopped: 102, Frozen: 110, Error: 112, Ready: 113 }
@@ -117,7 +119,7 @@ export function newInstance(spec: LaunchSpec): SimInstance {
     guestNic: spec.guestNic ?? (type === 'virtual-machine' ? 'enp5s0' : 'eth0'),
     agent: spec.agent ?? true, docker: spec.docker ?? false,
     createdAt: new Date().toISOString(), addressTimers: [], stub: false, network: spec.network ?? BRIDGE.name,
-    extraNics: (spec.nics ?? []).map((n) => ({ ...n, hwaddr: nextMac() })),
+    extraNics: (spec.nics ?? []).map((n) => ({ ...n, hwaddr: nextMac(), configured: false })),
   }
 }
 
@@ -143,7 +145,7 @@ export function networkState(i: SimInstance): Record<string, NicState & Record<s
   if (i.docker) net.docker0 = nic([address('172.17.0.1')], '02:42:8e:3c:51:d7', '')
   net[i.guestNic] = nic([...own, linkLocal], i.hwaddr, i.type === 'container' ? 'veth1234abcd' : 'tap1234abcd')
   for (const x of i.extraNics) {
-    const addresses = [x.ipv4 ?? null, x.ipv6 ?? null].filter((a): a is string => a !== null).map(address)
+    const addresses = !x.configured ? [] : [x.ipv4 ?? null, x.ipv6 ?? null].filter((a): a is string => a !== null).map(address)
     net[x.device] = nic([...addresses, { family: 'inet6', address: eui64('fe80::/64', x.hwaddr), netmask: '64', scope: 'link' }], x.hwaddr, 'veth5678abcd')
   }
   net.lo = {

@@ -132,6 +132,11 @@ export class SimIncus {
     }
     arrive('ipv4', after.ipv4 ?? addressAfterMs)
     arrive('ipv6', after.ipv6 ?? addressAfterMs)
+    for (const nic of inst.extraNics) {
+      nic.configured = false
+      if ((nic.afterMs ?? 0) <= 0) nic.configured = true
+      else inst.addressTimers.push(setTimeout(() => { nic.configured = true }, nic.afterMs))
+    }
     this.emit(lifecycleEvent('instance-started', inst))
   }
 

@@ -102,6 +102,15 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('split horizon (INCUS_DNS_VI
     await until(async () => (await from('127.0.0.3', `late.${S}`)).length === 0 && (await from('127.0.0.1', `late.${S}`)).length === 0)
   })
 
+  it("a second NIC's address that comes later, with no event, is published in its view by the address watch", async () => {
+    sim.launch({ name: 'slow', ipv4: '10.42.0.91', ipv6: 'fd42:4c81:5770:1eaf::91', nics: [{ device: 'eth1', network: 'incusbr1', ipv4: '10.43.0.91', ipv6: 'fd42:4c81:5770:2eaf::91', afterMs: 400 }] })
+    await until(async () => (await from('127.0.0.1', `slow.${S}`)).length === 1)
+    const t0 = Date.now()
+    await until(async () => (await from('127.0.0.3', `slow.${S}`))[0] === `slow.${S}. 30 IN A 10.43.0.91`, 3000)
+    expect(Date.now() - t0).toBeLessThan(1500)
+    sim.delete('default', 'slow')
+  })
+
   it('zone files are in every view', async () => {
     expect(await from('127.0.0.3', 'www.example.org')).toContain('web.example.org. 3600 IN A 192.0.2.80')
   })

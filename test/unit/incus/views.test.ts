@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseViews } from '../../../src/config/views.ts'
 import type { Instance, Network } from '../../../src/incus/api.ts'
-import { mapInstance } from '../../../src/incus/map.ts'
+import { mapInstance, networkFamilies } from '../../../src/incus/map.ts'
 import type { Mapped, MapSettings } from '../../../src/incus/map.ts'
 import { AddressRanges, inView, resolveViews, ViewRecords } from '../../../src/incus/views.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
@@ -50,6 +50,16 @@ describe('mapInstance with several NICs', () => {
     const bad = mapInstance(twoNics({ 'user.dns.nic': 'lan0' }), S)
     expect(bad.ipv4).toBe('10.42.0.15')
     expect(bad.warning).toBe('user.dns.nic=lan0 names no NIC device of the instance (it has eth0, eth1); the first NIC is used')
+  })
+})
+
+describe('waiting for every NIC with views', () => {
+  const families = networkFamilies([BR0, BR1])
+  const eth1Empty = (): Instance => edited(twoNics(), (x) => { x.state.network.eth1.addresses = [] })
+  it('waits for a second NIC on a managed network that has no address yet, only with views', () => {
+    expect(mapInstance(eth1Empty(), S, families).awaitingAddress).toBe('network')
+    expect(mapInstance(eth1Empty(), { ...S, allAddresses: false }, families).awaitingAddress).toBe(false)
+    expect(mapInstance(twoNics(), S, families).awaitingAddress).toBe(false)
   })
 })
 
