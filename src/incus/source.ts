@@ -7,8 +7,10 @@
  * last good records: nothing is removed because Incus failed to answer.
  */
 import type { Logger } from 'pino'
+import { newHistogram, observe } from '../histogram.ts'
+import type { Histogram } from '../histogram.ts'
 import type { ZoneWriter } from '../zone/store.ts'
-import type { Name, Rec } from '../zone/types.ts'
+import type { Name } from '../zone/types.ts'
 import { AddressWatcher, DEFAULT_ADDRESS_POLL } from './address-watch.ts'
 import type { AddressPollTiming } from './address-watch.ts'
 import type { Event, Instance, Network } from './api.ts'
@@ -17,12 +19,15 @@ import { describe } from './connection.ts'
 import { EventStream, nameAndProject } from './events.ts'
 import { instanceKey, leaseNetworks, mapInstance, networkFamilies, orderedInterfaces } from './map.ts'
 import type { MapSettings, Mapped, NetworkFamilies } from './map.ts'
+import { LAG_BUCKETS } from './lag.ts'
+import type { LagVia } from './lag.ts'
 import { LeaseCache } from './leases.ts'
 import type { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
-import { networkSubnets, reverseZones } from './reverse.ts'
 import { loadState, saveState } from './state-file.ts'
 import { resolveViews, ViewRecords } from './views.ts'
+import { OwnZones, wantedReverseZones } from './zones.ts'
+import type { ReverseSetting } from './zones.ts'
 import type { ResolvedView, ViewHost } from './views.ts'
 
 /** Lifecycle actions that can change an instance's names or addresses (§5.4); the rest is noise for DNS. */
@@ -32,7 +37,7 @@ const ACTIONS = new Set([
   'instance-ready', 'instance-agent-started', 'instance-agent-stopped', 'instance-migrated', 'instance-restored',
 ])
 
-export type ReverseSetting = { readonly mode: 'auto' } | { readonly mode: 'off' } | { readonly mode: 'list'; readonly cidrs: readonly string[] }
+export type { ReverseSetting }
 
 export interface IncusSourceOptions {
   readonly client: IncusClient
@@ -58,10 +63,6 @@ export interface IncusSourceOptions {
 /** Changed instances from which a sync counts as a bulk change (cli/heap.ts collects garbage after one). */
 const BULK_SYNC = 1000
 
-import { newHistogram, observe } from '../histogram.ts'
-import type { Histogram } from '../histogram.ts'
-import { LAG_BUCKETS } from './lag.ts'
-import type { LagVia } from './lag.ts'
 
 export interface IncusStats {
   /** Lag from an Incus change to its name being published, by how it was learnt: counts per bucket (+Inf last). */
@@ -102,7 +103,7 @@ export class IncusSource {
   readonly #addresses: AddressWatcher
   /** The managed networks' address families, from the last full sync. */
   #families: NetworkFamilies = new Map()
-  readonly #ownZones = new Set<Name>()
+  readonly #ownZones: OwnZones
   #pollTimer: NodeJS.Timeout | null = null
   #sync: Promise<void> | null = null
   #syncAgain = false
@@ -124,6 +125,7 @@ export class IncusSource {
     })
     this.records = this.views.default
     this.#defaultZone = options.views?.defaultZone ?? options.zone
+    this.#ownZones = new OwnZones(options.zone, options.map.suffix, options.records.ttl, this.#log)
     this.#addresses = new AddressWatcher({
       timing: { ...DEFAULT_ADDRESS_POLL, ...options.addressPoll },
       log: this.#log,
@@ -239,7 +241,7 @@ export class IncusSource {
       const instances = await client.instances(scope)
       const networks = await this.#networks()
       this.#families = networkFamilies(networks)
-      this.#ensureZones(networks)
+      this.#applyZones(wantedReverseZones(this.#o.reverse, networks))
       this.#setViews(networks)
       const leases = new LeaseCache(client, this.#log)
       const seen = new Set<string>()
@@ -305,25 +307,9 @@ export class IncusSource {
     }
   }
 
-  /** The reverse zones wanted from the setting (or the managed networks' subnets); then makes the zones. */
-  #ensureZones(networks: readonly Network[]): void {
-    const reverse = this.#o.reverse
-    const cidrs = reverse.mode === 'list' ? reverse.cidrs : reverse.mode === 'auto' ? networks.flatMap((n) => networkSubnets(n.config)) : []
-    this.#applyZones(new Set<Name>(cidrs.flatMap((c) => reverseZones(c))))
-  }
-
   /** Creates the suffix zone and the reverse zones no zone file defines, and tells the records where PTRs go. */
   #applyZones(wanted: ReadonlySet<Name>): void {
-    const { zone, map, records } = this.#o
-    const apexes = [...(map.suffix !== null ? [map.suffix] : []), ...wanted]
-    zone.batch(() => {
-      for (const apex of apexes) {
-        if (this.#ownZones.has(apex) || zone.zoneOf(apex) === apex) continue // ours already, or a zone file's
-        zone.setOwner('incus', apex, synthesizedApex(apex, map.suffix, records.ttl))
-        this.#ownZones.add(apex)
-        this.#log.info({ zone: apex }, 'serving zone with generated SOA/NS (no zone file defines it)')
-      }
-    })
+    this.#ownZones.ensure(wanted)
     if (this.views.setReverseZones(wanted)) {
       // PTRs move in or out of zones: re-settle every instance's claims.
       this.#queue(new Map(this.records.instances))
@@ -440,14 +426,4 @@ function isErrorStub(inst: Instance): boolean {
 
 function sameMapped(a: Mapped, b: Mapped): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
-}
-
-/** SOA and NS for a zone no file defines. Negative answers are cached no longer than instance records live. */
-function synthesizedApex(apex: Name, suffix: Name | null, ttl: number): Rec[] {
-  const ns = `ns.${suffix ?? apex}`
-  return [
-    // Time-based from the start, so that a restart never serves a serial lower than the last run's.
-    { name: apex, ttl: 3600, data: { type: 'SOA', mname: ns, rname: `hostmaster.${suffix ?? apex}`, serial: Math.floor(Date.now() / 1000), refresh: 3600, retry: 600, expire: 86400, minimum: ttl } },
-    { name: apex, ttl: 3600, data: { type: 'NS', target: ns } },
-  ]
 }
