@@ -16,7 +16,7 @@ import type { TestServer } from '../helpers/server.ts'
 const ZONES = new URL('../../zones/', import.meta.url).pathname
 const S = 'incus.example.org'
 // incusbr0 is 10.42.0.0/24 + fd42:4c81:5770:1eaf::/64, incusbr1 10.43.0.0/24 + fd42:4c81:5770:2eaf::/64 (src/sim/model.ts).
-const VIEWS = 'br0=127.0.0.2>incusbr0; br1=127.0.0.3,127.0.0.4>incusbr1; lan=127.0.0.5>192.0.2.0/24'
+const VIEWS = 'br0=127.0.0.2>incusbr0; br1=127.0.0.3,127.0.0.4,::1>incusbr1; lan=127.0.0.5>192.0.2.0/24'
 
 describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('split horizon (INCUS_DNS_VIEWS) with the simulated Incus', () => {
   let sim: SimIncus
@@ -55,6 +55,12 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('split horizon (INCUS_DNS_VI
     expect(await from('127.0.0.1', `multi.${S}`, 'AAAA')).toEqual([`multi.${S}. 30 IN AAAA fd42:4c81:5770:1eaf::50`])
     // Over TCP too: the connection's peer picks the view.
     expect(await from('127.0.0.3', `multi.${S}`, 'A', true)).toEqual([`multi.${S}. 30 IN A 10.43.0.50`])
+  })
+
+  it('picks the view of an IPv6 client too, over UDP and TCP', async () => {
+    for (const tcp of [false, true]) {
+      expect((await dig('::1', server.port6, `multi.${S}`, 'AAAA', { tcp })).answer).toEqual([`multi.${S}. 30 IN AAAA fd42:4c81:5770:2eaf::50`])
+    }
   })
 
   it('follows the view through a CNAME: the alias chain ends at the view\'s address', async () => {
@@ -135,7 +141,7 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('split horizon (INCUS_DNS_VI
     expect(count('lan')).toBeGreaterThanOrEqual(1)
     const status = await (await fetch(`${base}/status.json`)).json() as { views: { view: string; clients: string[]; sees: string[]; queries: number }[]; instances: { instance: string; views: { view: string; ipv4: string | null }[] }[] }
     expect(status.views.map((v) => v.view)).toEqual(['default', 'br0', 'br1', 'lan'])
-    expect(status.views.find((v) => v.view === 'br1')).toMatchObject({ clients: ['127.0.0.3/32', '127.0.0.4/32'], sees: ['10.43.0.0/24', 'fd42:4c81:5770:2eaf::/64'] })
+    expect(status.views.find((v) => v.view === 'br1')).toMatchObject({ clients: ['127.0.0.3/32', '127.0.0.4/32', '::1/128'], sees: ['10.43.0.0/24', 'fd42:4c81:5770:2eaf::/64'] })
     expect(status.views.find((v) => v.view === 'br1')?.queries).toBe(count('br1'))
     expect(status.instances.find((i) => i.instance === 'default/multi')?.views).toEqual([{ view: 'br1', ipv4: '10.43.0.50', ipv6: 'fd42:4c81:5770:2eaf::50' }])
     const page = await (await fetch(`${base}/`)).text()
