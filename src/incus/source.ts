@@ -24,7 +24,7 @@ import type { LagVia } from './lag.ts'
 import { LeaseCache } from './leases.ts'
 import type { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
-import { loadState, saveState } from './state-file.ts'
+import { loadState, StateSaver } from './state-file.ts'
 import { resolveViews, ViewRecords } from './views.ts'
 import { OwnZones, wantedReverseZones } from './zones.ts'
 import type { ReverseSetting } from './zones.ts'
@@ -111,7 +111,7 @@ export class IncusSource {
   #stopped = false
   /** Resolved after each full sync attempt, for tests and start-up. */
   #syncWaiters: (() => void)[] = []
-  #saveTimer: NodeJS.Timeout | null = null
+  readonly #saver: StateSaver | null
   #lastStreamError: string | null = null
   /** Answering from the state file, not yet from Incus. */
   restored = false
@@ -125,6 +125,9 @@ export class IncusSource {
     })
     this.records = this.views.default
     this.#defaultZone = options.views?.defaultZone ?? options.zone
+    const file = options.stateFile
+    this.#saver = file === undefined || file === null ? null
+      : new StateSaver(file, () => ({ reverseZones: this.records.reverseZones, instances: this.records.instances.values() }), this.#log)
     this.#ownZones = new OwnZones(options.zone, options.map.suffix, options.records.ttl, this.#log)
     this.#addresses = new AddressWatcher({
       timing: { ...DEFAULT_ADDRESS_POLL, ...options.addressPoll },
@@ -172,13 +175,13 @@ export class IncusSource {
     this.#events.stop()
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer)
     this.#addresses.stop()
-    if (this.#saveTimer !== null) { clearTimeout(this.#saveTimer); this.#saveTimer = null; await this.#save() }
+    await this.#saver?.flush()
   }
 
   /** Warm restart: serve the saved instances until the first sync replaces them. */
   async #restore(): Promise<void> {
-    const path = this.#o.stateFile
-    if (path === undefined || path === null) return
+    const path = this.#saver?.path
+    if (path === undefined) return
     try {
       const state = await loadState(path)
       if (state === null) return
@@ -193,21 +196,9 @@ export class IncusSource {
     }
   }
 
+  /** Only what a sync confirmed is saved: the state file never holds less than Incus last said. */
   #scheduleSave(): void {
-    const path = this.#o.stateFile
-    if (path === undefined || path === null || !this.ready || this.#saveTimer !== null) return
-    this.#saveTimer = setTimeout(() => { this.#saveTimer = null; void this.#save() }, 1000)
-    this.#saveTimer.unref()
-  }
-
-  async #save(): Promise<void> {
-    const path = this.#o.stateFile
-    if (path === undefined || path === null || !this.ready) return
-    try {
-      await saveState(path, this.records.reverseZones, this.records.instances.values())
-    } catch (err) {
-      this.#log.warn({ file: path, err: (err as Error).message }, 'could not write the state file')
-    }
+    if (this.ready) this.#saver?.schedule()
   }
 
   /** Waits for the next full sync attempt to finish (success or failure). */

@@ -4,6 +4,7 @@
  * restart while Incus is unreachable still answers with the last known records until the first sync.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import type { Logger } from 'pino'
 import type { Name } from '../zone/types.ts'
 import type { Mapped } from './map.ts'
 
@@ -35,4 +36,41 @@ export async function loadState(path: string): Promise<SavedState | null> {
     throw new Error(`${path} is not an incus-dns state file (version 1)`)
   }
   return state
+}
+
+/** Writes the state file a second after a change (changes in that second share one write), and on stop. */
+export class StateSaver {
+  readonly path: string
+  readonly #read: () => { reverseZones: Iterable<Name>; instances: Iterable<Mapped> }
+  readonly #log: Logger
+  #timer: NodeJS.Timeout | null = null
+
+  constructor(path: string, read: () => { reverseZones: Iterable<Name>; instances: Iterable<Mapped> }, log: Logger) {
+    this.path = path
+    this.#read = read
+    this.#log = log
+  }
+
+  schedule(): void {
+    if (this.#timer !== null) return
+    this.#timer = setTimeout(() => { this.#timer = null; void this.#save() }, 1000)
+    this.#timer.unref()
+  }
+
+  /** Writes now what a scheduled write would have written; nothing when none is due. */
+  async flush(): Promise<void> {
+    if (this.#timer === null) return
+    clearTimeout(this.#timer)
+    this.#timer = null
+    await this.#save()
+  }
+
+  async #save(): Promise<void> {
+    const { reverseZones, instances } = this.#read()
+    try {
+      await saveState(this.path, reverseZones, instances)
+    } catch (err) {
+      this.#log.warn({ file: this.path, err: (err as Error).message }, 'could not write the state file')
+    }
+  }
 }
