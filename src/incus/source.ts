@@ -101,7 +101,8 @@ export class IncusSource {
   #flushScheduled = false
   readonly #inflight = new Map<string, { again: boolean }>()
   readonly #addresses: AddressWatcher
-  /** The managed networks' address families, from the last full sync. */
+  /** The managed networks as of the last full sync (or the state file), and their address families. */
+  #networksSeen: readonly Network[] = []
   #families: NetworkFamilies = new Map()
   readonly #ownZones: OwnZones
   #pollTimer: NodeJS.Timeout | null = null
@@ -127,7 +128,7 @@ export class IncusSource {
     this.#defaultZone = options.views?.defaultZone ?? options.zone
     const file = options.stateFile
     this.#saver = file === undefined || file === null ? null
-      : new StateSaver(file, () => ({ reverseZones: this.records.reverseZones, instances: this.records.instances.values() }), this.#log)
+      : new StateSaver(file, () => ({ reverseZones: this.records.reverseZones, instances: this.records.instances.values(), networks: this.#networksSeen }), this.#log)
     this.#ownZones = new OwnZones(options.zone, options.map.suffix, options.records.ttl, this.#log)
     this.#addresses = new AddressWatcher({
       timing: { ...DEFAULT_ADDRESS_POLL, ...options.addressPoll },
@@ -186,7 +187,9 @@ export class IncusSource {
       const state = await loadState(path)
       if (state === null) return
       this.#applyZones(new Set(state.reverseZones))
-      this.#setViews([], false) // views of address ranges only, until Incus says what its networks are
+      // The views as at the last sync (a file from before views were saved: address ranges only).
+      this.#networksSeen = state.networks ?? []
+      this.#setViews(this.#networksSeen, state.networks !== undefined)
       this.#queue(new Map(state.instances.map((m) => [m.key, m])))
       this.#flush()
       this.restored = true
@@ -232,6 +235,7 @@ export class IncusSource {
       const instances = await client.instances(scope)
       const networks = await this.#networks()
       this.#families = networkFamilies(networks)
+      this.#networksSeen = networks
       this.#applyZones(wantedReverseZones(this.#o.reverse, networks))
       this.#setViews(networks)
       const leases = new LeaseCache(client, this.#log)

@@ -6,6 +6,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import type { Name } from '../zone/types.ts'
+import type { Network } from './api.ts'
 import type { Mapped } from './map.ts'
 
 export interface SavedState {
@@ -13,10 +14,21 @@ export interface SavedState {
   readonly savedAt: string
   readonly reverseZones: readonly Name[]
   readonly instances: readonly Mapped[]
+  /** The managed networks as last synced, so that views of Incus networks hold before the first sync (absent in older files). */
+  readonly networks?: readonly Network[]
 }
 
-export async function saveState(path: string, reverseZones: Iterable<Name>, instances: Iterable<Mapped>): Promise<void> {
-  const state: SavedState = { version: 1, savedAt: new Date().toISOString(), reverseZones: [...reverseZones], instances: [...instances] }
+/** What is saved: the default view's instances and reverse zones, and the managed networks. */
+export interface StateParts {
+  readonly reverseZones: Iterable<Name>
+  readonly instances: Iterable<Mapped>
+  readonly networks: readonly Network[]
+}
+
+export async function saveState(path: string, parts: StateParts): Promise<void> {
+  // Of a network, only what views and reverse zones read: its name and subnets.
+  const networks = parts.networks.map((n) => ({ name: n.name, type: n.type, managed: n.managed, config: pick(n.config, ['ipv4.address', 'ipv6.address']) }))
+  const state: SavedState = { version: 1, savedAt: new Date().toISOString(), reverseZones: [...parts.reverseZones], instances: [...parts.instances], networks }
   const tmp = `${path}.${process.pid}.tmp`
   await writeFile(tmp, JSON.stringify(state) + '\n', { mode: 0o640 })
   await rename(tmp, path)
@@ -32,7 +44,7 @@ export async function loadState(path: string): Promise<SavedState | null> {
     throw err
   }
   const state = JSON.parse(text) as SavedState
-  if (state?.version !== 1 || !Array.isArray(state.instances) || !Array.isArray(state.reverseZones)) {
+  if (state?.version !== 1 || !Array.isArray(state.instances) || !Array.isArray(state.reverseZones) || (state.networks !== undefined && !Array.isArray(state.networks))) {
     throw new Error(`${path} is not an incus-dns state file (version 1)`)
   }
   return state
@@ -41,11 +53,11 @@ export async function loadState(path: string): Promise<SavedState | null> {
 /** Writes the state file a second after a change (changes in that second share one write), and on stop. */
 export class StateSaver {
   readonly path: string
-  readonly #read: () => { reverseZones: Iterable<Name>; instances: Iterable<Mapped> }
+  readonly #read: () => StateParts
   readonly #log: Logger
   #timer: NodeJS.Timeout | null = null
 
-  constructor(path: string, read: () => { reverseZones: Iterable<Name>; instances: Iterable<Mapped> }, log: Logger) {
+  constructor(path: string, read: () => StateParts, log: Logger) {
     this.path = path
     this.#read = read
     this.#log = log
@@ -66,11 +78,14 @@ export class StateSaver {
   }
 
   async #save(): Promise<void> {
-    const { reverseZones, instances } = this.#read()
     try {
-      await saveState(this.path, reverseZones, instances)
+      await saveState(this.path, this.#read())
     } catch (err) {
       this.#log.warn({ file: this.path, err: (err as Error).message }, 'could not write the state file')
     }
   }
+}
+
+function pick(config: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(keys.flatMap((k) => (config[k] !== undefined ? [[k, config[k] as string]] : [])))
 }

@@ -4,6 +4,9 @@
  * and its PTR, over UDP and TCP; the default view is as before, user.dns.nic picks its NIC; zone transfers and
  * /zone serve the default view; the metrics and the status page say which view answered.
  */
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimIncus } from '../../src/sim/server.ts'
 import { havePeer } from '../helpers/binaries.ts'
@@ -147,5 +150,28 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('split horizon (INCUS_DNS_VI
     const page = await (await fetch(`${base}/`)).text()
     expect(page).toContain('<h2>Views</h2>')
     expect(page).toContain('br1: 10.43.0.50 fd42:4c81:5770:2eaf::50')
+  })
+})
+
+describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('split horizon after a warm restart while Incus is down', () => {
+  it("answers each view from the state file, the views' Incus networks included", async () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'incus-dns-views-state-')), 'state.json')
+    const s = await simSocket()
+    s.sim.launch({ name: 'multi', ipv4: '10.42.0.50', nics: [{ device: 'eth1', network: 'incusbr1', ipv4: '10.43.0.50' }] })
+    const args = ['--incus-socket', s.socket, '--suffix', S, '--poll-interval', '60s', '--views', 'br1=127.0.0.3>incusbr1', '--state-file', stateFile]
+    const one = (await startWithIncus(ZONES, args)).server
+    await waitFor(() => existsSync(stateFile), 5000)
+    await one.stop()
+    await s.sim.close() // Incus is down now
+    const two = (await startWithIncus(ZONES, args)).server
+    try {
+      const from = async (source: string): Promise<readonly string[]> => (await dig('127.0.0.1', two.port, `multi.${S}`, 'A', { args: ['-b', source] })).answer
+      await waitFor(async () => (await from('127.0.0.1')).length === 1, 5000)
+      expect(two.incus?.restored).toBe(true)
+      expect(await from('127.0.0.3')).toEqual([`multi.${S}. 30 IN A 10.43.0.50`])
+      expect(await from('127.0.0.1')).toEqual([`multi.${S}. 30 IN A 10.42.0.50`])
+    } finally {
+      await two.stop()
+    }
   })
 })
