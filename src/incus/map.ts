@@ -174,7 +174,8 @@ function nicWarning(inst: Instance): string | undefined {
   return `user.dns.nic=${want} names no NIC device of the instance (it has ${devices.length === 0 ? 'none' : devices.join(', ')}); the first NIC is used`
 }
 
-function firstAddresses(candidates: Iterable<string>): { ipv4: string | null; ipv6: string | null } {
+/** The first usable address of each family among `candidates`, normalised. */
+export function firstAddresses(candidates: Iterable<string>): { ipv4: string | null; ipv6: string | null } {
   let ipv4: string | null = null
   let ipv6: string | null = null
   for (const a of candidates) {

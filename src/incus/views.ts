@@ -8,9 +8,11 @@
 import ipaddr from 'ipaddr.js'
 import { maskBytes } from '../config/views.ts'
 import type { ViewSpec } from '../config/views.ts'
+import { Acl } from '../forward/acl.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { Name } from '../zone/types.ts'
 import type { Network } from './api.ts'
+import { firstAddresses } from './map.ts'
 import type { Mapped } from './map.ts'
 import { InstanceRecords } from './records.ts'
 import type { RecordEvents, RecordSettings } from './records.ts'
@@ -70,36 +72,20 @@ export function resolveViews(specs: readonly ViewSpec[], networks: readonly Netw
   return out
 }
 
-/** Address ranges, parsed once, to test addresses against. */
-export class AddressRanges {
-  readonly #ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][]
-  constructor(cidrs: readonly string[]) { this.#ranges = cidrs.map((c) => ipaddr.parseCIDR(c)) }
-  has(address: string): boolean {
-    const ip = ipaddr.parse(address)
-    return this.#ranges.some(([net, bits]) => net.kind() === ip.kind() && ip.match(net, bits))
-  }
-}
-
 /**
  * The instance as a view sees it: of its addresses, the first of each family in the view's ranges. When none
  * of them is, the default view's (the name still answers, as it did before views; never a mix of the two).
  */
-export function inView(m: Mapped, sees: AddressRanges): Mapped {
+export function inView(m: Mapped, sees: Acl): Mapped {
   if (m.addresses === undefined || m.skipped !== null) return m
-  let ipv4: string | null = null
-  let ipv6: string | null = null
-  for (const a of m.addresses) {
-    if (!sees.has(a)) continue
-    if (a.includes(':')) ipv6 ??= a
-    else ipv4 ??= a
-  }
+  const { ipv4, ipv6 } = firstAddresses(m.addresses.filter((a) => sees.allows(a)))
   if (ipv4 === null && ipv6 === null) return m
   return ipv4 === m.ipv4 && ipv6 === m.ipv6 ? m : { ...m, ipv4, ipv6 }
 }
 
 interface ViewState {
   readonly view: ResolvedView
-  readonly ranges: AddressRanges
+  readonly ranges: Acl
   readonly records: InstanceRecords
   readonly zone: ZoneWriter
 }
@@ -151,7 +137,7 @@ export class ViewRecords {
       if (zone === undefined) continue
       const old = this.#views.get(view.name)
       if (old !== undefined && old.zone === zone && sameList(old.view.sees, view.sees)) { next.set(view.name, { ...old, view }); continue }
-      const ranges = new AddressRanges(view.sees)
+      const ranges = new Acl(view.sees)
       const records = new InstanceRecords(this.#settings, QUIET)
       records.setReverseZones(this.default.reverseZones)
       // A store made for the view holds none of the instances; one reused (its ranges changed) loses the old ones.
@@ -164,7 +150,7 @@ export class ViewRecords {
   }
 }
 
-function project(changes: ReadonlyMap<string, Mapped | null>, ranges: AddressRanges): Map<string, Mapped | null> {
+function project(changes: ReadonlyMap<string, Mapped | null>, ranges: Acl): Map<string, Mapped | null> {
   const out = new Map<string, Mapped | null>()
   for (const [k, m] of changes) out.set(k, m === null ? null : inView(m, ranges))
   return out

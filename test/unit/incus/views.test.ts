@@ -8,7 +8,8 @@ import { parseViews } from '../../../src/config/views.ts'
 import type { Instance, Network } from '../../../src/incus/api.ts'
 import { mapInstance, networkFamilies } from '../../../src/incus/map.ts'
 import type { Mapped, MapSettings } from '../../../src/incus/map.ts'
-import { AddressRanges, inView, resolveViews, ViewRecords } from '../../../src/incus/views.ts'
+import { Acl } from '../../../src/forward/acl.ts'
+import { inView, resolveViews, ViewRecords } from '../../../src/incus/views.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
 import { ZoneViews } from '../../../src/zone/views.ts'
 import { ask } from '../../helpers/ask.ts'
@@ -82,12 +83,12 @@ describe('resolveViews', () => {
 describe('inView', () => {
   const m = mapInstance(twoNics(), S)
   it("gives the view's first address of each family, or the default view's when it has none there", () => {
-    expect(inView(m, new AddressRanges(['10.43.0.0/24', 'fd42:4c81:5770:2eaf::/64']))).toMatchObject({ ipv4: '10.43.0.15', ipv6: 'fd42:4c81:5770:2eaf::15' })
-    expect(inView(m, new AddressRanges(['192.168.0.0/16']))).toBe(m)
-    expect(inView(m, new AddressRanges(['10.42.0.0/16', 'fd42::/16']))).toBe(m) // the default view's own: the same object
+    expect(inView(m, new Acl(['10.43.0.0/24', 'fd42:4c81:5770:2eaf::/64']))).toMatchObject({ ipv4: '10.43.0.15', ipv6: 'fd42:4c81:5770:2eaf::15' })
+    expect(inView(m, new Acl(['192.168.0.0/16']))).toBe(m)
+    expect(inView(m, new Acl(['10.42.0.0/16', 'fd42::/16']))).toBe(m) // the default view's own: the same object
   })
   it('never mixes: with only an IPv4 in the view, no IPv6', () => {
-    expect(inView(m, new AddressRanges(['10.43.0.0/24']))).toMatchObject({ ipv4: '10.43.0.15', ipv6: null })
+    expect(inView(m, new Acl(['10.43.0.0/24']))).toMatchObject({ ipv4: '10.43.0.15', ipv6: null })
   })
 })
 
