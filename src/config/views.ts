@@ -62,8 +62,7 @@ function elements(text: string, part: string): ViewElements {
   if (items.length === 0) throw new Error(`view '${part}' has an empty side: give CIDRs, addresses or Incus network names (${EXAMPLE})`)
   for (const item of items) {
     if (ipaddr.isValidCIDR(item)) {
-      const [ip, bits] = ipaddr.parseCIDR(item)
-      cidrs.push(`${ipaddr.fromByteArray(maskBytes(ip.toByteArray(), bits)).toString()}/${bits}`)
+      cidrs.push(networkCidr(item))
     } else if (ipaddr.isValid(item)) {
       cidrs.push(`${ipaddr.parse(item).toString()}/${item.includes(':') ? 128 : 32}`)
     } else if (item.includes('/') || /^[0-9.:]+$/.test(item)) {
@@ -77,10 +76,9 @@ function elements(text: string, part: string): ViewElements {
   return { cidrs, networks }
 }
 
-/** The bytes of `bytes` with the bits past `bits` cleared: 10.42.0.7/24 → 10.42.0.0. */
-export function maskBytes(bytes: readonly number[], bits: number): number[] {
-  return bytes.map((b, i) => {
-    const left = bits - i * 8
-    return left >= 8 ? b : left <= 0 ? 0 : b & (0xff << (8 - left)) & 0xff
-  })
+/** A CIDR with the host bits cleared, as ipaddr.js writes it: `10.42.0.7/24` → `10.42.0.0/24`. Throws on a bad one. */
+export function networkCidr(cidr: string): string {
+  const bits = ipaddr.parseCIDR(cidr)[1]
+  const net = cidr.includes(':') ? ipaddr.IPv6.networkAddressFromCIDR(cidr) : ipaddr.IPv4.networkAddressFromCIDR(cidr)
+  return `${net.toString()}/${bits}`
 }

@@ -26,8 +26,9 @@ export interface ClientPrefix {
 const V6_CACHE = 1024
 const MAPPED = '::ffff:'
 
-interface V4Prefix { readonly net: number; readonly mask: number; readonly bits: number; readonly view: View }
-interface V6Prefix { readonly bytes: Uint8Array; readonly bits: number; readonly view: View }
+/** `cidr` as given (normalised), for `prefixes`; the numbers are what the hot path compares. */
+interface V4Prefix { readonly cidr: string; readonly net: number; readonly mask: number; readonly bits: number; readonly view: View }
+interface V6Prefix { readonly cidr: string; readonly net: ipaddr.IPv6; readonly bits: number; readonly view: View }
 
 export class Views {
   readonly default: View
@@ -48,9 +49,7 @@ export class Views {
 
   /** The prefixes now matched, longest first. */
   get prefixes(): readonly { cidr: string; view: string }[] {
-    const v4 = this.#v4.map((p) => ({ cidr: `${ipaddr.fromByteArray([p.net >>> 24, (p.net >>> 16) & 255, (p.net >>> 8) & 255, p.net & 255]).toString()}/${p.bits}`, view: p.view.name }))
-    const v6 = this.#v6.map((p) => ({ cidr: `${ipaddr.fromByteArray([...p.bytes]).toString()}/${p.bits}`, view: p.view.name }))
-    return [...v4, ...v6]
+    return [...this.#v4, ...this.#v6].map((p) => ({ cidr: p.cidr, view: p.view.name }))
   }
 
   /**
@@ -62,19 +61,19 @@ export class Views {
     const v6: V6Prefix[] = []
     const seen = new Set<string>()
     for (const p of prefixes) {
-      const [ip, bits] = ipaddr.parseCIDR(p.cidr)
-      const key = `${ip.kind()}/${bits}/${ip.toByteArray().join('.')}`
-      if (seen.has(key)) continue
-      seen.add(key)
-      if (ip.kind() === 'ipv4') {
-        const b = ip.toByteArray()
-        const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
-        const net = ((((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) & mask) >>> 0
-        v4.push({ net, mask, bits, view: p.view })
+      const bits = ipaddr.parseCIDR(p.cidr)[1]
+      if (p.cidr.includes(':')) {
+        const net = ipaddr.IPv6.networkAddressFromCIDR(p.cidr)
+        const cidr = `${net.toString()}/${bits}`
+        if (!seen.has(cidr)) v6.push({ cidr, net, bits, view: p.view })
+        seen.add(cidr)
       } else {
-        const bytes = Uint8Array.from(ip.toByteArray())
-        for (let i = 0; i < 16; i++) bytes[i] = (bytes[i] as number) & byteMask(bits, i)
-        v6.push({ bytes, bits, view: p.view })
+        const b = ipaddr.IPv4.networkAddressFromCIDR(p.cidr).toByteArray()
+        const cidr = `${b.join('.')}/${bits}`
+        const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
+        const net = (b[0] as number) * 2 ** 24 + (b[1] as number) * 2 ** 16 + (b[2] as number) * 2 ** 8 + (b[3] as number)
+        if (!seen.has(cidr)) v4.push({ cidr, net, mask, bits, view: p.view })
+        seen.add(cidr)
       }
     }
     // Longest first, so the first prefix that holds an address is the longest match.
@@ -110,27 +109,18 @@ export class Views {
     return view
   }
 
+  /** A cache miss only: parsing dominates, so ipaddr.js matches too. */
   #matchV6(address: string): View {
-    let bytes: number[]
+    let ip: ipaddr.IPv6
     try {
       const percent = address.indexOf('%') // a link-local source's zone (fe80::1%eth0)
-      bytes = ipaddr.IPv6.parse(percent < 0 ? address : address.slice(0, percent)).toByteArray()
+      ip = ipaddr.IPv6.parse(percent < 0 ? address : address.slice(0, percent))
     } catch {
       return this.default
     }
-    for (const p of this.#v6) {
-      let ok = true
-      for (let i = 0; i < 16 && ok; i++) ok = ((bytes[i] as number) & byteMask(p.bits, i)) === p.bytes[i]
-      if (ok) return p.view
-    }
+    for (const p of this.#v6) if (ip.match(p.net, p.bits)) return p.view
     return this.default
   }
-}
-
-/** The mask of byte `i` of a prefix `bits` long. */
-function byteMask(bits: number, i: number): number {
-  const left = bits - i * 8
-  return left >= 8 ? 0xff : left <= 0 ? 0 : (0xff << (8 - left)) & 0xff
 }
 
 /** A dotted quad from `from` to the end of `s` as an unsigned 32-bit number, or -1. No allocation. */

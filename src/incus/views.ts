@@ -5,8 +5,7 @@
  * the view's ranges; an instance with no address there answers as in the default view (docs/split-horizon.md
  * says why). PTRs follow, since they are made from the addresses a view publishes.
  */
-import ipaddr from 'ipaddr.js'
-import { maskBytes } from '../config/views.ts'
+import { networkCidr } from '../config/views.ts'
 import type { ViewSpec } from '../config/views.ts'
 import { Acl } from '../forward/acl.ts'
 import type { ZoneWriter } from '../zone/store.ts'
@@ -40,10 +39,7 @@ export interface ViewHost {
 
 /** The subnets of a network as ranges: `10.42.0.1/24` → `10.42.0.0/24`. */
 function subnetsOf(network: Network): string[] {
-  return networkSubnets(network.config).map((c) => {
-    const [ip, bits] = ipaddr.parseCIDR(c)
-    return `${ipaddr.fromByteArray(maskBytes(ip.toByteArray(), bits)).toString()}/${bits}`
-  })
+  return networkSubnets(network.config).map(networkCidr)
 }
 
 /** The views of the specs, given Incus's managed networks; `auto` gives one per network with a subnet. */
