@@ -14,7 +14,9 @@ import type { NameAnswers, ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
 import { AnswerTable, negativeAnswer, packEntry, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
 import type { NameEntry } from './table.ts'
-import { SOURCE_PRECEDENCE } from './types.ts'
+import { DnameTargets, Readers } from './depends.ts'
+import { merged } from './precedence.ts'
+import type { Owner } from './precedence.ts'
 import type { Name, Rec, SoaData, SourceId, TypeName } from './types.ts'
 
 /** What a source (zone files, Incus) may do to the zone. */
@@ -49,15 +51,6 @@ interface Zone extends ZoneInfo {
 
 export type { JournalEntry }
 
-/**
- * One owner name: what each source publishes there. A plain object with fixed fields rather than a Map: at
- * 100k names the Maps per owner were a third of the memory.
- */
-interface Owner {
-  file: readonly Rec[] | null
-  incus: readonly Rec[] | null
-}
-
 export interface ZoneStoreOptions {
   /** Seconds since the epoch; serials are time-based so they grow across restarts too. */
   readonly now?: () => number
@@ -74,9 +67,9 @@ export class ZoneStore implements ZoneWriter {
   readonly #zones = new Map<Name, Zone>()
   /** Number of names with records strictly below each name: > 0 makes an empty non-terminal exist. */
   readonly #below = new Map<Name, number>()
-  /** name → owners whose compiled answers read it; and the reverse, to unregister on recompile. */
-  readonly #readers = new Map<Name, Set<Name>>()
-  readonly #reads = new Map<Name, Set<Name>>()
+  /** Which owners' compiled answers read which names, and the DNAME targets: what else a change recompiles. */
+  readonly #readers = new Readers()
+  readonly #dnameTargets = new DnameTargets()
   readonly #dirty = new Set<Name>()
   readonly #touchedZones = new Set<Zone>()
   #zonesChanged = false
@@ -85,8 +78,6 @@ export class ZoneStore implements ZoneWriter {
   readonly #onShadow: ShadowListener | undefined
   readonly #onZoneChanged: ((apex: Name, serial: number) => void) | undefined
   readonly #journalSize: number
-  /** The targets of our DNAME records, with how many DNAMEs point at each. */
-  readonly #dnameTargets = new Map<Name, number>()
 
   constructor(options: ZoneStoreOptions = {}) {
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000))
@@ -243,16 +234,10 @@ export class ZoneStore implements ZoneWriter {
     const tb = targetBefore?.data.type === 'DNAME' ? dnameTarget(targetBefore.data.hex) : null
     const ta = targetAfter?.data.type === 'DNAME' ? dnameTarget(targetAfter.data.hex) : null
     if (tb !== ta) {
-      if (tb !== null) { const n = (this.#dnameTargets.get(tb) ?? 1) - 1; if (n === 0) this.#dnameTargets.delete(tb); else this.#dnameTargets.set(tb, n); this.#markSubtree(tb) }
-      if (ta !== null) { this.#dnameTargets.set(ta, (this.#dnameTargets.get(ta) ?? 0) + 1); this.#markSubtree(ta) }
+      this.#dnameTargets.move(tb, ta)
+      if (tb !== null) this.#markSubtree(tb)
+      if (ta !== null) this.#markSubtree(ta)
     }
-  }
-
-  /** Whether `name` is strictly below the target of some DNAME of ours. */
-  #belowDnameTarget(name: Name): boolean {
-    if (this.#dnameTargets.size === 0) return false
-    for (let a = parentName(name); a !== null; a = parentName(a)) if (this.#dnameTargets.has(a)) return true
-    return false
   }
 
   /** Recompiles every name at or below `top` (a zone cut appeared or went: rare, so a scan will do). */
@@ -312,7 +297,7 @@ export class ZoneStore implements ZoneWriter {
     // A wildcard appearing or going changes what its parent's entry says of the names below it.
     const parent = wildcardParent(name)
     if (parent !== null) this.#dirty.add(parent)
-    const readers = this.#readers.get(name)
+    const readers = this.#readers.of(name)
     if (readers !== undefined) for (const r of readers) this.#dirty.add(r)
     const zone = this.#zoneFor(name)
     if (zone !== null) this.#touchedZones.add(zone)
@@ -395,9 +380,6 @@ export class ZoneStore implements ZoneWriter {
   #compile(name: Name): void {
     const table = this.table
     const wire = wireKey(name)
-    for (const read of this.#reads.get(name) ?? []) this.#readers.get(read)?.delete(name)
-    this.#reads.delete(name)
-
     const reads = new Set<Name>()
     const view: ZoneView = {
       zoneOf: (n) => this.#zoneFor(n),
@@ -428,9 +410,10 @@ export class ZoneStore implements ZoneWriter {
     if (below !== null) table.setWildcard(wire, below)
     else if (table.wildcards.has(wire)) table.deleteWildcard(wire)
     // Below a DNAME's target: the answers once more, every owner in full, for the DNAME's chase.
-    const chase = result !== null && !referral && this.#belowDnameTarget(name) ? packed(compileName(name, view, read, false, true)) : null
+    const chase = result !== null && !referral && this.#dnameTargets.below(name) ? packed(compileName(name, view, read, false, true)) : null
     if (chase !== null) table.setChase(wire, chase)
     else if (table.chase.has(wire)) table.deleteChase(wire)
+    this.#readers.set(name, result === null ? new Set() : reads)
     if (result === null) {
       if (table.names.has(wire)) table.deleteName(wire)
       return
@@ -438,54 +421,10 @@ export class ZoneStore implements ZoneWriter {
     // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
     // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
     table.setName(wire, packEntry(result.byType, result.others, belowFlag(hasWild, referral, dname !== undefined)))
-    if (reads.size > 0) {
-      this.#reads.set(name, reads)
-      for (const r of reads) {
-        let readers = this.#readers.get(r)
-        if (readers === undefined) { readers = new Set(); this.#readers.set(r, readers) }
-        readers.add(name)
-      }
-    }
   }
 }
 
 /** A name's answers as an entry, or null when there are none. */
 function packed(answers: NameAnswers | null): NameEntry | null {
   return answers === null ? null : packEntry(answers.byType, answers.others)
-}
-
-/**
- * The effective RRsets of an owner: per type, the first source in SOURCE_PRECEDENCE that has it wins; a CNAME
- * cannot share its owner with other data (RFC 1034 3.6.2), so a higher source with or against a CNAME keeps
- * the name whole. `shadowed` hears of every type a lower source loses.
- */
-function merged(o: Owner, shadowed?: (type: TypeName, winner: SourceId, loser: SourceId) => void): Map<TypeName, readonly Rec[]> | undefined {
-  if (o.file === null && o.incus === null) return undefined
-  const sets = new Map<TypeName, readonly Rec[]>()
-  let winner: SourceId | null = null
-  for (const source of SOURCE_PRECEDENCE) {
-    const recs = o[source]
-    if (recs === null) continue
-    const mine = groupByType(recs)
-    if (winner !== null && (sets.has('CNAME') || mine.has('CNAME'))) {
-      for (const type of mine.keys()) shadowed?.(type, winner, source)
-      continue
-    }
-    for (const [type, set] of mine) {
-      if (sets.has(type)) { shadowed?.(type, winner as SourceId, source); continue }
-      sets.set(type, set)
-    }
-    winner ??= source
-  }
-  return sets
-}
-
-function groupByType(recs: readonly Rec[]): Map<TypeName, Rec[]> {
-  const out = new Map<TypeName, Rec[]>()
-  for (const r of recs) {
-    const list = out.get(r.data.type)
-    if (list === undefined) out.set(r.data.type, [r])
-    else list.push(r)
-  }
-  return out
 }
