@@ -13,6 +13,7 @@ import { canonicalAddress } from '../address.ts'
 import { canonicalName, isAtOrBelow } from '../name.ts'
 import { TYPE_NAMES, typeName } from '../types.ts'
 import type { Name, OpaqueType, Rdata, Rec, TypeName } from '../types.ts'
+import { parseRange, rangeValues, substitute } from './generate.ts'
 import { opaqueRdata } from './rdata.ts'
 
 export interface ParsedZone {
@@ -28,6 +29,8 @@ interface Token {
   readonly quoted: boolean
   /** True when it held a backslash escape, which names may not use (`host\.master` would be one label). */
   readonly escaped: boolean
+  /** The text as written, escapes kept (inside the quotes, when quoted); set only when `escaped`. */
+  readonly raw?: string
 }
 
 interface Entry {
@@ -66,6 +69,48 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name, o
     const here = sources.push(src) - 1
     let origin = startOrigin
     let defaultTtl = startTtl
+    /** One record line (or one that $GENERATE made): owner, TTL and class in either order, type, rdata. */
+    const record = (entry: Entry, fail: (problem: string) => never): void => {
+      const toks = entry.tokens
+      const first = toks[0] as Token
+      let i = 0
+      let owner: Name
+      if (entry.inheritsOwner) {
+        if (lastOwner === null) fail('the first record has no owner name (the line starts with blank space)')
+        owner = lastOwner as Name
+      } else {
+        owner = nameOrFail(first, origin, fail)
+        if (owner === lastOwner) owner = lastOwner // one string per owner, however many lines repeat it
+        i = 1
+      }
+      let ttl: number | null = null
+      let type: TypeName | null = null
+      // TTL and class come in either order before the type (RFC 1035 5.1).
+      for (; i < toks.length && type === null; i++) {
+        const t = (toks[i] as Token).text
+        const upper = t.toUpperCase()
+        // The shared constant, not `upper`: a string per record was ~20 B each at 100k names.
+        const known = TYPE_NAMES.find((name) => name === upper)
+        const numbered = /^TYPE([0-9]{1,5})$/.exec(upper)
+        if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
+        else if (upper === 'IN') continue
+        else if (upper === 'CH' || upper === 'HS' || upper === 'CS' || /^CLASS[0-9]+$/.test(upper)) fail(`class ${t} is not supported (only IN)`)
+        else if (known !== undefined) type = known
+        else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
+        else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
+        else fail(`'${t}' is not a TTL, class or record type`)
+      }
+      if (type === null) fail('the record has no type')
+      const rdata = toks.slice(i)
+      ttl ??= defaultTtl ?? lastTtl
+      if (ttl === null) fail('no TTL for this record: give one, or add a $TTL line at the top')
+      const data = rdataOrFail(type as TypeName, rdata, origin, fail)
+      records.push({ name: owner, ttl: ttl as number, data })
+      lines.push(entry.line)
+      sourceOf.push(here)
+      lastOwner = owner
+      lastTtl = ttl
+    }
     try {
       for (const entry of entries(file, text)) {
         const fail = (problem: string): never => { throw new ZoneFileError(file, entry.line, problem, src.includedFrom) }
@@ -89,49 +134,18 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name, o
             let inner: string
             try { inner = read(path) } catch (err) { return fail(`$INCLUDE cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) }
             parseFile({ file: path, includedFrom: [{ file, line: entry.line }, ...src.includedFrom] }, inner, includeOrigin, defaultTtl, [...open, path])
+          } else if (directive === '$GENERATE') {
+            // The owner inherited by a blank-started line stays the one before, as in BIND.
+            const owner = lastOwner
+            for (const made of generated(file, entry, fail)) record(made.entry, made.fail)
+            lastOwner = owner
           } else {
-            fail(`unsupported directive ${first.text} (supported: $ORIGIN $TTL $INCLUDE)`)
+            fail(`unsupported directive ${first.text} (supported: $ORIGIN $TTL $INCLUDE $GENERATE)`)
           }
           continue
         }
 
-        let i = 0
-        let owner: Name
-        if (entry.inheritsOwner) {
-          if (lastOwner === null) fail('the first record has no owner name (the line starts with blank space)')
-          owner = lastOwner as Name
-        } else {
-          owner = nameOrFail(first, origin, fail)
-          if (owner === lastOwner) owner = lastOwner // one string per owner, however many lines repeat it
-          i = 1
-        }
-        let ttl: number | null = null
-        let type: TypeName | null = null
-        // TTL and class come in either order before the type (RFC 1035 5.1).
-        for (; i < toks.length && type === null; i++) {
-          const t = (toks[i] as Token).text
-          const upper = t.toUpperCase()
-          // The shared constant, not `upper`: a string per record was ~20 B each at 100k names.
-          const known = TYPE_NAMES.find((name) => name === upper)
-          const numbered = /^TYPE([0-9]{1,5})$/.exec(upper)
-          if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
-          else if (upper === 'IN') continue
-          else if (upper === 'CH' || upper === 'HS' || upper === 'CS' || /^CLASS[0-9]+$/.test(upper)) fail(`class ${t} is not supported (only IN)`)
-          else if (known !== undefined) type = known
-          else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
-          else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
-          else fail(`'${t}' is not a TTL, class or record type`)
-        }
-        if (type === null) fail('the record has no type')
-        const rdata = toks.slice(i)
-        ttl ??= defaultTtl ?? lastTtl
-        if (ttl === null) fail('no TTL for this record: give one, or add a $TTL line at the top')
-        const data = rdataOrFail(type as TypeName, rdata, origin, fail)
-        records.push({ name: owner, ttl: ttl as number, data })
-        lines.push(entry.line)
-        sourceOf.push(here)
-        lastOwner = owner
-        lastTtl = ttl
+        record(entry, fail)
       }
     } catch (err) {
       // The tokenizer's own errors (an unclosed quote, say) know their file but not how it was reached.
@@ -255,6 +269,47 @@ function rdataOrFail(type: TypeName, toks: readonly Token[], origin: Name, fail:
   }
 }
 
+/** A TTL or a class: what may stand between a record's owner and its type. */
+function isTtlOrClass(text: string): boolean {
+  return /^[0-9]/.test(text) || /^(IN|CH|HS|CS|CLASS[0-9]+)$/i.test(text)
+}
+
+/**
+ * The record lines one `$GENERATE range owner [ttl] [class] type rdata` line stands for (generate.ts), each
+ * with a `fail` that names the number that made it, all at the $GENERATE line's number.
+ */
+function* generated(file: string, entry: Entry, fail: (problem: string) => never): Generator<{ entry: Entry; fail: (problem: string) => never }> {
+  const toks = entry.tokens
+  if (toks.length < 5) fail('$GENERATE takes a range, an owner, an optional TTL and class, a type and one rdata field, e.g. $GENERATE 1-254 host-$ A 192.0.2.$')
+  const range = parseRange((toks[1] as Token).text)
+  if (typeof range === 'string') return fail(`$GENERATE: ${range}`)
+  let t = 3
+  while (t < toks.length - 1 && isTtlOrClass((toks[t] as Token).text)) t++
+  if (toks.length - t - 1 !== 1) fail(`$GENERATE takes one rdata field after the type ${(toks[t] as Token).text}; quote it when it has spaces, e.g. "10 mail$"`)
+  const written = (tok: Token): string => tok.raw ?? tok.text
+  const owner = written(toks[2] as Token)
+  const middle = toks.slice(3, t + 1).map((tok) => tok.text).join(' ')
+  const rdata = written(toks[t + 1] as Token)
+  for (const value of rangeValues(range)) {
+    let line = ''
+    try {
+      line = `${substitute(owner, value)} ${middle} ${substitute(rdata, value)}`
+    } catch (err) {
+      fail(`$GENERATE: ${(err as Error).message}`)
+    }
+    const here = (problem: string): never => fail(`$GENERATE, for ${value} (${line}): ${problem}`)
+    let made: Entry[] = []
+    try {
+      made = [...entries(file, line)]
+    } catch (err) {
+      if (err instanceof ZoneFileError) here(err.problem)
+      throw err
+    }
+    if (made.length !== 1 || (made[0] as Entry).inheritsOwner) here('the substituted text is not one record line')
+    yield { entry: { ...(made[0] as Entry), line: entry.line }, fail: here }
+  }
+}
+
 /** Splits the text into entries: one per record or directive, parentheses joining lines (RFC 1035 5.1). */
 function* entries(file: string, text: string): Generator<Entry> {
   let line = 1
@@ -289,6 +344,7 @@ function* entries(file: string, text: string): Generator<Entry> {
       const tokenLine = line
       let escaped = false
       if (quoted) i++
+      const start = i
       let value = ''
       for (;;) {
         const d = text[i]
@@ -296,7 +352,7 @@ function* entries(file: string, text: string): Generator<Entry> {
           if (quoted) throw new ZoneFileError(file, tokenLine, 'a quoted string is never closed')
           break
         }
-        if (quoted ? d === '"' : ' \t\r\n;()"'.includes(d)) { if (quoted) i++; break }
+        if (quoted ? d === '"' : ' \t\r\n;()"'.includes(d)) break
         if (d === '\n') line++
         if (d === '\\') {
           escaped = true
@@ -317,7 +373,8 @@ function* entries(file: string, text: string): Generator<Entry> {
         value += d
         i++
       }
-      tokens.push({ text: value, quoted, escaped })
+      tokens.push(escaped ? { text: value, quoted, escaped, raw: text.slice(start, i) } : { text: value, quoted, escaped })
+      if (quoted) i++ // the closing quote
     }
     if (tokens.length > 0) yield { line: startLine, inheritsOwner, tokens }
   }

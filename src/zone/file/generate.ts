@@ -1,0 +1,90 @@
+/**
+ * @module zone/file/generate
+ * BIND's `$GENERATE range owner [ttl] [class] type rdata`: one record per number in the range, with `$` in the
+ * owner and the rdata replaced by the number. The substitution follows BIND's (lib/dns/master.c, checked
+ * against named-compilezone in test/conformance/generate.test.ts):
+ * - `$` is the number; `$$` is a `$`; a backslash keeps the next character as it is (so `\$` stays a `$`);
+ * - `${offset}`, `${offset,width}` and `${offset,width,base}`: the number plus offset, zero-padded to width,
+ *   in base d, o, x or X, or n/N for nibbles (hex digits least significant first, dot-separated, as in
+ *   ip6.arpa names; the width counts the dots too).
+ * The expanded text is then read as the rest of a record line, so a quoted rdata with spaces (`"10 mail$"`)
+ * becomes several fields.
+ */
+
+/** The most records one `$GENERATE` line may make: a typo in a range must not exhaust memory at start-up. */
+export const MAX_GENERATED = 65_536
+
+export interface GenerateRange {
+  readonly start: number
+  readonly stop: number
+  readonly step: number
+}
+
+/** `start-stop` or `start-stop/step`, or the reason it is not one. */
+export function parseRange(text: string): GenerateRange | string {
+  const m = /^([0-9]+)-([0-9]+)(?:\/([0-9]+))?$/.exec(text)
+  const example = 'e.g. 1-254, or 0-100/10 for every tenth'
+  if (m === null) return `'${text}' is not a range (start-stop or start-stop/step, ${example})`
+  const [start, stop, step] = [Number(m[1]), Number(m[2]), m[3] === undefined ? 1 : Number(m[3])]
+  if (stop > 0x7fffffff) return `the range ${text} ends past 2147483647`
+  if (start > stop) return `the range ${text} starts after it ends`
+  if (step < 1) return `the step of ${text} must be at least 1`
+  const count = Math.floor((stop - start) / step) + 1
+  if (count > MAX_GENERATED) return `the range ${text} makes ${count} records; at most ${MAX_GENERATED} per line: split it over several $GENERATE lines`
+  return { start, stop, step }
+}
+
+/** The numbers of a range, in order. */
+export function* rangeValues(r: GenerateRange): Generator<number> {
+  for (let v = r.start; v <= r.stop; v += r.step) yield v
+}
+
+/** `template` with every `$` form replaced for `value`; throws an Error naming a malformed `${...}`. */
+export function substitute(template: string, value: number): string {
+  let out = ''
+  for (let i = 0; i < template.length;) {
+    const c = template[i] as string
+    if (c === '\\') { out += template.slice(i, i + 2); i += 2; continue }
+    if (c !== '$') { out += c; i++; continue }
+    if (template[i + 1] === '$') { out += '$'; i += 2; continue }
+    if (template[i + 1] !== '{') { out += format(value, 0, 'd'); i++; continue }
+    const m = /^\{([+-]?[0-9]+)(?:,([0-9]+)(?:,([doxXnN]))?)?\}/.exec(template.slice(i + 1))
+    if (m === null) {
+      throw new Error(`'${template.slice(i, template.indexOf('}', i) + 1 || undefined)}' is not \${offset}, \${offset,width} or \${offset,width,base} (base d, o, x, X, n or N)`)
+    }
+    out += format(value + Number(m[1]), m[2] === undefined ? 0 : Number(m[2]), (m[3] ?? 'd') as Base)
+    i += 1 + m[0].length
+  }
+  return out
+}
+
+type Base = 'd' | 'o' | 'x' | 'X' | 'n' | 'N'
+
+/** What C's printf("%0<width><base>") writes (an int, unsigned for o/x/X), or BIND's nibbles for n/N. */
+function format(value: number, width: number, base: Base): string {
+  if (base === 'n' || base === 'N') return nibbles(value >>> 0, width, base === 'N')
+  if (base === 'd') {
+    const digits = String(Math.abs(value))
+    return value < 0 ? '-' + digits.padStart(width - 1, '0') : digits.padStart(width, '0')
+  }
+  const text = (value >>> 0).toString(base === 'o' ? 8 : 16)
+  return (base === 'X' ? text.toUpperCase() : text).padStart(width, '0')
+}
+
+/** Hex digits least significant first, each followed by a dot while digits or width remain. */
+function nibbles(value: number, width: number, upper: boolean): string {
+  const digits = upper ? '0123456789ABCDEF' : '0123456789abcdef'
+  let out = ''
+  let left = width
+  let v = value
+  do {
+    out += digits[v & 0xf]
+    v >>>= 4
+    if (left > 0) left--
+    if (left > 0 || v !== 0) {
+      out += '.'
+      if (left > 0) left--
+    }
+  } while (v !== 0 || left > 0)
+  return out
+}
