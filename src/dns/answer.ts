@@ -7,7 +7,7 @@
  * (FORMERR or DROP), not an exception.
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
-import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL } from '../zone/table.ts'
+import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
 import { dname } from './dname.ts'
@@ -213,8 +213,10 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   let d = base + 1
   while (d < others && u16(arena, d) !== qtype) d += DESC
 
-  const negative = u16(arena, d + 8)
-  const auth = negative === 0 ? EMPTY : (table.negatives[negative - 1] as ZoneNegative).soa
+  const rc = at(arena, d + 2)
+  const negative = u16(arena, d + 8) // with WITH_AUTHORITY: the authority records in the body, not an SOA
+  const withAuthority = (rc & WITH_AUTHORITY) !== 0
+  const auth = negative === 0 || withAuthority ? EMPTY : (table.negatives[negative - 1] as ZoneNegative).soa
   const optLen = out.opt.length
   const bodies = at(arena, d + 3)
   let bodyStart = 0
@@ -236,7 +238,6 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   }
   // Header: QR, echo opcode/RD (RFC 1035 4.1.1), our AA (not on a referral) and rcode. CD is cleared, as Knot
   // and NSD do: an authoritative answer has no validation to skip (RFC 4035 3.1.6 is for a resolver's answers).
-  const rc = at(arena, d + 2)
   const referral = (rc & REFERRAL) !== 0
   req[2] = 0x80 | (b2 & 0x79) | (referral ? 0 : AA) | tc
   req[3] = rc & 0x0f
@@ -248,7 +249,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   }
   // A referral's records are the cut's NS (authority) and glue (additional); nothing in the answer section.
   req.writeUInt16BE(referral ? 0 : u16(arena, d + 4), 6)
-  req.writeUInt16BE(referral ? u16(arena, d + 4) : negative === 0 ? 0 : 1, 8)
+  req.writeUInt16BE(referral ? u16(arena, d + 4) : withAuthority ? negative : negative === 0 ? 0 : 1, 8)
   req.writeUInt16BE(ar + (optLen === 0 ? 0 : 1), 10)
   out.body = bodyEnd === 0 ? EMPTY : arena.subarray(bodyStart, bodyEnd)
   out.auth = auth

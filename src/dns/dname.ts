@@ -3,7 +3,7 @@
  * DNAME synthesis (RFC 6672 3.2) for answer.ts: the one answer built per query, since a DNAME's CNAME target
  * depends on the name asked. Never throws, logs or awaits; allocates the reply body only.
  */
-import { AA, BELOW_SYNTHESIZED, DESC, REFERRAL } from '../zone/table.ts'
+import { AA, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { hashOf } from '../zone/names.ts'
 import { at, EMPTY, headOf, u16, u32 } from './bytes.ts'
@@ -34,6 +34,7 @@ export function dname(req: Buffer, qend: number, qtype: number, scratch: Buffer,
   let ar = 0
   let rcode = tooLong ? RCODE_YXDOMAIN : 0
   let auth: Buffer = EMPTY
+  let ns = 0
   let wildcard = false
   if (!tooLong && targetZone !== 0) {
     scratch.copy(chaseKey, 0, 0, p)
@@ -63,11 +64,13 @@ export function dname(req: Buffer, qend: number, qtype: number, scratch: Buffer,
       const others = c + 1 + at(ca, c) * DESC
       let d = c + 1
       while (d < others && u16(ca, d) !== qtype) d += DESC
-      rcode = at(ca, d + 2) & 0x0f
+      const rc = at(ca, d + 2)
+      rcode = rc & 0x0f
       an = u16(ca, d + 4)
       ar = u16(ca, d + 6)
       const negative = u16(ca, d + 8)
-      if (negative !== 0) auth = (table.negatives[negative - 1] as ZoneNegative).soa
+      if ((rc & WITH_AUTHORITY) !== 0) ns = negative // the chain ran into a zone cut: its NS are in the body
+      else if (negative !== 0) auth = (table.negatives[negative - 1] as ZoneNegative).soa
       if (at(ca, d + 3) !== 0) {
         const slot = c + u32(ca, d + 12)
         chased = ca.subarray(c + u32(ca, slot), c + u32(ca, slot) + u32(ca, slot + 4))
@@ -92,13 +95,13 @@ export function dname(req: Buffer, qend: number, qtype: number, scratch: Buffer,
   }
   chased.copy(body, own)
   // A wildcard's answer names its owner as a pointer to the question: point it at the CNAME's target instead.
-  if (wildcard) repointOwners(body, own, an + ar, 0xc000 | (qend + 12 + tlen + 12))
+  if (wildcard) repointOwners(body, own, an + ns + ar, 0xc000 | (qend + 12 + tlen + 12))
   const optLen = out.opt.length
   const tc = qend + body.length + auth.length + optLen > limit
   req[2] = 0x80 | (at(req, 2) & 0x79) | AA | (tc ? 0x02 : 0)
   req[3] = rcode
   req.writeUInt16BE(tc ? 0 : (tooLong ? 1 : 2) + an, 6)
-  req.writeUInt16BE(tc || auth.length === 0 ? 0 : 1, 8)
+  req.writeUInt16BE(tc ? 0 : ns + (auth.length === 0 ? 0 : 1), 8)
   req.writeUInt16BE((tc ? 0 : ar) + (optLen === 0 ? 0 : 1), 10)
   out.head = headOf(req, qend)
   out.body = tc ? EMPTY : body

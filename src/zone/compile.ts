@@ -46,7 +46,7 @@ export interface NameAnswers {
   readonly referral?: boolean
 }
 
-type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number, negative: ZoneNegative | null) => Compiled
+type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number, negative: ZoneNegative | null, authority?: readonly Rec[]) => Compiled
 
 /**
  * Compiles every answer for `name`; null when the name is in no zone or does not exist. `synthesized`: for a
@@ -55,7 +55,7 @@ type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: rea
  */
 export function compileName(name: Name, view: ZoneView, read: (name: Name) => void, synthesized = false, fullNames = false): NameAnswers | null {
   // fullNames: every owner written in full, for answers appended after others (a DNAME's chase, RFC 6672 3.2).
-  const encode: Encode = (q, answer, additional, rcode, negative) => encodeAnswer(fullNames ? '' : q, answer, additional, rcode, negative, synthesized || fullNames)
+  const encode: Encode = (q, answer, additional, rcode, negative, authority) => encodeAnswer(fullNames ? '' : q, answer, additional, rcode, negative, synthesized || fullNames, authority)
   const zone = view.zoneOf(name)
   if (zone === null) return null
   const cut = view.cutOf(name)
@@ -110,6 +110,11 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
     const zone = view.zoneOf(target)
     // A target outside our zones is left to the resolver (RFC 1034 4.3.2 step 3c): the chain alone.
     if (zone === null) return { byType, others: encode(name, chain, [], RCODE_NOERROR, null) }
+    // A target at or below a zone cut of ours (RFC 2317 reverse delegation, say): the chain, then the cut's
+    // referral, NS in authority and glue in additional, for every qtype (RFC 1034 4.3.2 step 3b), as knotd does.
+    const cut = view.cutOf(target)
+    const ns = cut === null ? undefined : (read(cut), view.rrsets(cut)?.get('NS'))
+    if (ns !== undefined) return { byType, others: encode(name, chain, additionalFor(zone, ns, view, read), RCODE_NOERROR, null, ns) }
     const sets = view.rrsets(target)
     const next = sets?.get('CNAME')
     if (next !== undefined && !seen.has(target)) {
@@ -183,21 +188,21 @@ export function rrsetTtl(recs: readonly Rec[]): number {
  */
 export function encodeAnswer(
   qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number,
-  negative: ZoneNegative | null, synthesized = false,
+  negative: ZoneNegative | null, synthesized = false, authority: readonly Rec[] = [],
 ): Compiled {
-  const first = encodeBody(qname, answer, additional, synthesized)
+  const first = encodeBody(qname, answer, additional, synthesized, authority)
   const last = answer.at(-1)
   let rotations: Buffer[] | null = null
   if (last !== undefined && last.length > 1 && last.length <= MAX_ROTATIONS) {
     rotations = [first.body]
     for (let k = 1; k < last.length; k++) {
-      rotations.push(encodeBody(qname, [...answer.slice(0, -1), [...last.slice(k), ...last.slice(0, k)]], additional, synthesized).body)
+      rotations.push(encodeBody(qname, [...answer.slice(0, -1), [...last.slice(k), ...last.slice(0, k)]], additional, synthesized, authority).body)
     }
   }
-  return compiled(rcode, first.an, first.ar, first.body, first.answerBytes, negative, rotations)
+  return compiled(rcode, first.an, first.ar, first.body, first.answerBytes, negative, rotations, authority.length)
 }
 
-function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean): { body: Buffer; an: number; ar: number; answerBytes: number } {
+function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean, authority: readonly Rec[]): { body: Buffer; an: number; ar: number; answerBytes: number } {
   // Synthesised from a wildcard: neither the asked name's length nor its labels are known, so the owner is a
   // pointer to the question and every other name is written in full (no pointer into the body either).
   const w = synthesized ? new WireWriter(0, null) : bodyWriter(qname)
@@ -205,6 +210,10 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
   for (const set of answer) {
     const ttl = rrsetTtl(set)
     for (const rec of set) { w.record(rec, ttl, rec.name === qname ? 12 : null); an++ }
+  }
+  if (authority.length > 0) {
+    const ttl = rrsetTtl(authority)
+    for (const rec of authority) w.record(rec, ttl, null)
   }
   const answerBytes = w.length
   let ar = 0

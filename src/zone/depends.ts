@@ -4,7 +4,7 @@
  * names it affects: the other names its answers read (a CNAME chain, an additional section), and the DNAME
  * targets above it (names below a target answer a DNAME's chase too, RFC 6672 3.2).
  */
-import { parentName } from './name.ts'
+import { isAtOrBelow, parentName } from './name.ts'
 import type { Name } from './types.ts'
 
 /** The names each compiled owner read, and the reverse: the owners to recompile when a name changes. */
@@ -15,6 +15,11 @@ export class Readers {
   /** The owners whose answers read `name`. */
   of(name: Name): ReadonlySet<Name> | undefined {
     return this.#readers.get(name)
+  }
+
+  /** The owners that read `top` or a name below it (a zone cut appeared or went there: rare, so a scan). */
+  *under(top: Name): Generator<Name> {
+    for (const [name, readers] of this.#readers) if (isAtOrBelow(name, top)) yield* readers
   }
 
   /** Replaces what `owner` reads (an empty set: nothing, as when it has no answers any more); keeps `reads`. */

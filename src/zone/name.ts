@@ -6,11 +6,13 @@
 import { ZoneDataError } from '../errors.ts'
 import type { Name } from './types.ts'
 
-const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/ // '*' alone is a wildcard label, allowed first only (canonicalName)
+// '/' for RFC 2317 classless reverse delegation (`0/26.2.0.192.in-addr.arpa`); '*' alone is a wildcard label,
+// allowed first only (canonicalName).
+const LABEL = /^[a-z0-9_/](?:[a-z0-9_/-]{0,61}[a-z0-9_/])?$/
 
 /**
  * Lowercases and checks a name given in presentation form, with or without the trailing dot.
- * Accepts letters, digits, '-' and '_' (for SRV owners such as _sip._tcp); labels 1-63 bytes,
+ * Accepts letters, digits, '-', '_' (for SRV owners such as _sip._tcp) and '/' (RFC 2317); labels 1-63 bytes,
  * whole name at most 255 bytes on the wire.
  */
 export function canonicalName(input: string): Name {
@@ -30,7 +32,7 @@ export function canonicalName(input: string): Name {
       continue
     }
     if (!LABEL.test(label)) {
-      throw new ZoneDataError(`'${input}' has a label with characters other than letters, digits, '-' and '_'`)
+      throw new ZoneDataError(`'${input}' has a label with characters other than letters, digits, '-', '_' and '/'`)
     }
   }
   if (wireLength(s) > 255) throw new ZoneDataError(`'${input}' is longer than 255 bytes`)

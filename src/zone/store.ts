@@ -240,10 +240,14 @@ export class ZoneStore implements ZoneWriter {
     }
   }
 
-  /** Recompiles every name at or below `top` (a zone cut appeared or went: rare, so a scan will do). */
+  /**
+   * Recompiles every name at or below `top` (a zone cut appeared or went: rare, so a scan will do), and the
+   * owners that read one of them: a CNAME whose target falls under the cut now ends in its referral.
+   */
   #markSubtree(top: Name): void {
     for (const n of this.#owners.keys()) if (isAtOrBelow(n, top)) this.#dirty.add(n)
     for (const n of this.#below.keys()) if (isAtOrBelow(n, top)) this.#dirty.add(n)
+    for (const n of this.#readers.under(top)) this.#dirty.add(n)
   }
 
   /** The topmost non-apex name at or above `name`, inside its zone, that has NS: the zone cut, or null. */

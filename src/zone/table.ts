@@ -8,6 +8,7 @@
  * descriptors of DESC bytes, the last one answering every other qtype ("others": NODATA, or the CNAME chain):
  *   +0 u16 qtype (0 in "others")     +2 u8 rcode        +3 u8 n, bodies (0: none; > 1: round-robin rotations)
  *   +4 u16 ANCOUNT                  +6 u16 ARCOUNT     +8 u16 negative: 1 + index in `negatives`, or 0
+ *                                                        (with WITH_AUTHORITY: NSCOUNT)
  *   +10 u16 below (0 in all but "others": see BELOW_*) +12 u32 where the n body slots start
  *   +16 u32 answer bytes of body 0 (without the additional section, for when the whole body does not fit)
  * A body slot is u32 offset, u32 length, in the entry. Bodies follow the question of the reply; their names
@@ -39,6 +40,8 @@ export interface Compiled {
   readonly answerBytes: number
   /** Set on negative answers: its SOA goes into the authority section (NSCOUNT 1). */
   readonly negative: ZoneNegative | null
+  /** Authority records in `body`, after the answer (a CNAME chain that ran into a zone cut: its NS); 0 for none. */
+  readonly ns: number
   /** For an answered RRset of several records: `body` with the set rotated by 0, 1, 2, ... (round-robin). */
   readonly rotations: readonly Buffer[] | null
 }
@@ -69,6 +72,12 @@ export const BELOW_DNAME = 2
  * the body are the cut's NS, counted in the authority section; the rest is glue, in additional.
  */
 export const REFERRAL = 0x80
+/**
+ * Set in a descriptor's rcode byte: the body holds answer, authority and additional records, and the
+ * `negative` field counts the authority ones (a CNAME chain that runs into a zone cut of ours: the chain,
+ * then the cut's NS and glue, RFC 1034 4.3.2 step 3a then 3b). No SOA; `answer bytes` covers the authority.
+ */
+export const WITH_AUTHORITY = 0x40
 const SLOT = 8
 /** Header byte 2's AA bit: set on every answer from our zones. */
 export const AA = 0x04
@@ -78,9 +87,9 @@ const EMPTY = Buffer.alloc(0)
 
 export function compiled(
   rcode: number, an: number, ar: number, body: Buffer, answerBytes: number, negative: ZoneNegative | null,
-  rotations: readonly Buffer[] | null = null,
+  rotations: readonly Buffer[] | null = null, ns = 0,
 ): Compiled {
-  return { rcode, an, ar, body, answerBytes, negative, rotations }
+  return { rcode: ns > 0 ? rcode | WITH_AUTHORITY : rcode, an, ar, body, answerBytes, negative: ns > 0 ? null : negative, rotations, ns }
 }
 
 export function negativeAnswer(rcode: number, negative: ZoneNegative): Compiled {
@@ -119,7 +128,7 @@ export function packEntry(byType: ReadonlyMap<number, Compiled>, others: Compile
     out[d + 3] = bodiesOf(c).length
     out.writeUInt16BE(c.an, d + 4)
     out.writeUInt16BE(c.ar, d + 6)
-    out.writeUInt16BE(c.negative === null ? 0 : c.negative.index + 1, d + 8)
+    out.writeUInt16BE(c.ns > 0 ? c.ns : c.negative === null ? 0 : c.negative.index + 1, d + 8)
     out.writeUInt32BE(slotsAt.get(c) as number, d + 12)
     out.writeUInt32BE(c.answerBytes, d + 16)
   })

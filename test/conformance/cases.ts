@@ -99,6 +99,12 @@ export const CASES: readonly Case[] = [
   { qname: 'nods.example.org', qtype: 'A', rcode: 'NOERROR', flags: ['qr'], authority: ['nods.example.org. 3600 IN NS ns.example.net.'] },
   { qname: 'x.nods.example.org', qtype: 'MX', rcode: 'NOERROR', flags: ['qr'], authority: ['nods.example.org. 3600 IN NS ns.example.net.'] },
   { qname: 'nods.example.org', qtype: 'DS', rcode: 'NOERROR', flags: AA, authority: [SOA] },
+  // A CNAME chain that runs into a cut (RFC 1034 4.3.2 step 3a, then 3b): AA for the chain, the referral after it.
+  { qname: 'tosub.example.org', qtype: 'A', rcode: 'NOERROR', flags: AA, answer: ['tosub.example.org. 3600 IN CNAME host.sub.example.org.'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'tosub2.example.org', qtype: 'MX', rcode: 'NOERROR', flags: AA,
+    answer: ['tosub2.example.org. 3600 IN CNAME tosub.example.org.', 'tosub.example.org. 3600 IN CNAME host.sub.example.org.'], authority: SUB_NS, additional: SUB_GLUE },
+  { qname: 'tosub.example.org', qtype: 'CNAME', rcode: 'NOERROR', flags: AA, answer: ['tosub.example.org. 3600 IN CNAME host.sub.example.org.'] },
+  { qname: 'a.wsub.example.org', qtype: 'TXT', rcode: 'NOERROR', flags: AA, answer: ['a.wsub.example.org. 3600 IN CNAME x.nods.example.org.'], authority: ['nods.example.org. 3600 IN NS ns.example.net.'] },
 
   // DNAME (RFC 6672): at the owner, an ordinary name; below it, the synthesis (TYPE_CASES: our test decoder
   // cannot read DNAME, dig can).
@@ -134,5 +140,5 @@ export const TYPE_CASES: readonly Case[] = ([
   ['generic', 'TYPE65280'], ['generic', 'TYPE65281'], ['caa', 'A'], ['svc', 'TXT'], ['sub', 'DS'],
   ['x.dnamed', 'A'], ['A.b.DNAMED', 'AAAA'], ['x.dnamed', 'CNAME'], ['x.dnamed', 'DNAME'],
   ['x.dn2', 'A'], ['real.dn3', 'A'], ['Real.DN3', 'TXT'], ['ent.dn3', 'A'], ['deep.ent.dn3', 'A'], ['zzz.dn3', 'A'],
-  ['a.b.dn3', 'TXT'], ['zzz.dn3', 'MX'],
+  ['a.b.dn3', 'TXT'], ['zzz.dn3', 'MX'], ['x.dn4', 'A'], ['X.dn4', 'TXT'],
 ] as const).map(([name, qtype]) => ({ qname: `${name}.example.org`, qtype, rcode: 'NOERROR', flags: AA }))

@@ -68,7 +68,7 @@ describe.skipIf(!haveAll)('$GENERATE: the same records and answers as BIND\'s ex
     ['hexFA.gen.example', 'CNAME'], ['txt2.gen.example', 'TXT'], ['mx3.gen.example', 'MX'],
     ['_sip._udp.sip2.gen.example', 'SRV'], ['host.sub1.gen.example', 'A'], ['www.gen.example', 'TXT'],
     ['w2.gen.example', 'A'], ['w2.gen.example', 'TXT'],
-    ['15.2.0.192.in-addr.arpa', 'PTR'], ['100.2.0.192.in-addr.arpa', 'PTR'], ['9.2.0.192.in-addr.arpa', 'PTR'],
+    ['15.2.0.192.in-addr.arpa', 'PTR'], ['100.2.0.192.in-addr.arpa', 'PTR'], ['9.2.0.192.in-addr.arpa', 'PTR'], ['64/26.2.0.192.in-addr.arpa', 'NS'], ['70.64/26.2.0.192.in-addr.arpa', 'PTR'],
     [`2.0.0.0.${V6}`, 'PTR'], [`a.f.f.0.${V6}`, 'PTR'], [`0.0.0.1.${V6}`, 'PTR'],
   ]
   it.each(QUERIES)('%s %s: the same answer as knotd on the expansion', async (name, type) => {

@@ -195,6 +195,25 @@ describe('ZoneStore', () => {
       expect(ask(store.table, 'alias.incus.example.org', 'A').rcode).toBe(3)
     })
 
+    it('recompiles a CNAME when a zone cut appears above its target, and when it goes (RFC 2317)', () => {
+      const ns = (name: string, target: string): Rec => ({ name, ttl: 300, data: { type: 'NS', target } })
+      store.setOwner('file', '70.incus.example.org', [cname('70.incus.example.org', '70.64/26.incus.example.org')])
+      expect(ask(store.table, '70.incus.example.org', 'PTR').rcode).toBe(3) // nothing there yet
+      store.setOwner('file', '64/26.incus.example.org', [ns('64/26.incus.example.org', 'ns.customer.example')])
+      const referred = ask(store.table, '70.incus.example.org', 'PTR')
+      expect(referred.rcode).toBe(0)
+      expect(referred.flags.aa).toBe(true) // the CNAME is ours
+      expect(referred.answer).toEqual(['70.incus.example.org. 30 IN CNAME 70.64/26.incus.example.org.'])
+      expect(referred.authority).toEqual(['64/26.incus.example.org. 300 IN NS ns.customer.example.'])
+      store.setOwner('file', '64/26.incus.example.org', [ns('64/26.incus.example.org', 'ns1.incus.example.org'), ns('64/26.incus.example.org', 'ns.customer.example')])
+      store.setOwner('incus', 'ns1.incus.example.org', [a('ns1.incus.example.org', '10.0.0.53')])
+      const glued = ask(store.table, '70.incus.example.org', 'PTR', 1232)
+      expect(glued.authority).toHaveLength(2)
+      expect(glued.additional).toEqual(['ns1.incus.example.org. 30 IN A 10.0.0.53'])
+      store.removeOwner('file', '64/26.incus.example.org')
+      expect(ask(store.table, '70.incus.example.org', 'PTR').rcode).toBe(3)
+    })
+
     it('answers a CNAME loop with the chain and NOERROR, not a hang', () => {
       store.setOwner('incus', 'l1.incus.example.org', [cname('l1.incus.example.org', 'l2.incus.example.org')])
       store.setOwner('incus', 'l2.incus.example.org', [cname('l2.incus.example.org', 'l1.incus.example.org')])
