@@ -19,8 +19,9 @@ const chaseKey = Buffer.allocUnsafe(255)
  * RFC 6672 3.2: the DNAME owned by the closest encloser (at `p` in the question name) and the CNAME it
  * synthesises for the question, the one answer that is built per query (a DNAME's targets depend on the name
  * asked). When the target is in our zones the CNAME is followed there, as knotd does: the new name's answer
- * from `table.chase` (compiled with full owner names), or NXDOMAIN with that zone's SOA when it does not
- * exist. Too long a result is YXDOMAIN with the DNAME alone.
+ * from `table.chase` (compiled with full owner names), a wildcard's synthesis or a zone cut's referral when
+ * it does not exist but one covers it, or NXDOMAIN with that zone's SOA. Too long a result is YXDOMAIN with
+ * the DNAME alone.
  */
 export function dname(req: Buffer, qend: number, qtype: number, scratch: Buffer, p: number, table: AnswerTable, e: number, limit: number, out: Reply): Outcome {
   const arena = table.wildcards.arena
@@ -50,10 +51,10 @@ export function dname(req: Buffer, qend: number, qtype: number, scratch: Buffer,
       for (; q < len; q += at(chaseKey, q) + 1) { hq = hashOf(chaseKey, q, len); enc = table.names.find(chaseKey, q, len, hq); if (enc >= 0) break }
       const na = table.names.arena
       if (enc >= 0 && u16(na, enc + 1 + at(na, enc) * DESC + 10) === BELOW_SYNTHESIZED) {
+        // A wildcard's synthesis, or the referral of a zone cut the new name falls under (full names both).
         c = table.wildcards.find(chaseKey, q, len, hq)
         chase = table.wildcards
         wildcard = c >= 0 && (at(chase.arena, c + 1 + at(chase.arena, c) * DESC + 2) & REFERRAL) === 0
-        if (!wildcard) c = -1
       }
     }
     if (c < 0) {
@@ -69,7 +70,8 @@ export function dname(req: Buffer, qend: number, qtype: number, scratch: Buffer,
       an = u16(ca, d + 4)
       ar = u16(ca, d + 6)
       const negative = u16(ca, d + 8)
-      if ((rc & WITH_AUTHORITY) !== 0) ns = negative // the chain ran into a zone cut: its NS are in the body
+      if ((rc & REFERRAL) !== 0) { ns = an; an = 0 } // at or below a cut: its NS (authority) and glue; AA stays, for the DNAME
+      else if ((rc & WITH_AUTHORITY) !== 0) ns = negative // the chain ran into a zone cut: its NS are in the body
       else if (negative !== 0) auth = (table.negatives[negative - 1] as ZoneNegative).soa
       if (at(ca, d + 3) !== 0) {
         const slot = c + u32(ca, d + 12)

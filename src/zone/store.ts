@@ -413,8 +413,9 @@ export class ZoneStore implements ZoneWriter {
     } else if (hasWild) below = packed(compileName(wildcardOwner(name), view, read, true))
     if (below !== null) table.setWildcard(wire, below)
     else if (table.wildcards.has(wire)) table.deleteWildcard(wire)
-    // Below a DNAME's target: the answers once more, every owner in full, for the DNAME's chase.
-    const chase = result !== null && !referral && this.#dnameTargets.below(name) ? packed(compileName(name, view, read, false, true)) : null
+    // Below a DNAME's target: the answers once more, every owner in full, for the DNAME's chase (a referral at
+    // or below a cut included: the chase then ends in it).
+    const chase = result !== null && this.#dnameTargets.below(name) ? packed(compileName(name, view, read, false, true)) : null
     if (chase !== null) table.setChase(wire, chase)
     else if (table.chase.has(wire)) table.deleteChase(wire)
     this.#readers.set(name, result === null ? new Set() : reads)
