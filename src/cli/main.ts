@@ -10,6 +10,7 @@ import type { Config } from '../config/settings.ts'
 import { formatAddress, startDnsServer } from '../dns/server.ts'
 import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
+import { makeIdentity } from '../dns/identity.ts'
 import { startWorkers } from '../dns/workers.ts'
 import type { WorkerPool } from '../dns/workers.ts'
 import { ConfigErrors, IncusDnsError } from '../errors.ts'
@@ -112,14 +113,15 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     })
     forward = forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
   }
+  const identity = makeIdentity(config.identity, `incus-dns ${version()}`)
   const server = await startDnsServer({
-    listen: config.listen, views, stats, log, forward, transfer, reusePort: config.workers > 1,
+    listen: config.listen, views, stats, log, forward, transfer, identity, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
     tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log })
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity })
   }
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
   log.info({ listen: server.addresses.map(formatAddress) }, 'answering DNS')

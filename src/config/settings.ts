@@ -3,6 +3,7 @@
  * THE table of settings: environment variable, flag, default, parser and help. `--help`, validation and
  * docs/configuration.md's table all come from here (a test checks the doc against it).
  */
+import { hostname } from 'node:os'
 import type { ListenAddress } from '../dns/server.ts'
 import { DEFAULT_FORWARD_ALLOW } from '../forward/acl.ts'
 import { parseTsigKey } from '../xfr/tsig.ts'
@@ -199,6 +200,18 @@ export const SETTINGS = {
     env: 'INCUS_DNS_WORKERS', flag: 'workers', default: '1',
     help: 'Threads answering UDP, each with its own SO_REUSEPORT socket and a replica of the zone (TCP, forwarding and transfers stay on the main thread).',
     parse: (raw) => { const n = parsePositiveInt(raw); if (n > 64) throw new Error(`'${raw}' is more than 64`); return n },
+  }),
+  identity: setting<string | null>({
+    env: 'INCUS_DNS_IDENTITY', flag: 'identity', default: 'hostname',
+    help: "Which server answered: the text of CHAOS TXT id.server and hostname.bind, and of NSID (RFC 5001) when a query asks; 'hostname' for this host's name, 'none' for neither (nor version.bind).",
+    parse: (raw) => {
+      if (raw === 'none') return null
+      const id = raw === 'hostname' ? hostname() : raw
+      if (id === '' || Buffer.byteLength(id) > 255 || !/^[\x20-\x7e]+$/.test(id)) {
+        throw new Error(`'${raw}' is not 1 to 255 printable ASCII characters; give a name like ns1.example.org, or 'hostname' or 'none'`)
+      }
+      return id
+    },
   }),
   tcpMaxConnections: setting<number>({
     env: 'INCUS_DNS_TCP_MAX_CONNECTIONS', flag: 'tcp-max-connections', default: '1000',

@@ -11,6 +11,8 @@ import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } fr
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
 import { dname } from './dname.ts'
+import { chaos, OPTION_NSID } from './identity.ts'
+import type { Identity } from './identity.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
@@ -24,6 +26,7 @@ export const TRANSFER = 3
 export type Outcome = typeof DROP | typeof SEND | typeof FORWARD | typeof TRANSFER
 
 const CLASS_IN = 1
+const CLASS_CH = 3
 const TYPE_OPT = 41
 const TYPE_IXFR = 251
 const TYPE_AXFR = 252
@@ -39,8 +42,14 @@ const OPT_DO = opt(true, 0)
 const OPT_BADVERS = opt(false, EXT_BADVERS)
 const OPT_BADVERS_DO = opt(true, EXT_BADVERS)
 
-/** Filled by `answer()`: the reply is head + body + auth + opt. Reused across queries; its Buffers are not. */
+/**
+ * Filled by `answer()`: the reply is head + body + auth + opt. Reused across queries; its Buffers are not.
+ * `identity` is the server's (NSID, CHAOS TXT), fixed for the transport that owns this Reply.
+ */
 export class Reply {
+  readonly identity: Identity | null
+  constructor(identity: Identity | null = null) { this.identity = identity }
+
   head: Buffer = EMPTY
   body: Buffer = EMPTY
   auth: Buffer = EMPTY
@@ -113,6 +122,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   let udpSize = 0
   let version = 0
   let doBit = false
+  let nsid = false
   for (let k = u16(req, 10); k > 0; k--) {
     const owner = o
     for (;;) { // skip the owner name; a pointer ends it
@@ -135,7 +145,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       version = at(req, o + 5)
       doBit = (at(req, o + 6) & 0x80) !== 0
       let p = o + 10
-      while (p + 4 <= rdend) p += 4 + req.readUInt16BE(p + 2)
+      for (; p + 4 <= rdend; p += 4 + req.readUInt16BE(p + 2)) if (u16(req, p) === OPTION_NSID) nsid = true
       if (p !== rdend) return error(req, qend, RCODE_FORMERR, out)
     }
     o = rdend
@@ -144,7 +154,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if (hasOpt) {
     out.ednsSize = udpSize < 512 ? 512 : udpSize
     out.ednsDo = doBit
-    out.opt = doBit ? OPT_DO : OPT
+    out.opt = nsid && out.identity !== null ? (doBit ? out.identity.optDo : out.identity.opt) : doBit ? OPT_DO : OPT
     if (version !== 0) { // RFC 6891 6.1.3: we speak version 0 only
       out.opt = doBit ? OPT_BADVERS_DO : OPT_BADVERS
       return error(req, qend, 0, out)
@@ -153,7 +163,9 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   if ((b2 & 0x78) !== 0) return error(req, qend, RCODE_NOTIMP, out) // opcode other than QUERY
   out.qtype = qtype
   if (qtype === TYPE_OPT) return error(req, qend, RCODE_FORMERR, out)
-  if (qclass !== CLASS_IN) return error(req, qend, RCODE_REFUSED, out)
+  if (qclass !== CLASS_IN) {
+    return qclass === CLASS_CH && out.identity !== null ? chaos(req, qend, qtype, out.identity, out, SEND) : error(req, qend, RCODE_REFUSED, out)
+  }
 
   // One hash-table lookup by the lowercase wire name, then the qtype among the few the name has. The
   // entry is bytes at `base` in `arena`, the table's: descriptors, then bodies (layout in zone/table.ts).

@@ -6,6 +6,7 @@ import type dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { ListenError } from '../errors.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import { listenTcp } from './tcp.ts'
 import { TcpPool } from './tcp-pool.ts'
@@ -37,6 +38,8 @@ export interface DnsServerOptions {
   readonly transfer?: TransferHook
   /** Bind UDP with SO_REUSEPORT (for worker threads on the same ports). */
   readonly reusePort?: boolean
+  /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */
+  readonly identity?: Identity | null
 }
 
 export interface DnsServer {

@@ -9,6 +9,7 @@ import net from 'node:net'
 import type { Logger } from 'pino'
 import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import type { TcpPool } from './tcp-pool.ts'
 import type { Views } from './views.ts'
@@ -23,6 +24,8 @@ export interface TcpOptions {
   readonly pool: TcpPool
   readonly forward?: ForwardHook
   readonly transfer?: TransferHook
+  /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */
+  readonly identity?: Identity | null
 }
 
 export interface TcpListener {
@@ -47,7 +50,7 @@ function writeFramed(sock: net.Socket, parts: readonly Buffer[], pool: TcpPool):
 export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
   const { views, stats, log, forward, transfer, pool } = opts
   const table = views.default.table
-  const reply = new Reply()
+  const reply = new Reply(opts.identity ?? null)
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ noDelay: true })
 

@@ -8,6 +8,7 @@ import dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import type { Views } from './views.ts'
 
@@ -26,6 +27,8 @@ export interface UdpOptions {
   readonly transfer?: TransferHook
   /** SO_REUSEPORT, so worker threads can bind the same address and port. */
   readonly reusePort?: boolean
+  /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */
+  readonly identity?: Identity | null
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
@@ -34,7 +37,7 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
   const v6 = opts.host.includes(':')
   const reusePort = opts.reusePort === true
   const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true, reusePort } : { type: 'udp4', reusePort })
-  const reply = new Reply()
+  const reply = new Reply(opts.identity ?? null)
 
   socket.on('message', (msg, rinfo) => {
     const t0 = performance.now()

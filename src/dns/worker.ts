@@ -10,6 +10,7 @@ import { createLogger } from '../log.ts'
 import { AnswerTable } from '../zone/table.ts'
 import { refuse } from './answer.ts'
 import type { Peer, Reply } from './answer.ts'
+import { makeIdentity } from './identity.ts'
 import { applyChanges } from './replica.ts'
 import { DnsStats } from './stats.ts'
 import { bindUdp } from './udp.ts'
@@ -21,6 +22,7 @@ const data = workerData as WorkerData
 const port = parentPort
 if (port === null) throw new Error('dns/worker.ts runs as a worker thread')
 const views = new Views(new AnswerTable())
+const identity = data.identity === null ? null : makeIdentity(data.identity.id, data.identity.version)
 /** Every view's replica by name, the default's included. */
 const replicas = new Map<string, View>([['default', views.default]])
 const stats = new DnsStats()
@@ -51,7 +53,7 @@ for (const [index, at] of data.listen.entries()) {
     } satisfies WorkerMessage)
     return true
   }
-  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer') })
+  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer'), identity })
   port.postMessage({ kind: 'bound', listen: index } satisfies WorkerMessage)
 }
 

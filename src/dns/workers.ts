@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { Reply } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import type { Identity } from './identity.ts'
 import { encodeChanges } from './replica.ts'
 import type { WireChanges } from './replica.ts'
 import type { ListenAddress } from './server.ts'
@@ -19,6 +20,8 @@ import type { Views } from './views.ts'
 
 export interface WorkerData {
   readonly listen: readonly ListenAddress[]
+  /** The identity's id and version (dns/identity.ts), or null for none. */
+  readonly identity: { readonly id: string; readonly version: string } | null
 }
 
 /** What a worker says of a query it passes on (a Reply's fields the hooks read). */
@@ -64,6 +67,8 @@ export interface WorkerPoolOptions {
   readonly forward?: ForwardHook
   readonly transfer?: TransferHook
   readonly log: Logger
+  /** NSID and CHAOS TXT, answered by the workers too. */
+  readonly identity?: Identity | null
 }
 
 export interface WorkerPool {
@@ -95,7 +100,8 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
   for (let i = 0; i < o.count; i++) {
     // worker.ts when run from the sources, worker.js when compiled (dist/, npm start): the same folder as this file.
     const file = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
-    const worker = new Worker(file, { workerData: { listen: o.listen } satisfies WorkerData })
+    const identity = o.identity === undefined || o.identity === null ? null : { id: o.identity.id, version: o.identity.version }
+    const worker = new Worker(file, { workerData: { listen: o.listen, identity } satisfies WorkerData })
     workers.push(worker)
     for (const view of o.views.all) worker.postMessage(snapshotOf(view))
     worker.postMessage(prefixes())

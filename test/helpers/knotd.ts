@@ -14,12 +14,13 @@ export interface Knotd {
   stop(): Promise<void>
 }
 
-export async function startKnotd(zonesDir: string, zones: readonly { domain: string; file: string }[]): Promise<Knotd> {
+/** `server` adds lines to knotd's server section, e.g. ['identity: ns1', 'nsid: ns1']. */
+export async function startKnotd(zonesDir: string, zones: readonly { domain: string; file: string }[], server: readonly string[] = []): Promise<Knotd> {
   const dir = mkdtempSync(join(tmpdir(), 'incus-dns-knot-'))
   const port = await freePort()
   const conf = [
     'server:', `    listen: 127.0.0.1@${port}`, `    rundir: ${dir}`,
-    '    udp-workers: 1', '    tcp-workers: 1', '    background-workers: 1',
+    '    udp-workers: 1', '    tcp-workers: 1', '    background-workers: 1', ...server.map((l) => `    ${l}`),
     'database:', `    storage: ${dir}`,
     'template:', '  - id: default', `    storage: ${zonesDir}`, '    semantic-checks: off',
     '    journal-content: none', '    zonefile-sync: -1',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimIncus } from '../../src/sim/server.ts'
 import { simSocket, startWithIncus } from '../helpers/incus.ts'
 import { waitFor } from '../helpers/net.ts'
-import { decode, query } from '../helpers/packets.ts'
+import { decode, optRecord, query } from '../helpers/packets.ts'
 import type { TestServer } from '../helpers/server.ts'
 import { FakeUpstream, respond } from '../helpers/upstreams.ts'
 
@@ -17,11 +17,18 @@ const S = 'incus.example.org'
 
 /** Asks from `clients` different source ports (the kernel spreads those over the threads); the replies. */
 async function fromManyPorts(port: number, name: string, clients: number, from = '127.0.0.1'): Promise<ReturnType<typeof decode>[]> {
-  return Promise.all(Array.from({ length: clients }, (_, i) => new Promise<ReturnType<typeof decode>>((resolve, reject) => {
+  return (await rawFromManyPorts(port, () => query(name, 'A'), clients, from)).map(decode)
+}
+
+/** The same with the query `make` builds (its ID set per client), the raw replies. */
+async function rawFromManyPorts(port: number, make: () => Buffer, clients: number, from = '127.0.0.1'): Promise<Buffer[]> {
+  return Promise.all(Array.from({ length: clients }, (_, i) => new Promise<Buffer>((resolve, reject) => {
     const sock = dgram.createSocket('udp4')
     const timer = setTimeout(() => { sock.close(); reject(new Error(`no answer for client ${i}`)) }, 3000)
-    sock.once('message', (m) => { clearTimeout(timer); sock.close(); resolve(decode(m)) })
-    sock.bind({ address: from, port: 0 }, () => sock.send(query(name, 'A', { id: i }), port, '127.0.0.1'))
+    sock.once('message', (m) => { clearTimeout(timer); sock.close(); resolve(m) })
+    const q = make()
+    q.writeUInt16BE(i, 0)
+    sock.bind({ address: from, port: 0 }, () => sock.send(q, port, '127.0.0.1'))
   })))
 }
 
@@ -35,7 +42,7 @@ describe('UDP on several threads (--workers 3)', () => {
     sim.launch({ name: 'web', ipv4: '10.42.0.15' })
     fake = await FakeUpstream.start()
     fake.script = (q, reply) => reply(respond(q, { address: '203.0.113.9' }))
-    server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--workers', '3', '--forwarders', `127.0.0.1:${fake.port}`])).server
+    server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--workers', '3', '--forwarders', `127.0.0.1:${fake.port}`, '--identity', 'w1.lab.example'])).server
     await waitFor(() => server.incus?.ready === true, 5000)
   }, 20_000)
   afterAll(async () => { await server?.stop(); await sim?.close(); await fake?.stop() })
@@ -55,6 +62,18 @@ describe('UDP on several threads (--workers 3)', () => {
     const replies = await fromManyPorts(server.port, 'elsewhere.example.com', 30)
     expect(replies.map((r) => r.answer[0])).toEqual(Array(30).fill('elsewhere.example.com. 300 IN A 203.0.113.9'))
     expect(replies.map((r) => r.id)).toEqual(Array.from({ length: 30 }, (_, i) => i))
+  })
+
+  it('every thread answers NSID (RFC 5001) with the identity, when asked', async () => {
+    const nsidQuery = (): Buffer => {
+      const q = query(`web.${S}`, 'A')
+      q.writeUInt16BE(1, 10) // ARCOUNT: the OPT below
+      return Buffer.concat([q, optRecord(1232, 0, false, Buffer.from([0, 3, 0, 0]))]) // option 3, empty
+    }
+    const want = Buffer.concat([Buffer.from([0, 3, 0, 'w1.lab.example'.length]), Buffer.from('w1.lab.example')])
+    const replies = await rawFromManyPorts(server.port, nsidQuery, 30)
+    expect(replies.filter((r) => r.subarray(-want.length).equals(want))).toHaveLength(30)
+    expect(server.stats.queriesUdp).toBeLessThan(60 + 30 + 30 + 30) // the workers answered some of them
   })
 
   it('/metrics sums the queries of every thread', async () => {

@@ -7,6 +7,7 @@ import dgram from 'node:dgram'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { answer, DROP, refuse, Reply, TRANSFER } from '../../src/dns/answer.ts'
+import { makeIdentity } from '../../src/dns/identity.ts'
 import { readZoneDir, ZoneFileSource } from '../../src/zone/file/source.ts'
 import { ZoneStore } from '../../src/zone/store.ts'
 import { ZONES_DIR } from '../conformance/cases.ts'
@@ -49,9 +50,12 @@ const hostileName = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
 )
 
+/** With an identity, NSID and the CHAOS names are answered too (dns/identity.ts): half the runs use one. */
+const IDENTITY = makeIdentity('fuzz.example', 'incus-dns fuzz')
+
 function check(req: Buffer): void {
   const id = req.length >= 2 ? req.readUInt16BE(0) : -1
-  const reply = new Reply()
+  const reply = new Reply((req[req.length - 1] ?? 0) % 2 === 0 ? IDENTITY : null)
   const copy = Buffer.from(req)
   const outcome = answer(copy, false, store.table, reply)
   if (outcome === DROP) return
@@ -72,6 +76,31 @@ describe('answer() on hostile input', () => {
 
   it('mutated valid queries: never throws; drops or answers echoing the ID', TIMEOUT, () => {
     fc.assert(fc.property(mutatedQuery, check), { interruptAfterTimeLimit: RUN_MS, numRuns: 1_000_000 })
+  })
+
+  it('CHAOS questions and EDNS options of every kind: never throws; REFUSED or one TXT, NSID when asked', TIMEOUT, () => {
+    const option = fc.record({ code: fc.constantFrom(3, 3, 8, 10, 12, 65001), data: fc.uint8Array({ maxLength: 12 }) })
+      .map(({ code, data }) => Buffer.concat([Buffer.from([code >> 8, code & 0xff, 0, data.length]), Buffer.from(data)]))
+    const chaosName = fc.constantFrom('id.server', 'ID.SERVER', 'hostname.bind', 'version.bind', 'version.server', 'authors.bind', 'web.example.org', 'x')
+    fc.assert(fc.property(chaosName, fc.constantFrom(16, 1, 255, 28), fc.constantFrom(3, 1, 4), fc.array(option, { maxLength: 3 }), (name, qtype, qclass, options) => {
+      const q = query(name, qtype)
+      q.writeUInt16BE(qclass, q.length - 2)
+      q.writeUInt16BE(1, 10)
+      const rdata = Buffer.concat(options)
+      const opt = Buffer.alloc(11)
+      opt.writeUInt16BE(41, 1)
+      opt.writeUInt16BE(1232, 3)
+      opt.writeUInt16BE(rdata.length, 9)
+      const req = Buffer.concat([q, opt, rdata])
+      check(req)
+      const reply = new Reply(IDENTITY)
+      answer(Buffer.from(req), false, store.table, reply)
+      const out = Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
+      const d = decode(out)
+      const asked = options.some((o) => o.readUInt16BE(0) === 3)
+      expect(out.includes(Buffer.from('fuzz.example'))).toBe(asked || (qclass === 3 && qtype === 16 && /^(id\.server|hostname\.bind)$/i.test(name)))
+      if (qclass === 3) expect(d.rcode === 5 || (d.rcode === 0 && d.answer.length === 1)).toBe(true)
+    }), { interruptAfterTimeLimit: RUN_MS, numRuns: 100_000 })
   })
 
   it('hostile names in the question: FORMERR, never an answer', TIMEOUT, () => {

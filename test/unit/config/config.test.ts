@@ -2,6 +2,7 @@
  * Settings: parsers, precedence, and docs/configuration.md's table kept in step with the settings table.
  */
 import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../src/config/load.ts'
 import { parseDuration, parseListen } from '../../../src/config/parse.ts'
@@ -86,6 +87,13 @@ describe('Incus settings', () => {
   it('refuses an http:// URL and a bad TLS version', () => {
     expect(problems(['--incus-url', 'http://192.0.2.10:8443'])).toEqual(["INCUS_DNS_INCUS_URL (--incus-url): 'http://192.0.2.10:8443' is not https://host[:port], e.g. https://192.0.2.10:8443"])
     expect(problems(['--incus-tls-min-version', '1.1'])[0]).toBe("INCUS_DNS_INCUS_TLS_MIN_VERSION (--incus-tls-min-version): '1.1' is not one of 1.2, 1.3")
+  })
+  it('identity: the host name by default, any printable text, none, or a line saying what is wrong', () => {
+    expect(loadConfig([], {}).config.identity).toBe(hostname())
+    expect(loadConfig(['--identity', 'ns1.lab.example'], {}).config.identity).toBe('ns1.lab.example')
+    expect(loadConfig([], { INCUS_DNS_IDENTITY: 'none' }).config.identity).toBeNull()
+    expect(problems(['--identity', 'caf\u00e9'])).toEqual(["INCUS_DNS_IDENTITY (--identity): 'caf\u00e9' is not 1 to 255 printable ASCII characters; give a name like ns1.example.org, or 'hostname' or 'none'"])
+    expect(problems(['--identity', 'x'.repeat(256)])[0]).toMatch(/^INCUS_DNS_IDENTITY \(--identity\): 'x+' is not 1 to 255 printable ASCII/)
   })
   it('needs a target in cname mode', () => {
     expect(problems(['--target-mode', 'cname'])).toEqual(['INCUS_DNS_TARGET_MODE is cname but INCUS_DNS_CNAME_TARGET is not set; give the name every instance should point at'])

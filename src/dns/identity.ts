@@ -1,0 +1,90 @@
+/**
+ * @module dns/identity
+ * Which server answered, for operators running several behind one address: the EDNS NSID option (RFC 5001)
+ * when a query asks for it, and the CHAOS-class TXT names `id.server` and `hostname.bind` (RFC 4892), with
+ * `version.server` and `version.bind`, answered as knotd answers them (TTL 0, AA clear, REFUSED for any other
+ * CHAOS question). Everything is built once at start-up; answer.ts only picks a prepared buffer. Never throws.
+ */
+import { EMPTY, headOf } from './bytes.ts'
+import type { Outcome, Reply } from './answer.ts'
+import { EDNS_PAYLOAD } from './wire.ts'
+
+/** RFC 5001's option code. */
+export const OPTION_NSID = 3
+const TYPE_TXT = 16
+const CLASS_CH = 3
+const RCODE_REFUSED = 5
+
+/** Prepared once from the identity setting. */
+export interface Identity {
+  /** What it was made from (worker threads make their own from these). */
+  readonly id: string
+  readonly version: string
+  /** The OPT record carrying NSID, without and with DO. */
+  readonly opt: Buffer
+  readonly optDo: Buffer
+  /** CHAOS TXT answers by lowercase wire qname (latin1): the TXT record after the question, owner a pointer. */
+  readonly chaos: ReadonlyMap<string, Buffer>
+}
+
+/** The prepared identity for `id` (null: none, answer neither) and `version` (the version.bind text). */
+export function makeIdentity(id: string | null, version: string): Identity | null {
+  if (id === null) return null
+  const idBytes = Buffer.from(id, 'latin1')
+  const optWith = (doBit: boolean): Buffer => {
+    const b = Buffer.alloc(11 + 4 + idBytes.length)
+    b.writeUInt16BE(41, 1) // root owner, OPT
+    b.writeUInt16BE(EDNS_PAYLOAD, 3)
+    b[7] = doBit ? 0x80 : 0
+    b.writeUInt16BE(4 + idBytes.length, 9)
+    b.writeUInt16BE(OPTION_NSID, 11)
+    b.writeUInt16BE(idBytes.length, 13)
+    idBytes.copy(b, 15)
+    return b
+  }
+  const txt = (text: string): Buffer => {
+    const s = Buffer.from(text, 'latin1').subarray(0, 255)
+    const b = Buffer.alloc(12 + 1 + s.length)
+    b.writeUInt16BE(0xc00c, 0) // the question's name, in its own letter case
+    b.writeUInt16BE(TYPE_TXT, 2)
+    b.writeUInt16BE(CLASS_CH, 4)
+    b.writeUInt32BE(0, 6) // TTL 0: nothing to cache about which server answered
+    b.writeUInt16BE(1 + s.length, 10)
+    b[12] = s.length
+    s.copy(b, 13)
+    return b
+  }
+  const chaos = new Map<string, Buffer>()
+  for (const [name, text] of [['id.server', id], ['hostname.bind', id], ['version.server', version], ['version.bind', version]] as const) {
+    chaos.set(wireKey(name), txt(text))
+  }
+  return { id, version, opt: optWith(false), optDo: optWith(true), chaos }
+}
+
+/** `name` (dotted, lowercase) in wire form as a latin1 string. */
+function wireKey(name: string): string {
+  return name.split('.').map((l) => String.fromCharCode(l.length) + l).join('') + '\0'
+}
+
+/**
+ * Answers a CHAOS-class question (header patched in `req`, question ending at `qend`): TXT for the names
+ * above, REFUSED for anything else. `identity` is the server's; `send` is answer.ts's SEND.
+ */
+export function chaos(req: Buffer, qend: number, qtype: number, identity: Identity, out: Reply, send: Outcome): Outcome {
+  let key = ''
+  for (let o = 12; o < qend - 4; o++) {
+    const c = req[o] as number
+    key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c) // ASCII lowercase; length bytes stay below 64
+  }
+  const body = qtype === TYPE_TXT ? identity.chaos.get(key) : undefined
+  req[2] = 0x80 | ((req[2] as number) & 0x79) // QR, opcode and RD echoed; never AA: CHAOS is no zone of ours
+  req[3] = body === undefined ? RCODE_REFUSED : 0
+  req.writeUInt16BE(1, 4)
+  req.writeUInt16BE(body === undefined ? 0 : 1, 6)
+  req.writeUInt16BE(0, 8)
+  req.writeUInt16BE(out.opt.length === 0 ? 0 : 1, 10)
+  out.head = headOf(req, qend)
+  out.body = body ?? EMPTY
+  out.auth = EMPTY
+  return send
+}
