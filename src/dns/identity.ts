@@ -7,7 +7,7 @@
  */
 import { EMPTY, headOf } from './bytes.ts'
 import type { Outcome, Reply } from './answer.ts'
-import { EDNS_PAYLOAD } from './wire.ts'
+import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 /** RFC 5001's option code. */
 export const OPTION_NSID = 3
@@ -31,17 +31,7 @@ export interface Identity {
 export function makeIdentity(id: string | null, version: string): Identity | null {
   if (id === null) return null
   const idBytes = Buffer.from(id, 'latin1')
-  const optWith = (doBit: boolean): Buffer => {
-    const b = Buffer.alloc(11 + 4 + idBytes.length)
-    b.writeUInt16BE(41, 1) // root owner, OPT
-    b.writeUInt16BE(EDNS_PAYLOAD, 3)
-    b[7] = doBit ? 0x80 : 0
-    b.writeUInt16BE(4 + idBytes.length, 9)
-    b.writeUInt16BE(OPTION_NSID, 11)
-    b.writeUInt16BE(idBytes.length, 13)
-    idBytes.copy(b, 15)
-    return b
-  }
+  const nsid = Buffer.concat([Buffer.from([0, OPTION_NSID, idBytes.length >> 8, idBytes.length & 0xff]), idBytes])
   const txt = (text: string): Buffer => {
     const s = Buffer.from(text, 'latin1').subarray(0, 255)
     const b = Buffer.alloc(12 + 1 + s.length)
@@ -58,7 +48,7 @@ export function makeIdentity(id: string | null, version: string): Identity | nul
   for (const [name, text] of [['id.server', id], ['hostname.bind', id], ['version.server', version], ['version.bind', version]] as const) {
     chaos.set(wireKey(name), txt(text))
   }
-  return { id, version, opt: optWith(false), optDo: optWith(true), chaos }
+  return { id, version, opt: opt(false, 0, EDNS_PAYLOAD, nsid), optDo: opt(true, 0, EDNS_PAYLOAD, nsid), chaos }
 }
 
 /** `name` (dotted, lowercase) in wire form as a latin1 string. */

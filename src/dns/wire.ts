@@ -30,9 +30,13 @@ export interface MessageView {
 /** Our EDNS UDP payload size (the DNS Flag Day 2020 value): what we advertise and the most we send. */
 export const EDNS_PAYLOAD = 1232
 
-/** Our OPT record (RFC 6891 6.1.2): owner root, TYPE 41, CLASS = payload size, TTL = ext-rcode | version 0 | DO. */
-export function opt(doBit: boolean, extRcode: number, payload = EDNS_PAYLOAD): Buffer {
-  return Buffer.from([0, 0, 41, payload >> 8, payload & 0xff, extRcode, 0, doBit ? 0x80 : 0, 0, 0, 0])
+/**
+ * Our OPT record (RFC 6891 6.1.2): owner root, TYPE 41, CLASS = payload size, TTL = ext-rcode | version 0 | DO,
+ * and `options` (code, length, data each) as its RDATA.
+ */
+export function opt(doBit: boolean, extRcode: number, payload = EDNS_PAYLOAD, options: Buffer = Buffer.alloc(0)): Buffer {
+  const head = Buffer.from([0, 0, 41, payload >> 8, payload & 0xff, extRcode, 0, doBit ? 0x80 : 0, 0, options.length >> 8, options.length & 0xff])
+  return Buffer.concat([head, options])
 }
 
 /** Offset after the name at `off`, or -1 when it runs past the end or is malformed. */
