@@ -141,4 +141,5 @@ export const TYPE_CASES: readonly Case[] = ([
   ['x.dnamed', 'A'], ['A.b.DNAMED', 'AAAA'], ['x.dnamed', 'CNAME'], ['x.dnamed', 'DNAME'],
   ['x.dn2', 'A'], ['real.dn3', 'A'], ['Real.DN3', 'TXT'], ['ent.dn3', 'A'], ['deep.ent.dn3', 'A'], ['zzz.dn3', 'A'],
   ['a.b.dn3', 'TXT'], ['zzz.dn3', 'MX'], ['x.dn4', 'A'], ['X.dn4', 'TXT'], ['x.dn5', 'A'], ['ns1.dn5', 'AAAA'], ['a.b.dn5', 'MX'], ['x.dn5', 'DS'],
+  ['real.dc1', 'A'], ['zzz.dc1', 'TXT'], ['deep.ent.dc1', 'A'], ['Real.DC1', 'MX'], ['x.dc5', 'A'],
 ] as const).map(([name, qtype]) => ({ qname: `${name}.example.org`, qtype, rcode: 'NOERROR', flags: AA }))

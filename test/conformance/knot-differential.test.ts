@@ -34,6 +34,18 @@ describe.skipIf(!havePeer('knotd', 'knot') || !havePeer('dig', 'bind9-dnsutils')
     expect(ours.opt).toBe(theirs.opt)
   })
 
+  it('a DNAME loop: NOERROR and the chain round it once from both; the records after that differ', async () => {
+    // dc7 → dc8 → dc7: knotd writes each DNAME once and then repeats CNAMEs up to its own limit; we stop where
+    // the loop closes, as for a CNAME loop. A resolver fails the loop either way.
+    const [ours, theirs] = await Promise.all([dig('127.0.0.1', server.port, 'x.dc7.example.org', 'A'), dig('127.0.0.1', knot.port, 'x.dc7.example.org', 'A')])
+    const round = ['dc7.example.org. 3600 IN DNAME dc8.example.org.', 'x.dc7.example.org. 3600 IN CNAME x.dc8.example.org.',
+      'dc8.example.org. 3600 IN DNAME dc7.example.org.', 'x.dc8.example.org. 3600 IN CNAME x.dc7.example.org.']
+    expect(ours.rcode).toBe('NOERROR')
+    expect(theirs.rcode).toBe('NOERROR')
+    expect(ours.answer).toEqual(round)
+    expect(theirs.answer.slice(0, 4)).toEqual(round)
+  })
+
   it('both refuse names outside their zones', async () => {
     const [ours, theirs] = await Promise.all([
       dig('127.0.0.1', server.port, 'example.com', 'A'),
