@@ -79,6 +79,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const zones = config.views.length > 0 ? new ZoneViews(store, () => new ZoneStore({ journalSize: 0 })) : null
   const writer: ZoneWriter = zones ?? store
   const views = new Views(store.table)
+  views.setSubnetSources(config.viewsEcs)
   if (config.notify.length > 0) notifier = new Notifier({ store, targets: config.notify, key: config.tsigKey, log: log.child({ mod: 'notify' }) })
   const transferStats: TransferStats = { axfr: 0, ixfr: 0, refused: 0, badTsig: 0 }
   const transfer = transferHook({ store, acl: config.xfrAllow === null ? null : new Acl(config.xfrAllow), key: config.tsigKey, log: log.child({ mod: 'xfr' }) }, transferStats)
@@ -121,7 +122,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity })
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity, subnetSources: config.viewsEcs })
   }
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
   log.info({ listen: server.addresses.map(formatAddress) }, 'answering DNS')

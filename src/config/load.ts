@@ -81,6 +81,9 @@ function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigErro
   if (c.views.length > 0 && c.incusSocket === 'none' && c.incusUrl === '') {
     out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but the Incus source is off (INCUS_DNS_INCUS_SOCKET=none); views choose among instance addresses, so unset INCUS_DNS_VIEWS or turn the Incus source on'))
   }
+  if (c.viewsEcs.length > 0 && c.views.length === 0) {
+    out.push(new ConfigError('INCUS_DNS_VIEWS_ECS', 'INCUS_DNS_VIEWS_ECS is set but INCUS_DNS_VIEWS is not; a client subnet only picks among views, so set INCUS_DNS_VIEWS too or unset INCUS_DNS_VIEWS_ECS'))
+  }
   if (c.views.length > 0 && c.targetMode === 'cname') {
     out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but INCUS_DNS_TARGET_MODE is cname, where no instance address is published; unset one of them'))
   }

@@ -82,6 +82,17 @@ export function parseCidrList(raw: string): string[] {
   return items
 }
 
+/** CIDRs or single addresses (each a /32 or /128), comma-separated. */
+export function parseAddressList(raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (items.length === 0) throw new Error('is empty; give addresses or CIDRs such as 127.0.0.1 or 10.42.0.0/24')
+  return items.map((c) => {
+    if (!c.includes('/') && ipaddr.isValid(c)) return `${c}/${c.includes(':') ? 128 : 32}`
+    if (!ipaddr.isValidCIDR(c)) throw new Error(`'${c}' is not an address or a CIDR such as 127.0.0.1 or 10.42.0.0/24`)
+    return c
+  })
+}
+
 /** Incus statuses, comma-separated, lowercased. */
 export function parseStates(raw: string): ReadonlySet<string> {
   const items = raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')

@@ -10,7 +10,7 @@ import { parseTsigKey } from '../xfr/tsig.ts'
 import type { TsigKey } from '../xfr/tsig.ts'
 import { parseViews } from './views.ts'
 import type { ViewSpec } from './views.ts'
-import { oneOf, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseStates, parseUpstreams } from './parse.ts'
+import { oneOf, parseAddressList, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseStates, parseUpstreams } from './parse.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -135,6 +135,11 @@ export const SETTINGS = {
     env: 'INCUS_DNS_VIEWS', flag: 'views', default: '',
     help: "Split horizon: which clients see which instance addresses, ';'-separated views of name=clients[>sees] (CIDRs or Incus networks), or 'auto' (one per managed network); empty: one view. See docs/split-horizon.md.",
     parse: (raw) => (raw.trim() === '' ? [] : parseViews(raw)),
+  }),
+  viewsEcs: setting<string[]>({
+    env: 'INCUS_DNS_VIEWS_ECS', flag: 'views-ecs', default: '',
+    help: "Resolvers (addresses or CIDRs) whose EDNS Client Subnet option (RFC 7871) picks the view instead of their own address, and is echoed with its scope; empty: ECS is ignored. See docs/split-horizon.md.",
+    parse: (raw) => (raw.trim() === '' ? [] : parseAddressList(raw)),
   }),
   forwarders: setting<ListenAddress[]>({
     env: 'INCUS_DNS_FORWARDERS', flag: 'forwarders', default: '',

@@ -13,6 +13,8 @@ import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
 import { dname } from './dname.ts'
 import { chaos, OPTION_NSID } from './identity.ts'
 import type { Identity } from './identity.ts'
+import { clientSubnet, OPTION_ECS, withOption } from './subnet.ts'
+import type { Views } from './views.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
@@ -65,8 +67,11 @@ export class Reply {
 const scratch = Buffer.allocUnsafe(255 + 2)
 /** Round-robin position for RRsets with precompiled rotations. */
 let rotation = 0
-/** Answers one DNS message. Patches `req`'s header in place; the caller sends `out`'s parts in order. */
-export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply): Outcome {
+/**
+ * Answers one DNS message. Patches `req`'s header in place; the caller sends `out`'s parts in order.
+ * `subnets`: given for a resolver trusted with EDNS Client Subnet, whose ECS option then picks the view.
+ */
+export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply, subnets: Views | null = null): Outcome {
   const len = req.length
   if (len < 12) return DROP
   const b2 = at(req, 2)
@@ -123,6 +128,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   let version = 0
   let doBit = false
   let nsid = false
+  let ecs = -1
   for (let k = u16(req, 10); k > 0; k--) {
     const owner = o
     for (;;) { // skip the owner name; a pointer ends it
@@ -145,7 +151,11 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       version = at(req, o + 5)
       doBit = (at(req, o + 6) & 0x80) !== 0
       let p = o + 10
-      for (; p + 4 <= rdend; p += 4 + req.readUInt16BE(p + 2)) if (u16(req, p) === OPTION_NSID) nsid = true
+      for (; p + 4 <= rdend; p += 4 + req.readUInt16BE(p + 2)) {
+        const code = u16(req, p)
+        if (code === OPTION_NSID) nsid = true
+        else if (code === OPTION_ECS && ecs < 0) ecs = p
+      }
       if (p !== rdend) return error(req, qend, RCODE_FORMERR, out)
     }
     o = rdend
@@ -158,6 +168,13 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     if (version !== 0) { // RFC 6891 6.1.3: we speak version 0 only
       out.opt = doBit ? OPT_BADVERS_DO : OPT_BADVERS
       return error(req, qend, 0, out)
+    }
+    if (ecs >= 0 && subnets !== null) {
+      // A trusted resolver's client subnet picks the view (dns/subnet.ts); the reply echoes it with its scope.
+      const picked = clientSubnet(req, ecs, subnets)
+      if (picked === null) return error(req, qend, RCODE_FORMERR, out)
+      if (picked.view !== null) table = picked.view.table
+      out.opt = withOption(out.opt, picked.echo)
     }
   }
   if ((b2 & 0x78) !== 0) return error(req, qend, RCODE_NOTIMP, out) // opcode other than QUERY

@@ -77,7 +77,7 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         stats.queriesTcp++
         let outcome
         try {
-          outcome = answer(msg, true, views.split ? views.pick(peer.address).table : table, reply)
+          outcome = answer(msg, true, views.split ? views.pick(peer.address).table : table, reply, views.subnets && views.trustsSubnet(peer.address) ? views : null)
         } catch (err) {
           stats.dropped.internal_error++
           log.error({ err }, 'internal error answering a TCP query; closed the connection')

@@ -44,7 +44,7 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     stats.queriesUdp++
     let outcome
     try {
-      outcome = answer(msg, false, views.split ? views.pick(rinfo.address).table : table, reply)
+      outcome = answer(msg, false, views.split ? views.pick(rinfo.address).table : table, reply, views.subnets && views.trustsSubnet(rinfo.address) ? views : null)
     } catch (err) {
       // Last resort: answer() is written not to throw; if it ever does, count it and keep serving.
       stats.dropped.internal_error++

@@ -30,18 +30,28 @@ const MAPPED = '::ffff:'
 interface V4Prefix { readonly cidr: string; readonly net: number; readonly mask: number; readonly bits: number; readonly view: View }
 interface V6Prefix { readonly cidr: string; readonly net: ipaddr.IPv6; readonly bits: number; readonly view: View }
 
+/** What `trusted` matches with: a view no query is answered from. */
+const TRUSTED: View = { name: 'trusted resolvers', table: null as unknown as AnswerTable, queries: 0 }
+
 export class Views {
   readonly default: View
   /** True when some view has a client prefix: only then do the transports call `pick`. */
   split = false
+  /** True when views are split and some resolvers' EDNS Client Subnet may pick the view (dns/subnet.ts). */
+  subnets = false
   #v4: V4Prefix[] = []
   #v6: V6Prefix[] = []
-  #cache = new Map<string, View>()
+  #cache = new Map<string, View | null>()
   #all: View[]
+  /** The resolvers whose ECS option picks the view, matched as client prefixes are. */
+  #trusted: { v4: V4Prefix[]; v6: V6Prefix[]; cache: Map<string, View | null> } = { v4: [], v6: [], cache: new Map() }
+  /** The view `pick` gave last: the one to uncount when the query's ECS picks another (`pickSubnet`). */
+  #last: View
 
   constructor(defaultTable: AnswerTable) {
     this.default = { name: 'default', table: defaultTable, queries: 0 }
     this.#all = [this.default]
+    this.#last = this.default
   }
 
   /** Every view, the default first. */
@@ -57,70 +67,113 @@ export class Views {
    * prefix that is not a CIDR (callers pass validated or resolved ones).
    */
   set(views: readonly View[], prefixes: readonly ClientPrefix[]): void {
-    const v4: V4Prefix[] = []
-    const v6: V6Prefix[] = []
-    const seen = new Set<string>()
-    for (const p of prefixes) {
-      const bits = ipaddr.parseCIDR(p.cidr)[1]
-      if (p.cidr.includes(':')) {
-        const net = ipaddr.IPv6.networkAddressFromCIDR(p.cidr)
-        const cidr = `${net.toString()}/${bits}`
-        if (!seen.has(cidr)) v6.push({ cidr, net, bits, view: p.view })
-        seen.add(cidr)
-      } else {
-        const b = ipaddr.IPv4.networkAddressFromCIDR(p.cidr).toByteArray()
-        const cidr = `${b.join('.')}/${bits}`
-        const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
-        const net = (b[0] as number) * 2 ** 24 + (b[1] as number) * 2 ** 16 + (b[2] as number) * 2 ** 8 + (b[3] as number)
-        if (!seen.has(cidr)) v4.push({ cidr, net, mask, bits, view: p.view })
-        seen.add(cidr)
-      }
-    }
-    // Longest first, so the first prefix that holds an address is the longest match.
-    v4.sort((a, b) => b.bits - a.bits)
-    v6.sort((a, b) => b.bits - a.bits)
+    const { v4, v6 } = compile(prefixes)
     this.#v4 = v4
     this.#v6 = v6
     this.#cache = new Map()
     this.#all = [this.default, ...views.filter((v) => v !== this.default)]
     this.split = v4.length + v6.length > 0
+    this.subnets = this.split && this.#trusted.v4.length + this.#trusted.v6.length > 0
+  }
+
+  /** The resolvers (CIDRs) whose EDNS Client Subnet option picks the view instead of their own address. */
+  setSubnetSources(cidrs: readonly string[]): void {
+    this.#trusted = { ...compile(cidrs.map((cidr) => ({ cidr, view: TRUSTED }))), cache: new Map() }
+    this.subnets = this.split && cidrs.length > 0
   }
 
   /** The view whose prefix holds `address` (as node:dgram and node:net give it), counting the query. */
   pick(address: string): View {
-    const view = this.#lookup(address)
+    const view = lookup(this.#v4, this.#v6, this.#cache, address) ?? this.default
     view.queries++
+    this.#last = view
     return view
   }
 
-  #lookup(address: string): View {
-    let v4 = ipv4(address, 0)
-    if (v4 < 0 && address.startsWith(MAPPED)) v4 = ipv4(address, MAPPED.length)
-    if (v4 >= 0) {
-      for (const p of this.#v4) if (((v4 & p.mask) >>> 0) === p.net) return p.view
-      return this.default
-    }
-    if (this.#v6.length === 0) return this.default
-    const cached = this.#cache.get(address)
-    if (cached !== undefined) return cached
-    const view = this.#matchV6(address)
-    if (this.#cache.size >= V6_CACHE) this.#cache.clear()
-    this.#cache.set(address, view)
-    return view
+  /** Whether `address` is a resolver whose ECS option picks the view. */
+  trustsSubnet(address: string): boolean {
+    return lookup(this.#trusted.v4, this.#trusted.v6, this.#trusted.cache, address) !== null
   }
 
-  /** A cache miss only: parsing dominates, so ipaddr.js matches too. */
-  #matchV6(address: string): View {
-    let ip: ipaddr.IPv6
-    try {
-      const percent = address.indexOf('%') // a link-local source's zone (fe80::1%eth0)
-      ip = ipaddr.IPv6.parse(percent < 0 ? address : address.slice(0, percent))
-    } catch {
-      return this.default
+  /**
+   * The view of an ECS subnet (RFC 7871) of `source` bits: its network as a number for IPv4, parsed for IPv6.
+   * It replaces the last `pick`, whose count moves here. `scope`: the prefix length the answer holds for, the
+   * source's or longer when a client prefix longer than the source matched or lies inside the subnet.
+   */
+  pickSubnet(v4: number, v6: ipaddr.IPv6 | null, source: number): { view: View; scope: number } {
+    let found: V4Prefix | V6Prefix | undefined
+    let scope = source
+    if (v6 === null) {
+      found = this.#v4.find((p) => ((v4 & p.mask) >>> 0) === p.net)
+      const mask = source === 0 ? 0 : (0xffffffff << (32 - source)) >>> 0
+      for (const p of this.#v4) if (p.bits > scope && ((p.net & mask) >>> 0) === v4) scope = p.bits
+    } else {
+      found = this.#v6.find((p) => v6.match(p.net, p.bits))
+      for (const p of this.#v6) if (p.bits > scope && p.net.match(v6, source)) scope = p.bits
     }
-    for (const p of this.#v6) if (ip.match(p.net, p.bits)) return p.view
-    return this.default
+    const view = found?.view ?? this.default
+    this.#last.queries--
+    view.queries++
+    this.#last = view
+    return { view, scope }
   }
+}
+
+/** Prefixes as the matcher keeps them, longest first; a prefix given twice keeps its first view. */
+function compile(prefixes: readonly ClientPrefix[]): { v4: V4Prefix[]; v6: V6Prefix[] } {
+  const v4: V4Prefix[] = []
+  const v6: V6Prefix[] = []
+  const seen = new Set<string>()
+  for (const p of prefixes) {
+    const bits = ipaddr.parseCIDR(p.cidr)[1]
+    if (p.cidr.includes(':')) {
+      const net = ipaddr.IPv6.networkAddressFromCIDR(p.cidr)
+      const cidr = `${net.toString()}/${bits}`
+      if (!seen.has(cidr)) v6.push({ cidr, net, bits, view: p.view })
+      seen.add(cidr)
+    } else {
+      const b = ipaddr.IPv4.networkAddressFromCIDR(p.cidr).toByteArray()
+      const cidr = `${b.join('.')}/${bits}`
+      const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
+      const net = (b[0] as number) * 2 ** 24 + (b[1] as number) * 2 ** 16 + (b[2] as number) * 2 ** 8 + (b[3] as number)
+      if (!seen.has(cidr)) v4.push({ cidr, net, mask, bits, view: p.view })
+      seen.add(cidr)
+    }
+  }
+  // Longest first, so the first prefix that holds an address is the longest match.
+  v4.sort((a, b) => b.bits - a.bits)
+  v6.sort((a, b) => b.bits - a.bits)
+  return { v4, v6 }
+}
+
+/** The view of the longest prefix holding `address`, or null. IPv4 in place; IPv6 through `cache`. */
+function lookup(v4s: readonly V4Prefix[], v6s: readonly V6Prefix[], cache: Map<string, View | null>, address: string): View | null {
+  let v4 = ipv4(address, 0)
+  if (v4 < 0 && address.startsWith(MAPPED)) v4 = ipv4(address, MAPPED.length)
+  if (v4 >= 0) {
+    for (const p of v4s) if (((v4 & p.mask) >>> 0) === p.net) return p.view
+    return null
+  }
+  if (v6s.length === 0) return null
+  const cached = cache.get(address)
+  if (cached !== undefined) return cached
+  const view = matchV6(v6s, address)
+  if (cache.size >= V6_CACHE) cache.clear()
+  cache.set(address, view)
+  return view
+}
+
+/** A cache miss only: parsing dominates, so ipaddr.js matches too. */
+function matchV6(v6s: readonly V6Prefix[], address: string): View | null {
+  let ip: ipaddr.IPv6
+  try {
+    const percent = address.indexOf('%') // a link-local source's zone (fe80::1%eth0)
+    ip = ipaddr.IPv6.parse(percent < 0 ? address : address.slice(0, percent))
+  } catch {
+    return null
+  }
+  for (const p of v6s) if (ip.match(p.net, p.bits)) return p.view
+  return null
 }
 
 /** A dotted quad from `from` to the end of `s` as an unsigned 32-bit number, or -1. No allocation. */

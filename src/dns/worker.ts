@@ -22,6 +22,7 @@ const data = workerData as WorkerData
 const port = parentPort
 if (port === null) throw new Error('dns/worker.ts runs as a worker thread')
 const views = new Views(new AnswerTable())
+views.setSubnetSources(data.subnetSources)
 const identity = data.identity === null ? null : makeIdentity(data.identity.id, data.identity.version)
 /** Every view's replica by name, the default's included. */
 const replicas = new Map<string, View>([['default', views.default]])
