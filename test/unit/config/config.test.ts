@@ -129,6 +129,11 @@ describe('Incus settings', () => {
     expect(first('auto', ['--incus-socket', 'none'])).toMatch(/^INCUS_DNS_VIEWS is set but the Incus source is off/)
     expect(first('auto', ['--target-mode', 'cname', '--cname-target', 'proxy.example.org'])).toMatch(/^INCUS_DNS_VIEWS is set but INCUS_DNS_TARGET_MODE is cname/)
   })
+  it('INCUS_DNS_VIEWS_ECS: addresses or CIDRs of resolvers, only with views', () => {
+    expect(loadConfig(['--views', 'auto', '--views-ecs', '127.0.0.1, 10.0.0.0/8,::1'], {}).config.viewsEcs).toEqual(['127.0.0.1/32', '10.0.0.0/8', '::1/128'])
+    expect(problems(['--views', 'auto', '--views-ecs', '10.0.0.300'])).toEqual(["INCUS_DNS_VIEWS_ECS (--views-ecs): '10.0.0.300' is not an address or a CIDR such as 127.0.0.1 or 10.42.0.0/24"])
+    expect(problems(['--views-ecs', '127.0.0.1'])).toEqual(['INCUS_DNS_VIEWS_ECS is set but INCUS_DNS_VIEWS is not; a client subnet only picks among views, so set INCUS_DNS_VIEWS too or unset INCUS_DNS_VIEWS_ECS'])
+  })
 })
 
 describe('docs/configuration.md settings table', () => {
