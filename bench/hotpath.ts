@@ -103,6 +103,20 @@ for (const size of sizes) {
       // The pick alone, which is all that views add (the rows above move with the machine's noise more).
       if (count > 0) bench.add(`  pick alone, ${count} views, ${who}`, () => { if (views.pick(address).table !== table) throw new Error('wrong table') })
     }
+    if (count === 2) {
+      // Behind a trusted resolver (INCUS_DNS_VIEWS_ECS): the query's client subnet picks the view, and the
+      // reply's OPT is built with the option echoed (dns/subnet.ts), the one allocation this adds.
+      views.setSubnetSources(['127.0.0.1/32'])
+      const ecs = Buffer.concat([hit, Buffer.from([0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 10, 1, 0])])
+      ecs.writeUInt16BE(1, 10)
+      const ecsReq = Buffer.from(ecs)
+      bench.add('hit A, 2 views, ECS 10.1.0.0/24 from a trusted resolver', () => {
+        ecs.copy(ecsReq, 0, 0, 12)
+        const address = '127.0.0.1'
+        if (answer(ecsReq, false, views.split ? views.pick(address).table : table, reply, views.subnets && views.trustsSubnet(address) ? views : null) !== 1) throw new Error('no answer')
+      })
+      views.setSubnetSources([])
+    }
   }
   let sink = 0
   bench.add("empty call (the bench's own cost per call)", () => { sink++ })
