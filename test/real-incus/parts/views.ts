@@ -36,7 +36,8 @@ export function viewTests(env: RealEnv): void {
 
     beforeAll(async () => {
       const listen = ['127.0.0.1:0', ...BRIDGES.map((b) => `${b.ipv4}:0`)].join(',')
-      ;({ dns } = await startDns(env.real, ['--listen', listen, '--views', 'auto']))
+      // 127.0.0.1 is trusted with EDNS Client Subnet: the last tests send the bridges' dnsmasq there with add-subnet.
+      ;({ dns } = await startDns(env.real, ['--listen', listen, '--views', 'auto', '--views-ecs', '127.0.0.1']))
       ports = dns.server.addresses.slice(1).map((a) => a.port)
       await msUntil(async () => dns.incus?.ready === true && dns.incus.eventsConnected, 10_000, 'first sync and event stream')
       // Each bridge's dnsmasq sends the suffix to incus-dns at that bridge's own address (no-resolv stays).
@@ -118,6 +119,24 @@ export function viewTests(env: RealEnv): void {
       expect(out1).toContain(addr.eth1.v6)
       expect(out1).not.toContain(addr.eth0.v4)
     }, 90_000)
+
+    it("one address for every bridge: each bridge's dnsmasq adds the client subnet (ECS), which picks the container's view", async () => {
+      // Both dnsmasq now send the suffix to incus-dns on 127.0.0.1, with each client's own address in ECS.
+      for (const b of BRIDGES) {
+        await env.real.incus(['network', 'set', b.name, 'raw.dnsmasq', `no-resolv\nadd-subnet=32,128\nserver=/${S}/127.0.0.1#${dns.port}`])
+      }
+      const ask = async (asker: string, bridge: string): Promise<string> => {
+        let out = ''
+        await msUntil(async () => { out = await env.real.incus(['exec', asker, '--', 'nslookup', `multi.${S}`, bridge]); return out.includes('Address') && !out.includes("can't") }, 15_000, `${asker}: an answer through ${bridge}'s dnsmasq`)
+        return out
+      }
+      const out0 = await ask('asker0', br0.ipv4)
+      const out1 = await ask('asker1', br1.ipv4)
+      expect(out0).toContain(addr.eth0.v4)
+      expect(out0).not.toContain(addr.eth1.v4)
+      expect(out1).toContain(addr.eth1.v4)
+      expect(out1).not.toContain(addr.eth0.v4)
+    }, 60_000)
 
     it('the metrics and the status page say which view answered', async () => {
       const base = `http://127.0.0.1:${dns.http?.address.port}`
