@@ -3,8 +3,9 @@
  * THE hot path: read header and question straight from the request Buffer, fold the name to lowercase
  * into a scratch buffer (hashing it on the way), one hash-table lookup, patch the request's header in place
  * and hand back the precompiled sections. Never throws for any input, never logs, never awaits; allocates
- * only the body view (and the head view when the query carries an OPT). Malformed input is an outcome
- * (FORMERR or DROP), not an exception.
+ * only the body view (and the head view when the query carries an OPT, and the echoed OPT for a trusted
+ * resolver's client subnet). Malformed input is an outcome (FORMERR or DROP), not an exception. The rarer
+ * answers live beside it: dname.ts (built per query), identity.ts (CHAOS TXT, NSID), subnet.ts (ECS).
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
 import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
