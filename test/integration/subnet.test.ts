@@ -4,20 +4,17 @@
  * +subnet as the resolver, and with unbound (subnetcache) in front, whose clients on different loopback
  * addresses each get their view's address although unbound asks from one address.
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimIncus } from '../../src/sim/server.ts'
-import { havePeer, which } from '../helpers/binaries.ts'
+import { havePeer } from '../helpers/binaries.ts'
 import { dig } from '../helpers/dig.ts'
 import type { DigResult } from '../helpers/dig.ts'
 import { simSocket, startWithIncus } from '../helpers/incus.ts'
-import { freePort, udpExchange, waitFor } from '../helpers/net.ts'
+import { udpExchange, waitFor } from '../helpers/net.ts'
 import { decode, query } from '../helpers/packets.ts'
 import type { TestServer } from '../helpers/server.ts'
+import { startUnbound } from '../helpers/unbound.ts'
+import type { Unbound } from '../helpers/unbound.ts'
 
 const ZONES = new URL('../../zones/', import.meta.url).pathname
 const S = 'incus.example.org'
@@ -118,9 +115,8 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('EDNS Client Subnet from tru
 describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsutils'))('unbound with ECS (subnetcache) in front of views', () => {
   let sim: SimIncus
   let server: TestServer
-  let unbound: ChildProcess
+  let unbound: Unbound
   let port: number
-  let stderr = ''
   const viaUnbound = (client: string): Promise<DigResult> => dig('127.0.0.1', port, `multi.${S}`, 'A', { args: ['+rec', '-b', client] })
 
   beforeAll(async () => {
@@ -129,28 +125,16 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
     sim.launch({ name: 'multi', ipv4: '10.42.0.50', nics: [{ device: 'eth1', network: 'incusbr1', ipv4: '10.43.0.50' }] })
     server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--views', VIEWS, '--views-ecs', TRUSTED])).server
     await waitFor(() => server.incus?.ready === true, 5000)
-    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-unbound-ecs-'))
-    port = await freePort()
-    // docs/resolvers.md's unbound recipe, plus ECS: the subnetcache module sends each client's /32 to incus-dns
-    // and caches the answers per the scope incus-dns gives.
-    writeFileSync(join(dir, 'unbound.conf'), [
-      'server:', `  interface: 127.0.0.1@${port}`, '  port: ' + port, '  do-ip6: no', '  username: ""', '  chroot: ""',
-      `  directory: "${dir}"`, `  pidfile: "${dir}/unbound.pid"`, '  use-syslog: no', '  logfile: ""', '  verbosity: 1',
-      '  access-control: 127.0.0.0/8 allow', '  module-config: "subnetcache iterator"', '  do-not-query-localhost: no',
-      '  outgoing-interface: 127.0.0.1', '  send-client-subnet: 127.0.0.1', '  max-client-subnet-ipv4: 32',
-      `  domain-insecure: "${S}"`, `  local-zone: "${S}." transparent`,
-      'stub-zone:', `  name: "${S}"`, `  stub-addr: 127.0.0.1@${server.port}`, '',
-    ].join('\n'))
-    unbound = spawn(which('unbound') ?? 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
-    unbound.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-    await waitFor(async () => (await viaUnbound('127.0.0.6')).rcode === 'NOERROR', 10_000, () => stderr)
+    // The subnetcache module sends each client's /32 to incus-dns and caches the answers per the scope it gives.
+    unbound = await startUnbound({
+      suffix: S, stubPort: server.port, modules: 'subnetcache iterator',
+      server: ['outgoing-interface: 127.0.0.1', 'send-client-subnet: 127.0.0.1', 'max-client-subnet-ipv4: 32'],
+      ready: async (at) => (await dig('127.0.0.1', at, `multi.${S}`, 'A', { args: ['+rec', '-b', '127.0.0.6'] })).rcode === 'NOERROR',
+    })
+    port = unbound.port
   }, 30_000)
   afterAll(async () => {
-    if (unbound !== undefined && unbound.exitCode === null) {
-      const gone = new Promise((r) => unbound.once('exit', r))
-      unbound.kill('SIGTERM')
-      await gone
-    }
+    await unbound?.stop()
     await server?.stop()
     await sim?.close()
   })

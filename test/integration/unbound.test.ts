@@ -3,18 +3,15 @@
  * through unbound resolves an instance of the simulated Incus, and a deleted instance stops resolving once
  * the TTLs allow.
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimIncus } from '../../src/sim/server.ts'
-import { havePeer, which } from '../helpers/binaries.ts'
+import { havePeer } from '../helpers/binaries.ts'
 import { dig } from '../helpers/dig.ts'
 import { simSocket, startWithIncus } from '../helpers/incus.ts'
-import { freePort, waitFor } from '../helpers/net.ts'
+import { waitFor } from '../helpers/net.ts'
 import type { TestServer } from '../helpers/server.ts'
+import { startUnbound } from '../helpers/unbound.ts'
+import type { Unbound } from '../helpers/unbound.ts'
 
 const ZONES = new URL('../../zones/', import.meta.url).pathname
 const S = 'incus.example.org'
@@ -22,9 +19,8 @@ const S = 'incus.example.org'
 describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsutils'))('unbound as the resolver in front', () => {
   let sim: SimIncus
   let server: TestServer
-  let unbound: ChildProcess
+  let unbound: Unbound
   let port: number
-  let stderr = ''
 
   beforeAll(async () => {
     const s = await simSocket()
@@ -33,27 +29,11 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
     sim.launch({ name: 'temp', ipv4: '10.42.0.40' })
     server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--ttl', '2s'])).server
     await waitFor(() => server.incus?.ready === true, 5000)
-    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-unbound-'))
-    port = await freePort()
-    // The unbound recipe of docs/resolvers.md, on test ports: a stub-zone, and the two settings it needs for a loopback,
-    // unsigned zone (do-not-query-localhost: no; domain-insecure).
-    writeFileSync(join(dir, 'unbound.conf'), [
-      'server:', `  interface: 127.0.0.1@${port}`, '  port: ' + port, '  do-ip6: no', '  username: ""', '  chroot: ""',
-      `  directory: "${dir}"`, `  pidfile: "${dir}/unbound.pid"`, '  use-syslog: no', '  logfile: ""', '  verbosity: 1',
-      '  access-control: 127.0.0.0/8 allow', '  module-config: "iterator"', '  do-not-query-localhost: no',
-      `  domain-insecure: "${S}"`, `  local-zone: "${S}." transparent`,
-      'stub-zone:', `  name: "${S}"`, `  stub-addr: 127.0.0.1@${server.port}`, '',
-    ].join('\n'))
-    unbound = spawn(which('unbound') ?? 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
-    unbound.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-    await waitFor(async () => (await dig('127.0.0.1', port, `web.${S}`, 'A', { args: ['+rec'] })).rcode === 'NOERROR', 10_000, () => stderr)
+    unbound = await startUnbound({ suffix: S, stubPort: server.port, ready: async (at) => (await dig('127.0.0.1', at, `web.${S}`, 'A', { args: ['+rec'] })).rcode === 'NOERROR' })
+    port = unbound.port
   }, 30_000)
   afterAll(async () => {
-    if (unbound !== undefined && unbound.exitCode === null) {
-      const gone = new Promise((r) => unbound.once('exit', r))
-      unbound.kill('SIGTERM')
-      await gone
-    }
+    await unbound?.stop()
     await server?.stop()
     await sim?.close()
   })

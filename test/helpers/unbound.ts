@@ -1,0 +1,48 @@
+/**
+ * Starts unbound on a free loopback port as the resolver in front of incus-dns: docs/resolvers.md's recipe
+ * (a stub-zone for the suffix, and the two settings a loopback, unsigned zone needs: do-not-query-localhost:
+ * no, domain-insecure), plus any server lines a test adds. Stops it with SIGTERM.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { which } from './binaries.ts'
+import { freePort, waitFor } from './net.ts'
+
+export interface Unbound {
+  readonly port: number
+  /** What unbound printed so far, for failure messages. */
+  readonly stderr: () => string
+  stop(): Promise<void>
+}
+
+/** `ready` is polled until true (10 s at most) before this returns. */
+export async function startUnbound(o: { suffix: string; stubPort: number; server?: readonly string[]; modules?: string; ready: (port: number) => Promise<boolean> }): Promise<Unbound> {
+  const dir = mkdtempSync(join(tmpdir(), 'incus-dns-unbound-'))
+  const port = await freePort()
+  writeFileSync(join(dir, 'unbound.conf'), [
+    'server:', `  interface: 127.0.0.1@${port}`, '  port: ' + port, '  do-ip6: no', '  username: ""', '  chroot: ""',
+    `  directory: "${dir}"`, `  pidfile: "${dir}/unbound.pid"`, '  use-syslog: no', '  logfile: ""', '  verbosity: 1',
+    '  access-control: 127.0.0.0/8 allow', `  module-config: "${o.modules ?? 'iterator'}"`, '  do-not-query-localhost: no',
+    ...(o.server ?? []).map((l) => `  ${l}`),
+    `  domain-insecure: "${o.suffix}"`, `  local-zone: "${o.suffix}." transparent`,
+    'stub-zone:', `  name: "${o.suffix}"`, `  stub-addr: 127.0.0.1@${o.stubPort}`, '',
+  ].join('\n'))
+  const child = spawn(which('unbound') ?? 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const gone = new Promise((r) => child.once('exit', r))
+    child.kill('SIGTERM')
+    await gone
+  }
+  try {
+    await waitFor(() => o.ready(port), 10_000, () => stderr)
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { port, stderr: () => stderr, stop }
+}
