@@ -80,6 +80,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const writer: ZoneWriter = zones ?? store
   const views = new Views(store.table)
   views.setSubnetSources(config.viewsEcs)
+  if (config.viewsEcs.length > 0) log.info({ resolvers: config.viewsEcs }, 'EDNS Client Subnet from these resolvers picks the view')
   if (config.notify.length > 0) notifier = new Notifier({ store, targets: config.notify, key: config.tsigKey, log: log.child({ mod: 'notify' }) })
   const transferStats: TransferStats = { axfr: 0, ixfr: 0, refused: 0, badTsig: 0 }
   const transfer = transferHook({ store, acl: config.xfrAllow === null ? null : new Acl(config.xfrAllow), key: config.tsigKey, log: log.child({ mod: 'xfr' }) }, transferStats)
