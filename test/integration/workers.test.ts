@@ -92,7 +92,7 @@ describe('split horizon on several threads (--workers 3 --views)', () => {
     const s = await simSocket()
     sim = s.sim
     sim.launch({ name: 'multi', ipv4: '10.42.0.50', nics: [{ device: 'eth1', network: 'incusbr1', ipv4: '10.43.0.50' }] })
-    server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--workers', '3', '--views', 'br1=127.0.0.3>incusbr1'])).server
+    server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--workers', '3', '--views', 'br1=127.0.0.3>incusbr1', '--views-ecs', '127.0.0.9'])).server
     await waitFor(() => server.incus?.ready === true, 5000)
   }, 20_000)
   afterAll(async () => { await server?.stop(); await sim?.close() })
@@ -103,6 +103,16 @@ describe('split horizon on several threads (--workers 3 --views)', () => {
     const other = await fromManyPorts(server.port, `multi.${S}`, 40)
     expect(other.every((r) => r.answer[0] === `multi.${S}. 30 IN A 10.42.0.50`)).toBe(true)
     expect(server.views.default.queries + (server.views.all[1]?.queries ?? 0)).toBeLessThan(80) // the workers answered some
+  })
+
+  it("every thread takes a trusted resolver's client subnet (ECS) for the view", async () => {
+    const ecsQuery = (): Buffer => {
+      const q = query(`multi.${S}`, 'A')
+      q.writeUInt16BE(1, 10)
+      return Buffer.concat([q, optRecord(1232, 0, false, Buffer.from([0, 8, 0, 8, 0, 1, 32, 0, 127, 0, 0, 3]))]) // 127.0.0.3/32
+    }
+    const replies = (await rawFromManyPorts(server.port, ecsQuery, 40, '127.0.0.9')).map(decode)
+    expect(replies.map((r) => r.answer[0])).toEqual(Array(40).fill(`multi.${S}. 30 IN A 10.43.0.50`))
   })
 
   it('a live change reaches the view replicas of every thread, and /metrics sums the views over the threads', async () => {
