@@ -167,7 +167,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
         registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, forwarder, transfers: transferStats, notifier, viewQueries }, () => notReady() === null),
         notReady,
         zoneDump: () => zoneDump(store, incus?.records ?? null),
-        status: () => status({ store, incus, forwarder, viewQueries }),
+        status: () => status({ store, incus, forwarder, viewQueries, server: { identity: config.identity, version: `incus-dns ${version()}` } }),
       }, log)
     } catch (err) {
       await incus?.stop()

@@ -17,6 +17,8 @@ export interface StatusSources {
   readonly forwarder: Forwarder | null
   /** Queries per split-horizon view (summed over the threads); absent or empty without INCUS_DNS_VIEWS. */
   readonly viewQueries?: () => ReadonlyMap<string, number>
+  /** This server's INCUS_DNS_IDENTITY (what NSID and id.server say), and its version; absent: not shown. */
+  readonly server?: { readonly identity: string | null; readonly version: string }
 }
 
 export interface InstanceRow {
@@ -45,6 +47,8 @@ export interface ViewRow {
 }
 
 export interface Status {
+  /** Which server this is: its identity (null with INCUS_DNS_IDENTITY=none) and version. */
+  readonly server: { readonly identity: string | null; readonly version: string } | null
   readonly instances: readonly InstanceRow[]
   readonly zones: readonly { zone: string; serial: number; records: number }[]
   /** Empty without INCUS_DNS_VIEWS. */
@@ -88,6 +92,7 @@ export function status(src: StatusSources): Status {
     ...resolved.map((v) => ({ view: v.name, clients: v.clients, sees: v.sees, queries: queries.get(v.name) ?? 0 })),
   ]
   return {
+    server: src.server ?? null,
     instances,
     views,
     zones: src.store.zones().sort().map((zone) => ({ zone, serial: src.store.serial(zone) ?? 0, records: counts.get(zone) ?? 0 })),
@@ -111,7 +116,7 @@ export function statusPage(s: Status): string {
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>incus-dns status</title>
 <style>body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
 th{background:#eee}tr.published td:nth-child(3){color:#060}tr.problem td:nth-child(3){color:#a00;font-weight:bold}</style></head><body>
-<h1>incus-dns</h1>
+<h1>incus-dns${s.server === null ? '' : esc(` ${s.server.version.replace(/^incus-dns /, '')}${s.server.identity === null ? '' : ` on ${s.server.identity}`}`)}</h1>
 <h2>Instances</h2>
 ${incus}
 ${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', ...(s.views.length > 0 ? ['in other views'] : []), 'why'], s.instances.map((r) => row([r.instance, r.status, r.state, r.names.join(' '), r.ipv4 ?? '', r.ipv6 ?? '',

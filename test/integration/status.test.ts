@@ -4,7 +4,7 @@
  * checked in the DOM it rendered, and a screenshot taken.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,6 +17,8 @@ import type { TestServer } from '../helpers/server.ts'
 
 const ZONES = new URL('../../zones/', import.meta.url).pathname
 const S = 'incus.example.org'
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 function chromium(args: readonly string[]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'incus-dns-chromium-'))
@@ -42,7 +44,7 @@ describe('the status page', () => {
     sim.launch({ name: 'slow', ipv4: '10.42.0.32', addressAfterMs: 600_000 })
     sim.launch({ name: 'alpha', ipv4: '10.42.0.33', config: { 'user.dns.hostname': 'shared' } })
     sim.launch({ name: 'beta', ipv4: '10.42.0.34', config: { 'user.dns.hostname': 'shared' } })
-    server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--poll-interval', '60s'])).server
+    server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--poll-interval', '60s', '--identity', 'ns-b.lab.example'])).server
     await waitFor(() => server.incus?.ready === true, 5000)
     url = `http://127.0.0.1:${server.http?.address.port}/`
   })
@@ -60,6 +62,7 @@ describe('the status page', () => {
     expect(s.zones.find((z) => z.zone === S)?.records).toBeGreaterThanOrEqual(4)
     expect(s.incus).toMatchObject({ connected: true, syncErrors: 0, answeringFromStateFile: false })
     expect(s.incus?.syncs).toBeGreaterThanOrEqual(1)
+    expect(s.server).toEqual({ identity: 'ns-b.lab.example', version: `incus-dns ${VERSION}` }) // which server this is
   })
 
   it('/ is HTML that refreshes itself and needs no JavaScript', async () => {
@@ -68,6 +71,7 @@ describe('the status page', () => {
     const html = await res.text()
     expect(html).toContain('<meta http-equiv="refresh" content="5">')
     expect(html).not.toContain('<script')
+    expect(html).toContain(`<h1>incus-dns ${VERSION} on ns-b.lab.example</h1>`)
   })
 
   it.skipIf(!havePeer('chromium', 'chromium'))('rendered in headless Chromium: the rows, and a screenshot', async () => {
