@@ -166,7 +166,12 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       http = await startHttp(config.httpListen, {
         registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, forwarder, transfers: transferStats, notifier, viewQueries }, () => notReady() === null),
         notReady,
-        zoneDump: () => zoneDump(store, incus?.records ?? null),
+        zoneDump: (view) => {
+          if (view === undefined || view === 'default') return zoneDump(store, incus?.records ?? null)
+          const of = zones?.store(view)
+          return of === undefined ? null : zoneDump(of, incus?.records ?? null)
+        },
+        viewNames: () => [...(zones?.views.keys() ?? [])],
         status: () => status({ store, incus, forwarder, viewQueries, server: { identity: config.identity, version: `incus-dns ${version()}` } }),
       }, log)
     } catch (err) {

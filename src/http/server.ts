@@ -18,7 +18,10 @@ export interface HttpRoutes {
   readonly registry: Registry
   /** null when ready; else why not, for the 503 body. */
   readonly notReady: () => string | null
-  readonly zoneDump: () => unknown
+  /** /zone: the default view's records, or `view`'s (split horizon); null for a view that does not exist. */
+  readonly zoneDump: (view?: string) => unknown
+  /** The views /zone?view= takes (none without INCUS_DNS_VIEWS). */
+  readonly viewNames?: () => readonly string[]
   readonly status: () => Status
 }
 
@@ -33,7 +36,7 @@ export async function startHttp(at: ListenAddress, routes: HttpRoutes, log: Logg
       res.writeHead(status, { 'Content-Type': 'application/json' })
       res.end(JSON.stringify(body) + '\n')
     }
-    const path = (req.url ?? '/').split('?')[0]
+    const [path, search] = (req.url ?? '/').split('?')
     if (req.method !== 'GET' && req.method !== 'HEAD') { json(405, { error: 'only GET' }); return }
     switch (path) {
       case '/metrics':
@@ -50,9 +53,13 @@ export async function startHttp(at: ListenAddress, routes: HttpRoutes, log: Logg
         json(why === null ? 200 : 503, why === null ? { status: 'ready' } : { status: 'not ready', reason: why })
         return
       }
-      case '/zone':
-        json(200, routes.zoneDump())
+      case '/zone': {
+        const view = new URLSearchParams(search ?? '').get('view') ?? undefined
+        const dump = routes.zoneDump(view)
+        if (dump === null) json(404, { error: `no view ${view ?? ''}`, views: ['default', ...(routes.viewNames?.() ?? [])] })
+        else json(200, dump)
         return
+      }
       case '/':
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' })
         res.end(statusPage(routes.status()))

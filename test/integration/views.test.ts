@@ -134,6 +134,19 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('split horizon (INCUS_DNS_VI
     expect(zone).not.toContain('10.43.0.50')
   })
 
+  it("/zone?view= shows a view's records, and names the views for one that does not exist", async () => {
+    const base = `http://127.0.0.1:${server.http?.address.port}/zone`
+    type Dump = { records: { name: string; type: string; data: { address?: string }; source: string; instances?: string[] }[] }
+    const br1 = await (await fetch(`${base}?view=br1`)).json() as Dump
+    expect(br1.records.filter((r) => r.name === `multi.${S}` && r.type === 'A')).toEqual([
+      { name: `multi.${S}`, type: 'A', ttl: 30, data: { address: '10.43.0.50' }, source: 'incus', instances: ['default/multi'] }])
+    const dflt = await (await fetch(`${base}?view=default`)).json() as Dump
+    expect(dflt.records.find((r) => r.name === `multi.${S}` && r.type === 'A')?.data.address).toBe('10.42.0.50')
+    const missing = await fetch(`${base}?view=nope`)
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toEqual({ error: 'no view nope', views: ['default', 'br0', 'br1', 'lan'] })
+  })
+
   it('the metrics and the status page say which view answered', async () => {
     const base = `http://127.0.0.1:${server.http?.address.port}`
     const metrics = await (await fetch(`${base}/metrics`)).text()
