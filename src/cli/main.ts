@@ -172,7 +172,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
           return of === undefined ? null : zoneDump(of, incus?.records ?? null)
         },
         viewNames: () => [...(zones?.views.keys() ?? [])],
-        status: () => status({ store, incus, forwarder, viewQueries, server: { identity: config.identity, version: `incus-dns ${version()}` } }),
+        status: () => status({ store, incus, forwarder, viewQueries, subnetSources: config.viewsEcs, server: { identity: config.identity, version: `incus-dns ${version()}` } }),
       }, log)
     } catch (err) {
       await incus?.stop()

@@ -17,6 +17,8 @@ export interface StatusSources {
   readonly forwarder: Forwarder | null
   /** Queries per split-horizon view (summed over the threads); absent or empty without INCUS_DNS_VIEWS. */
   readonly viewQueries?: () => ReadonlyMap<string, number>
+  /** The resolvers trusted with EDNS Client Subnet (INCUS_DNS_VIEWS_ECS); absent or empty: none. */
+  readonly subnetSources?: readonly string[]
   /** This server's INCUS_DNS_IDENTITY (what NSID and id.server say), and its version; absent: not shown. */
   readonly server?: { readonly identity: string | null; readonly version: string }
 }
@@ -53,6 +55,8 @@ export interface Status {
   readonly zones: readonly { zone: string; serial: number; records: number }[]
   /** Empty without INCUS_DNS_VIEWS. */
   readonly views: readonly ViewRow[]
+  /** Resolvers whose EDNS Client Subnet picks the view (INCUS_DNS_VIEWS_ECS). */
+  readonly subnetSources: readonly string[]
   readonly incus: null | { connected: boolean; reconnects: number; syncs: number; syncErrors: number; lastSyncAgeSeconds: number | null; answeringFromStateFile: boolean }
   readonly upstreams: readonly { upstream: string; queries: number; errors: number; healthy: boolean }[]
 }
@@ -95,6 +99,7 @@ export function status(src: StatusSources): Status {
     server: src.server ?? null,
     instances,
     views,
+    subnetSources: src.subnetSources ?? [],
     zones: src.store.zones().sort().map((zone) => ({ zone, serial: src.store.serial(zone) ?? 0, records: counts.get(zone) ?? 0 })),
     incus: i === null ? null : {
       connected: i.eventsConnected, reconnects: i.reconnects, syncs: i.stats.syncs, syncErrors: i.stats.syncErrors,
@@ -123,7 +128,7 @@ ${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', ...(s.views.lengt
     ...(s.views.length > 0 ? [r.views.map((v) => `${v.view}: ${[v.ipv4, v.ipv6].filter((a) => a !== null).join(' ')}`).join('; ')] : []), r.detail], r.state === 'published' ? 'published' : 'problem')))}
 <h2>Zones</h2>
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
-${s.views.length === 0 ? '' : `<h2>Views</h2>\n${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
+${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${esc(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
 <h2>Forwarding</h2>
 ${s.upstreams.length === 0 ? '<p>Off (INCUS_DNS_FORWARD is empty).</p>' : table(['upstream', 'health', 'queries', 'errors'], s.upstreams.map((u) => row([u.upstream, u.healthy ? 'healthy' : 'held back after failures', String(u.queries), String(u.errors)])))}
 <p><a href="/status.json">JSON</a> · <a href="/zone">/zone</a> · <a href="/metrics">/metrics</a> · refreshed every 5 s</p>

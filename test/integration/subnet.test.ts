@@ -100,6 +100,12 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('EDNS Client Subnet from tru
     expect(await rcodeOf([0, 1, 20, 0, 10, 43, 1])).toBe(1) // bits set past the source prefix
   })
 
+  it('the status page and /status.json name the resolvers trusted with ECS', async () => {
+    const base = `http://127.0.0.1:${server.http?.address.port}`
+    expect(((await (await fetch(`${base}/status.json`)).json()) as { subnetSources: string[] }).subnetSources).toEqual(['127.0.0.9/32', '127.0.0.1/32'])
+    expect(await (await fetch(`${base}/`)).text()).toContain('<p>The EDNS Client Subnet of 127.0.0.9/32, 127.0.0.1/32 picks the view of the client it names.</p>')
+  })
+
   it('the view metrics count the subnet\'s view, not the resolver\'s', async () => {
     const count = async (view: string): Promise<number> => {
       const text = await (await fetch(`http://127.0.0.1:${server.http?.address.port}/metrics`)).text()
