@@ -1,8 +1,8 @@
 /**
  * @module dns/views
  * Split horizon on the hot path: the client's address picks the answer table of its view, by the longest
- * client prefix that holds it. With no views the transports never call in here (`split` is false), so the
- * single-view server pays one boolean test. IPv4 sources, and IPv4-mapped IPv6 ones, are parsed in place
+ * client prefix that holds it. With no views the transports never call in here (`split` and `subnets` are
+ * false), so the single-view server pays two boolean tests. IPv4 sources, and IPv4-mapped IPv6 ones, are parsed in place
  * with no allocation; other IPv6 sources go through a small cache, since parsing one costs about a microsecond.
  * `pick` never throws: an address it cannot read gets the default view.
  */
