@@ -182,7 +182,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   out.qtype = qtype
   if (qtype === TYPE_OPT) return error(req, qend, RCODE_FORMERR, out)
   if (qclass !== CLASS_IN) {
-    return qclass === CLASS_CH && out.identity !== null ? chaos(req, qend, qtype, out.identity, out, SEND) : error(req, qend, RCODE_REFUSED, out)
+    return qclass === CLASS_CH && out.identity !== null ? chaos(req, qend, qtype, scratch, n, out.identity, out, SEND) : error(req, qend, RCODE_REFUSED, out)
   }
 
   // One hash-table lookup by the lowercase wire name, then the qtype among the few the name has. The

@@ -5,7 +5,8 @@
  * `version.server` and `version.bind`, answered as knotd answers them (TTL 0, AA clear, REFUSED for any other
  * CHAOS question). Everything is built once at start-up; answer.ts only picks a prepared buffer. Never throws.
  */
-import { EMPTY, headOf } from './bytes.ts'
+import { wireKey } from '../zone/name.ts'
+import { EMPTY, headOf, latin1 } from './bytes.ts'
 import type { Outcome, Reply } from './answer.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
@@ -23,7 +24,10 @@ export interface Identity {
   /** The OPT record carrying NSID, without and with DO. */
   readonly opt: Buffer
   readonly optDo: Buffer
-  /** CHAOS TXT answers by lowercase wire qname (latin1): the TXT record after the question, owner a pointer. */
+  /**
+   * CHAOS TXT answers by lowercase wire qname (latin1), as answer.ts folds the question: the TXT record after
+   * the question, owner a pointer.
+   */
   readonly chaos: ReadonlyMap<string, Buffer>
 }
 
@@ -51,22 +55,13 @@ export function makeIdentity(id: string | null, version: string): Identity | nul
   return { id, version, opt: opt(false, 0, EDNS_PAYLOAD, nsid), optDo: opt(true, 0, EDNS_PAYLOAD, nsid), chaos }
 }
 
-/** `name` (dotted, lowercase) in wire form as a latin1 string. */
-function wireKey(name: string): string {
-  return name.split('.').map((l) => String.fromCharCode(l.length) + l).join('') + '\0'
-}
-
 /**
- * Answers a CHAOS-class question (header patched in `req`, question ending at `qend`): TXT for the names
- * above, REFUSED for anything else. `identity` is the server's; `send` is answer.ts's SEND.
+ * Answers a CHAOS-class question (header patched in `req`, question ending at `qend`; its name in wire form,
+ * folded to lowercase, in `name` up to `n`, as answer.ts leaves it): TXT for the names above, REFUSED for
+ * anything else. `identity` is the server's; `send` is answer.ts's SEND.
  */
-export function chaos(req: Buffer, qend: number, qtype: number, identity: Identity, out: Reply, send: Outcome): Outcome {
-  let key = ''
-  for (let o = 12; o < qend - 4; o++) {
-    const c = req[o] as number
-    key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c) // ASCII lowercase; length bytes stay below 64
-  }
-  const body = qtype === TYPE_TXT ? identity.chaos.get(key) : undefined
+export function chaos(req: Buffer, qend: number, qtype: number, name: Buffer, n: number, identity: Identity, out: Reply, send: Outcome): Outcome {
+  const body = qtype === TYPE_TXT ? identity.chaos.get(latin1(name, 0, n)) : undefined
   req[2] = 0x80 | ((req[2] as number) & 0x79) // QR, opcode and RD echoed; never AA: CHAOS is no zone of ours
   req[3] = body === undefined ? RCODE_REFUSED : 0
   req.writeUInt16BE(1, 4)
