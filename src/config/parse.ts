@@ -82,15 +82,29 @@ export function parseCidrList(raw: string): string[] {
   return items
 }
 
-/** CIDRs or single addresses (each a /32 or /128), comma-separated. */
+/** CIDRs or single addresses (each a /32 or /128), comma-separated, normalised by `addressRange`. */
 export function parseAddressList(raw: string): string[] {
   const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
   if (items.length === 0) throw new Error('is empty; give addresses or CIDRs such as 127.0.0.1 or 10.42.0.0/24')
   return items.map((c) => {
-    if (!c.includes('/') && ipaddr.isValid(c)) return `${c}/${c.includes(':') ? 128 : 32}`
-    if (!ipaddr.isValidCIDR(c)) throw new Error(`'${c}' is not an address or a CIDR such as 127.0.0.1 or 10.42.0.0/24`)
-    return c
+    const range = addressRange(c)
+    if (range === null) throw new Error(`'${c}' is not an address or a CIDR such as 127.0.0.1 or 10.42.0.0/24`)
+    return range
   })
+}
+
+/** One address range as a setting writes it: a CIDR, host bits cleared, or one address as a /32 or /128; null for neither. */
+export function addressRange(item: string): string | null {
+  if (ipaddr.isValidCIDR(item)) return networkCidr(item)
+  if (ipaddr.isValid(item)) return `${ipaddr.parse(item).toString()}/${item.includes(':') ? 128 : 32}`
+  return null
+}
+
+/** A CIDR with the host bits cleared, as ipaddr.js writes it: `10.42.0.7/24` → `10.42.0.0/24`. Throws on a bad one. */
+export function networkCidr(cidr: string): string {
+  const bits = ipaddr.parseCIDR(cidr)[1]
+  const net = cidr.includes(':') ? ipaddr.IPv6.networkAddressFromCIDR(cidr) : ipaddr.IPv4.networkAddressFromCIDR(cidr)
+  return `${net.toString()}/${bits}`
 }
 
 /** Incus statuses, comma-separated, lowercased. */

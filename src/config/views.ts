@@ -8,7 +8,7 @@
  *   view     := 'auto' | [name '='] elements ['>' elements]
  *   elements := element (',' element)*        an address range (CIDR or one address) or an Incus network
  */
-import ipaddr from 'ipaddr.js'
+import { addressRange } from './parse.ts'
 
 /** One side of a view: address ranges (CIDRs, normalised) and Incus network names. */
 export interface ViewElements {
@@ -61,10 +61,9 @@ function elements(text: string, part: string): ViewElements {
   const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '')
   if (items.length === 0) throw new Error(`view '${part}' has an empty side: give CIDRs, addresses or Incus network names (${EXAMPLE})`)
   for (const item of items) {
-    if (ipaddr.isValidCIDR(item)) {
-      cidrs.push(networkCidr(item))
-    } else if (ipaddr.isValid(item)) {
-      cidrs.push(`${ipaddr.parse(item).toString()}/${item.includes(':') ? 128 : 32}`)
+    const range = addressRange(item)
+    if (range !== null) {
+      cidrs.push(range)
     } else if (item.includes('/') || /^[0-9.:]+$/.test(item)) {
       throw new Error(`'${item}' in view '${part}' is not a CIDR such as 10.42.0.0/24 or fd42::/64`)
     } else if (!NAME.test(item)) {
@@ -74,11 +73,4 @@ function elements(text: string, part: string): ViewElements {
     }
   }
   return { cidrs, networks }
-}
-
-/** A CIDR with the host bits cleared, as ipaddr.js writes it: `10.42.0.7/24` → `10.42.0.0/24`. Throws on a bad one. */
-export function networkCidr(cidr: string): string {
-  const bits = ipaddr.parseCIDR(cidr)[1]
-  const net = cidr.includes(':') ? ipaddr.IPv6.networkAddressFromCIDR(cidr) : ipaddr.IPv4.networkAddressFromCIDR(cidr)
-  return `${net.toString()}/${bits}`
 }

@@ -5,7 +5,7 @@
  * the view's ranges; an instance with no address there answers as in the default view (docs/split-horizon.md
  * says why). PTRs follow, since they are made from the addresses a view publishes.
  */
-import { networkCidr } from '../config/views.ts'
+import { networkCidr } from '../config/parse.ts'
 import type { ViewSpec } from '../config/views.ts'
 import { Acl } from '../forward/acl.ts'
 import type { ZoneWriter } from '../zone/store.ts'
