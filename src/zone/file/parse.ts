@@ -94,7 +94,7 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name, o
         const numbered = /^TYPE([0-9]{1,5})$/.exec(upper)
         if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
         else if (upper === 'IN') continue
-        else if (upper === 'CH' || upper === 'HS' || upper === 'CS' || /^CLASS[0-9]+$/.test(upper)) fail(`class ${t} is not supported (only IN)`)
+        else if (OTHER_CLASS.test(upper)) fail(`class ${t} is not supported (only IN)`)
         else if (known !== undefined) type = known
         else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
         else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
@@ -269,9 +269,12 @@ function rdataOrFail(type: TypeName, toks: readonly Token[], origin: Name, fail:
   }
 }
 
+/** The classes a record may name besides IN (RFC 1035 3.2.4, RFC 3597 5), all refused: we serve IN only. */
+const OTHER_CLASS = /^(CH|HS|CS|CLASS[0-9]+)$/i
+
 /** A TTL or a class: what may stand between a record's owner and its type. */
 function isTtlOrClass(text: string): boolean {
-  return /^[0-9]/.test(text) || /^(IN|CH|HS|CS|CLASS[0-9]+)$/i.test(text)
+  return /^[0-9]/.test(text) || text.toUpperCase() === 'IN' || OTHER_CLASS.test(text)
 }
 
 /**
