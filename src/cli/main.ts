@@ -115,7 +115,9 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     })
     forward = forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
   }
-  const identity = makeIdentity(config.identity, `incus-dns ${version()}`)
+  // Read once: the status page is served per request, and package.json does not change while we run.
+  const who = { identity: config.identity, version: `incus-dns ${version()}` }
+  const identity = makeIdentity(who.identity, who.version)
   const server = await startDnsServer({
     listen: config.listen, views, stats, log, forward, transfer, identity, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
@@ -172,7 +174,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
           return of === undefined ? null : zoneDump(of, incus?.records ?? null)
         },
         viewNames: () => [...(zones?.views.keys() ?? [])],
-        status: () => status({ store, incus, forwarder, viewQueries, subnetSources: config.viewsEcs, server: { identity: config.identity, version: `incus-dns ${version()}` } }),
+        status: () => status({ store, incus, forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
       }, log)
     } catch (err) {
       await incus?.stop()
