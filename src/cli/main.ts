@@ -125,7 +125,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity, subnetSources: config.viewsEcs })
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity })
   }
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
   log.info({ listen: server.addresses.map(formatAddress) }, 'answering DNS')

@@ -43,7 +43,8 @@ export class Views {
   #v6: V6Prefix[] = []
   #cache = new Map<string, View | null>()
   #all: View[]
-  /** The resolvers whose ECS option picks the view, matched as client prefixes are. */
+  /** The resolvers whose ECS option picks the view, as given (for worker threads) and as matched. */
+  #subnetSources: readonly string[] = []
   #trusted: { v4: V4Prefix[]; v6: V6Prefix[]; cache: Map<string, View | null> } = { v4: [], v6: [], cache: new Map() }
   /** The view `pick` gave last: the one to uncount when the query's ECS picks another (`pickSubnet`). */
   #last: View
@@ -73,13 +74,16 @@ export class Views {
     this.#cache = new Map()
     this.#all = [this.default, ...views.filter((v) => v !== this.default)]
     this.split = v4.length + v6.length > 0
-    this.subnets = this.split && this.#trusted.v4.length + this.#trusted.v6.length > 0
+    this.subnets = this.split && this.#subnetSources.length > 0
   }
 
   /** The resolvers (CIDRs) whose EDNS Client Subnet option picks the view instead of their own address. */
+  get subnetSources(): readonly string[] { return this.#subnetSources }
+
   setSubnetSources(cidrs: readonly string[]): void {
+    this.#subnetSources = cidrs
     this.#trusted = { ...compile(cidrs.map((cidr) => ({ cidr, view: TRUSTED }))), cache: new Map() }
-    this.subnets = this.split && cidrs.length > 0
+    this.subnets = this.split && this.#subnetSources.length > 0
   }
 
   /** The view whose prefix holds `address` (as node:dgram and node:net give it), counting the query. */

@@ -71,8 +71,6 @@ export interface WorkerPoolOptions {
   readonly log: Logger
   /** NSID and CHAOS TXT, answered by the workers too. */
   readonly identity?: Identity | null
-  /** The resolvers whose EDNS Client Subnet picks the view, trusted by the workers too. */
-  readonly subnetSources?: readonly string[]
 }
 
 export interface WorkerPool {
@@ -105,7 +103,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
     // worker.ts when run from the sources, worker.js when compiled (dist/, npm start): the same folder as this file.
     const file = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
     const identity = o.identity === undefined || o.identity === null ? null : { id: o.identity.id, version: o.identity.version }
-    const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.subnetSources ?? [] } satisfies WorkerData })
+    const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.views.subnetSources } satisfies WorkerData })
     workers.push(worker)
     for (const view of o.views.all) worker.postMessage(snapshotOf(view))
     worker.postMessage(prefixes())
