@@ -122,8 +122,7 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
   let sim: SimIncus
   let server: TestServer
   let unbound: Unbound
-  let port: number
-  const viaUnbound = (client: string): Promise<DigResult> => dig('127.0.0.1', port, `multi.${S}`, 'A', { args: ['+rec', '-b', client] })
+  const viaUnbound = (client: string): Promise<DigResult> => dig('127.0.0.1', unbound.port, `multi.${S}`, 'A', { args: ['+rec', '-b', client] })
 
   beforeAll(async () => {
     const s = await simSocket()
@@ -137,7 +136,6 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
       server: ['outgoing-interface: 127.0.0.1', 'send-client-subnet: 127.0.0.1', 'max-client-subnet-ipv4: 32'],
       ready: async (at) => (await dig('127.0.0.1', at, `multi.${S}`, 'A', { args: ['+rec', '-b', '127.0.0.6'] })).rcode === 'NOERROR',
     })
-    port = unbound.port
   }, 30_000)
   afterAll(async () => {
     await unbound?.stop()

@@ -20,7 +20,6 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
   let sim: SimIncus
   let server: TestServer
   let unbound: Unbound
-  let port: number
 
   beforeAll(async () => {
     const s = await simSocket()
@@ -30,7 +29,6 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
     server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--ttl', '2s'])).server
     await waitFor(() => server.incus?.ready === true, 5000)
     unbound = await startUnbound({ suffix: S, stubPort: server.port, ready: async (at) => (await dig('127.0.0.1', at, `web.${S}`, 'A', { args: ['+rec'] })).rcode === 'NOERROR' })
-    port = unbound.port
   }, 30_000)
   afterAll(async () => {
     await unbound?.stop()
@@ -39,7 +37,7 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
   })
 
   it('resolves an instance through unbound', async () => {
-    const got = await dig('127.0.0.1', port, `web.${S}`, 'A', { args: ['+rec'] })
+    const got = await dig('127.0.0.1', unbound.port, `web.${S}`, 'A', { args: ['+rec'] })
     expect(got.rcode).toBe('NOERROR')
     expect(got.flags).toContain('ra')
     expect(got.answer).toHaveLength(1)
@@ -47,10 +45,10 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('dig', 'bind9-dnsut
   })
 
   it('stops resolving a deleted instance once its TTL has run out', async () => {
-    expect((await dig('127.0.0.1', port, `temp.${S}`, 'A', { args: ['+rec'] })).answer).toHaveLength(1)
+    expect((await dig('127.0.0.1', unbound.port, `temp.${S}`, 'A', { args: ['+rec'] })).answer).toHaveLength(1)
     sim.delete('default', 'temp')
     const t0 = Date.now()
-    await waitFor(async () => (await dig('127.0.0.1', port, `temp.${S}`, 'A', { args: ['+rec'] })).rcode === 'NXDOMAIN', 8000)
+    await waitFor(async () => (await dig('127.0.0.1', unbound.port, `temp.${S}`, 'A', { args: ['+rec'] })).rcode === 'NXDOMAIN', 8000)
     expect(Date.now() - t0).toBeLessThan(5000) // TTL 2 s, plus a poll or two
   })
 })
