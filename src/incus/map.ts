@@ -7,6 +7,8 @@ import ipaddr from 'ipaddr.js'
 import { canonicalName, flatString } from '../zone/name.ts'
 import type { Name } from '../zone/types.ts'
 import type { Instance, Network, NicState } from './api.ts'
+import { aliasValues, healthOf, serviceLabel, srvSpecs, stackOf } from './labels.ts'
+import type { SrvSpec } from './labels.ts'
 
 export interface MapSettings {
   /** Names are `<name>.<suffix>`; null: only instances with a hostname key or a dotted name get names. */
@@ -27,6 +29,14 @@ export interface Mapped {
   readonly aliases: readonly Name[]
   /** `user.dns.wildcard=true`: `*.<hostname>` answers with the instance's records too (reverse proxies, ingress). */
   readonly wildcard?: boolean
+  /** The service it is a replica of, named as instances are (labels.ts has the keys); absent: none. */
+  readonly service?: Name
+  /** incus-compose's stack (its project label): two stacks' services of one name are told apart by it. */
+  readonly stack?: string
+  /** `user.healthcheck.status`, lowercased; absent: no key (served). */
+  readonly health?: string
+  /** `user.dns.srv.*`: the SRV records it publishes under its hostname, and under its service. */
+  readonly srv?: readonly SrvSpec[]
   /** Incus's status (Running, Stopped, ...), for the status page. */
   readonly status?: string
   /** The default view's addresses: the first of each family, from the NIC `user.dns.nic` names, else the first NIC. */
@@ -34,7 +44,7 @@ export interface Mapped {
   readonly ipv6: string | null
   /** Every usable address, in the same order of NICs (only with `allAddresses`): what views choose from. */
   readonly addresses?: readonly string[]
-  /** A configuration problem that did not stop publishing (a `user.dns.nic` naming no NIC), for the log. */
+  /** Configuration problems that did not stop publishing (a `user.dns.nic` naming no NIC, a bad SRV key), for the log. */
   readonly warning?: string
   /** Why it publishes nothing, for the debug log; null when it publishes. */
   readonly skipped: string | null
@@ -84,7 +94,7 @@ export function isLive(inst: Instance, states: ReadonlySet<string>): boolean {
 }
 
 /** Hostname and aliases per the naming rules; throws nothing, returns null hostname with a reason. */
-export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name | null; aliases: Name[]; why: string | null } {
+export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name | null; aliases: Name[]; service: Name | null; why: string | null; problem: string | null } {
   const config = configOf(inst)
   const project = inst.project
   const relative = (label: string): Name | null => {
@@ -116,9 +126,13 @@ export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name
     hostname = checked(relative(inst.name))
     if (hostname === null) why = settings.suffix === null ? 'no INCUS_DNS_SUFFIX and no user.dns.hostname' : `'${inst.name}' in project '${project}' makes no valid DNS name`
   }
-  const aliases = (config['user.dns.aliases'] ?? '').split(',')
-    .map((a) => checked(resolve(a))).filter((a): a is Name => a !== null && a !== hostname)
-  return { hostname, aliases: [...new Set(aliases)], why }
+  const aliases = aliasValues(config).map((a) => checked(resolve(a))).filter((a): a is Name => a !== null && a !== hostname)
+  // A service is named as an instance is; one named like the instance itself is just its hostname.
+  const label = serviceLabel(config)
+  const resolved = label === null ? null : checked(resolve(label))
+  const service = resolved === hostname ? null : resolved
+  const problem = label !== null && resolved === null ? `service '${label}' makes no valid DNS name${settings.suffix === null && !label.includes('.') ? ' (INCUS_DNS_SUFFIX is not set)' : ''}; it is not published` : null
+  return { hostname, aliases: [...new Set(aliases)].filter((a) => a !== service), service, why, problem }
 }
 
 /** Usable for DNS: not link-local, loopback, unspecified or multicast. ULA and CGNAT are kept. */
@@ -232,12 +246,18 @@ function managedNicMissing(inst: Instance, networks: NetworkFamilies): boolean {
  */
 export function mapInstance(inst: Instance, settings: MapSettings, networks: NetworkFamilies = new Map(), leases: Leases | null = null): Mapped {
   const key = instanceKey(inst.project, inst.name)
-  const { hostname, aliases, why } = namesOf(inst, settings)
+  const { hostname, aliases, service, why, problem } = namesOf(inst, settings)
   const config = configOf(inst)
-  const warning = nicWarning(inst)
+  const { health, problem: healthProblem } = healthOf(config)
+  const stack = stackOf(config)
+  const { specs, problems } = srvSpecs(config)
+  const warnings = [nicWarning(inst), problem, healthProblem, ...problems].filter((w): w is string => w !== null && w !== undefined)
+  // Only what is set: at 100k instances a field each is memory for nothing.
   const base = {
     key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true', status: inst.status,
-    ...(warning !== undefined ? { warning } : {}),
+    ...(service !== null ? { service } : {}), ...(stack !== null ? { stack } : {}), ...(health !== null ? { health } : {}),
+    ...(specs.length > 0 ? { srv: specs } : {}),
+    ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
   }
   const nothing = (reason: string, awaitingAddress: Mapped['awaitingAddress'] = false): Mapped => ({ ...base, ipv4: null, ipv6: null, skipped: reason, awaitingAddress })
   if ((config['user.dns.enabled'] ?? config['user.dnsweaver.enabled'] ?? 'true').toLowerCase() === 'false') {

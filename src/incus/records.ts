@@ -2,16 +2,21 @@
  * @module incus/records
  * Settles what every instance claims into records per owner name, and writes only the owners a change
  * touches. One instance per name: two instances claiming one hostname get a deterministic winner (the
- * smaller project/name) and a warning; an alias claimed by one instance is a CNAME to its hostname, by
- * several a round-robin of all their addresses; PTRs point at the hostname of the address's owner.
+ * smaller project/name) and a warning; a service name answers with its served replicas (services.ts); an
+ * alias claimed by one instance is a CNAME to its hostname, by several a round-robin of all their addresses;
+ * PTRs point at the hostname of the address's owner. On one name a hostname beats a service, which beats
+ * an alias. SRV owners (`_<svc>._<proto>.<name>`) follow whoever keeps `<name>`.
  */
 import { ZoneDataError } from '../errors.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { Name, Rec } from '../zone/types.ts'
+import { srvOwner } from './labels.ts'
 import type { Mapped } from './map.ts'
 import { reverseName } from './reverse.ts'
+import { selectService, serviceRows } from './services.ts'
+import type { ServiceRow } from './services.ts'
 
-type Claim = 'hostname' | 'alias' | 'ptr'
+type Claim = 'hostname' | 'service' | 'alias' | 'ptr' | 'srv'
 
 export interface RecordSettings {
   readonly ttl: number
@@ -21,8 +26,8 @@ export interface RecordSettings {
 }
 
 export interface RecordEvents {
-  /** A name two instances claim: `winner` keeps it. */
-  conflict(name: Name, winner: string, loser: string): void
+  /** A name two instances claim: `winner` keeps it, by `rule`. */
+  conflict(name: Name, winner: string, loser: string, rule: string): void
   /** A name the store would not take (outside every zone, ...). */
   rejected(name: Name, reason: string): void
 }
@@ -45,6 +50,8 @@ export class InstanceRecords {
   readonly #losers = new Map<Name, Set<string>>()
   /** Conflicts seen (each instance losing a name counts once, until it stops claiming it). */
   conflicts = 0
+  /** A name → the SRV owners below it (`_x._tcp.<name>`): re-settled whenever the name is. */
+  readonly #srvUnder = new Map<Name, Set<Name>>()
 
   constructor(settings: RecordSettings, events: RecordEvents) {
     this.#settings = settings
@@ -68,6 +75,9 @@ export class InstanceRecords {
 
   get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
 
+  /** Every service with its replicas and which of them are served, for the status page and metrics. */
+  services(): ServiceRow[] { return serviceRows(this.#instances.values(), (name) => this.hostnameWinner(name)) }
+
   /** Sets the reverse zones PTRs go into; returns true when they changed (re-apply every instance then). */
   setReverseZones(zones: Iterable<Name>): boolean {
     const next = new Set(zones)
@@ -90,7 +100,9 @@ export class InstanceRecords {
       for (let i = 0; i < owners.length; i += 2) { this.#claim(owners[i] as Name, key, owners[i + 1] as Claim); touched.add(owners[i] as Name) }
     }
     // An alias CNAMEs to its instance's hostname, so a hostname change touches the aliases too (already
-    // in `touched` through the instance's own claims).
+    // in `touched` through the instance's own claims). SRV owners read the name they are below: a replica's
+    // health, or a hostname taking a service's name, changes them too.
+    for (const owner of [...touched]) for (const srv of this.#srvUnder.get(owner) ?? []) touched.add(srv)
     const written: Name[] = []
     zone.batch(() => {
       for (const owner of touched) {
@@ -114,7 +126,14 @@ export class InstanceRecords {
     const out: string[] = [m.hostname, 'hostname']
     // A wildcard below the hostname (RFC 4592) with the same records: app1.web.<suffix> resolves to web.
     if (m.wildcard === true) out.push(`*.${m.hostname}`, 'hostname')
+    if (m.service !== undefined) out.push(m.service, 'service')
     for (const a of m.aliases) out.push(a, 'alias')
+    const srv = new Set<Name>()
+    for (const spec of m.srv ?? []) {
+      srv.add(srvOwner(spec, m.hostname))
+      if (m.service !== undefined) srv.add(srvOwner(spec, m.service))
+    }
+    for (const o of srv) out.push(o, 'srv')
     if (this.#settings.targetMode === 'guest-ip') {
       for (const address of [m.ipv4, m.ipv6]) {
         if (address === null) continue
@@ -131,6 +150,12 @@ export class InstanceRecords {
   }
 
   #claim(owner: Name, key: string, how: Claim): void {
+    if (how === 'srv') {
+      const base = srvBase(owner)
+      const under = this.#srvUnder.get(base)
+      if (under === undefined) this.#srvUnder.set(base, new Set([owner]))
+      else under.add(owner)
+    }
     const claims = this.#claims.get(owner)
     if (claims === undefined) { this.#claims.set(owner, [key, how]); return }
     const i = claims.indexOf(key)
@@ -143,7 +168,10 @@ export class InstanceRecords {
     if (claims === undefined) return
     const i = claims.indexOf(key)
     if (i >= 0 && i % 2 === 0) claims.splice(i, 2)
-    if (claims.length === 0) this.#claims.delete(owner)
+    if (claims.length > 0) return
+    this.#claims.delete(owner)
+    const under = this.#srvUnder.get(srvBase(owner))
+    if (under?.delete(owner) === true && under.size === 0) this.#srvUnder.delete(srvBase(owner))
   }
 
   /** The records for one owner from everything that claims it. */
@@ -157,21 +185,62 @@ export class InstanceRecords {
     const { ttl, targetMode, cnameTarget } = this.#settings
     const cname = targetMode === 'cname' ? cnameTarget : null
     const hosts = of('hostname')
+    const services = of('service')
     const aliases = of('alias')
     const ptrs = of('ptr')
-    // A hostname beats aliases; PTRs only meet each other (a PTR owner is never a hostname or alias).
+    // A hostname beats a service, which beats aliases; PTRs only meet each other (a PTR owner is never a
+    // hostname or alias), and SRV owners (their first label starts with '_') nearly always do.
     if (hosts.length > 0) {
-      this.#noteConflicts(owner, hosts[0], [...hosts.slice(1), ...aliases])
+      this.#noteConflicts(owner, hosts[0], hosts.slice(1), 'the first by project/name keeps it')
+      this.#noteConflicts(owner, hosts[0], [...services, ...aliases], "an instance's own name beats a service or an alias", 'other')
       return this.#addressRecords(owner, [hosts[0] as Mapped], cname)
     }
+    if (services.length > 0) {
+      const sel = selectService(services)
+      this.#noteConflicts(owner, sel.replicas[0], sel.otherStacks, `the stack whose name sorts first ('${sel.stack}') keeps it`)
+      this.#noteConflicts(owner, sel.replicas[0], aliases, 'a service beats an alias', 'other')
+      return this.#addressRecords(owner, sel.served, cname)
+    }
+    this.#noteConflicts(owner, undefined, [], '', 'other')
+    const srvs = of('srv')
+    if (srvs.length > 0) {
+      this.#noteConflicts(owner, undefined, [], '')
+      return this.#srvRecords(owner, srvs)
+    }
     if (aliases.length > 0) {
-      this.#noteConflicts(owner, undefined, []) // a shared alias is no conflict
+      this.#noteConflicts(owner, undefined, [], '') // a shared alias is no conflict
       if (aliases.length === 1) return [{ name: owner, ttl, data: { type: 'CNAME', target: (aliases[0] as Mapped).hostname as Name } }]
       return this.#addressRecords(owner, aliases, cname)
     }
-    this.#noteConflicts(owner, ptrs[0], ptrs.slice(1))
+    this.#noteConflicts(owner, ptrs[0], ptrs.slice(1), 'the first by project/name keeps it')
     if (ptrs.length > 0) return [{ name: owner, ttl, data: { type: 'PTR', target: (ptrs[0] as Mapped).hostname as Name } }]
     return []
+  }
+
+  /**
+   * An SRV owner's records: below a hostname, that instance's own SRV of this service and protocol; below a
+   * service name no instance holds, one per served replica that declares it. Targets are instance hostnames.
+   */
+  #srvRecords(owner: Name, claimants: readonly Mapped[]): Rec[] {
+    const base = srvBase(owner)
+    const [service, proto] = owner.slice(0, owner.length - base.length - 1).split('.').map((l) => l.slice(1))
+    const host = this.hostnameWinner(base)
+    let from: readonly Mapped[]
+    if (host !== null) from = claimants.filter((m) => m.key === host)
+    else {
+      const replicas = (this.#claims.get(base) ?? []).filter((_, i, a) => i % 2 === 0 && a[i + 1] === 'service').sort()
+      const served = new Set(selectService(replicas.map((k) => this.#instances.get(k) as Mapped)).served.map((m) => m.key))
+      from = claimants.filter((m) => served.has(m.key))
+    }
+    const ttl = this.#settings.ttl
+    const recs: Rec[] = []
+    for (const m of from) {
+      for (const s of m.srv ?? []) {
+        if (s.service !== service || s.proto !== proto) continue
+        recs.push({ name: owner, ttl, data: { type: 'SRV', priority: s.priority, weight: s.weight, port: s.port, target: m.hostname as Name } })
+      }
+    }
+    return recs
   }
 
   #addressRecords(owner: Name, from: readonly Mapped[], cname: Name | null): Rec[] {
@@ -183,18 +252,27 @@ export class InstanceRecords {
     return recs
   }
 
-  /** Reports the instances that newly lost `owner` to `winner`; forgets those that no longer claim it. */
-  #noteConflicts(owner: Name, winner: Mapped | undefined, losers: readonly Mapped[]): void {
-    const before = this.#losers.get(owner)
+  /**
+   * Reports the instances that newly lost `owner` to `winner` by `rule`; forgets those that no longer claim it.
+   * Losers between equals and losers to another kind of claim (a service to a hostname) are kept apart.
+   */
+  #noteConflicts(owner: Name, winner: Mapped | undefined, losers: readonly Mapped[], rule: string, kind: 'same' | 'other' = 'same'): void {
+    const at = kind === 'same' ? owner : `${owner} ${kind}`
+    const before = this.#losers.get(at)
     const now = new Set(losers.map((m) => m.key))
     for (const m of losers) {
       if (before?.has(m.key) === true) continue
       this.conflicts++
-      this.#events.conflict(owner, (winner as Mapped).key, m.key)
+      this.#events.conflict(owner, (winner as Mapped).key, m.key, rule)
     }
-    if (now.size === 0) this.#losers.delete(owner)
-    else this.#losers.set(owner, now)
+    if (now.size === 0) this.#losers.delete(at)
+    else this.#losers.set(at, now)
   }
+}
+
+/** The name an SRV owner is below: `_http._tcp.web.x` → `web.x`. */
+function srvBase(owner: Name): Name {
+  return owner.slice(owner.indexOf('.', owner.indexOf('.') + 1) + 1)
 }
 
 function sameRecords(a: readonly Rec[], b: readonly Rec[]): boolean {

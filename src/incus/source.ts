@@ -121,7 +121,7 @@ export class IncusSource {
     this.#o = options
     this.#log = options.log.child({ mod: 'incus' })
     this.views = new ViewRecords(options.records, {
-      conflict: (name, winner, loser) => this.#log.warn({ name, winner, loser }, 'two instances claim one name; the first by project/name keeps it'),
+      conflict: (name, winner, loser, rule) => this.#log.warn({ name, winner, loser, rule }, `two instances claim one name; ${rule}`),
       rejected: (name, reason) => this.#log.warn({ name, reason }, 'name not published'),
     })
     this.records = this.views.default
