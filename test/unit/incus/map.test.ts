@@ -170,4 +170,62 @@ describe('mapInstance', () => {
     const c = edited(instance('default/web'), (i) => { i.expanded_config['user.dns.aliases'] = 'www, blog ,www,shop.example.net' })
     expect(mapInstance(c, S).aliases).toEqual(['www.incus.example.org', 'blog.incus.example.org', 'shop.example.net'])
   })
+
+  const withConfig = (key: string, config: Record<string, string>): Instance => edited(instance(key), (i) => { Object.assign(i.expanded_config, config) })
+
+  it("a service: incus-compose's label, else ic-dns's, else the CoreDNS-era one, else user.dns.service; named as instances are", () => {
+    const all = { 'user.dns.service': 'ours', 'user.label.coredns.service': 'old', 'user.label.dns.service': 'icdns', 'user.label.incus-compose.service': 'front' }
+    expect(mapInstance(withConfig('default/web', all), S).service).toBe('front.incus.example.org')
+    const { 'user.label.incus-compose.service': _a, ...noCompose } = all
+    expect(mapInstance(withConfig('default/web', noCompose), S).service).toBe('icdns.incus.example.org')
+    expect(mapInstance(withConfig('default/web', { 'user.label.coredns.service': 'old', 'user.dns.service': 'ours' }), S).service).toBe('old.incus.example.org')
+    expect(mapInstance(withConfig('default/web', { 'user.dns.service': 'ours' }), S).service).toBe('ours.incus.example.org')
+    // Another project: <service>.<project>.<suffix>; a dotted value is a full name.
+    expect(mapInstance(withConfig('staging/api', { 'user.dns.service': 'api-svc' }), S).service).toBe('api-svc.staging.incus.example.org')
+    expect(mapInstance(withConfig('default/web', { 'user.dns.service': 'lb.example.net.' }), S).service).toBe('lb.example.net')
+    // None, blank, or the instance's own name: no service field at all.
+    expect('service' in mapInstance(instance('default/web'), S)).toBe(false)
+    expect('service' in mapInstance(withConfig('default/web', { 'user.dns.service': '  ' }), S)).toBe(false)
+    expect('service' in mapInstance(withConfig('default/web', { 'user.dns.service': 'web' }), S)).toBe(false)
+  })
+
+  it('a service label that makes no DNS name publishes no service, and says so', () => {
+    const m = mapInstance(withConfig('default/web', { 'user.label.incus-compose.service': 'bad_name!' }), S)
+    expect(m.service).toBeUndefined()
+    expect(m.skipped).toBeNull()
+    expect(m.warning).toBe("service 'bad_name!' makes no valid DNS name; it is not published")
+  })
+
+  it("the stack and the health come from incus-compose's and ic-healthd's keys; an unknown health is served, with a warning", () => {
+    const m = mapInstance(withConfig('default/web', { 'user.label.incus-compose.project': 'shop', 'user.healthcheck.status': 'Unhealthy' }), S)
+    expect(m.stack).toBe('shop')
+    expect(m.health).toBe('unhealthy')
+    expect(m.warning).toBeUndefined()
+    const odd = mapInstance(withConfig('default/web', { 'user.healthcheck.status': 'degraded' }), S)
+    expect(odd.health).toBe('degraded')
+    expect(odd.warning).toBe('user.healthcheck.status=degraded is none of healthy, unhealthy, starting, stopped, unknown; the replica is served as if unknown')
+  })
+
+  it("ic-dns's alias keys add to user.dns.aliases", () => {
+    const m = mapInstance(withConfig('default/web', { 'user.dns.aliases': 'www', 'user.label.dns.aliases': 'blog,www', 'user.label.coredns.aliases': 'old' }), S)
+    expect(m.aliases).toEqual(['www.incus.example.org', 'blog.incus.example.org', 'old.incus.example.org'])
+  })
+
+  it('user.dns.srv.<name>: <proto>/<port>[/<priority>/<weight>], several comma-separated; a bad one publishes nothing and says why', () => {
+    const m = mapInstance(withConfig('default/web', {
+      'user.dns.srv.http': 'tcp/80', 'user.dns.srv._sip': 'udp/5060/10/20, TCP/5060/20/0', 'user.dns.srv.bad': 'tcp/99999', 'user.dns.srv.worse': 'icmp/1',
+      'user.dns.srv.half': 'tcp/80/1', 'user.dns.srv.not_a_label': 'tcp/80',
+    }), S)
+    expect(m.srv).toEqual([
+      { service: 'http', proto: 'tcp', port: 80, priority: 0, weight: 1 },
+      { service: 'sip', proto: 'tcp', port: 5060, priority: 20, weight: 0 },
+      { service: 'sip', proto: 'udp', port: 5060, priority: 10, weight: 20 },
+    ])
+    expect((m.warning ?? '').split('; write <proto>/<port>[/<priority>/<weight>], e.g. tcp/80').map((w) => w.replace(/^; /, '')).filter((w) => w !== '')).toEqual([
+      'user.dns.srv.bad=tcp/99999: the port must be 1-65535',
+      'user.dns.srv.half=tcp/80/1: priority and weight come together, each 0-65535',
+      "user.dns.srv.not_a_label=tcp/80: 'not_a_label' is not a DNS label (letters, digits, hyphens)",
+      'user.dns.srv.worse=icmp/1: the protocol must be tcp, udp or sctp',
+    ])
+  })
 })
