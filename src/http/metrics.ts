@@ -71,6 +71,8 @@ export const METRICS = [
   ['incus_dns_incus_event_stream_connected', 'gauge', '', '1 while the Incus event stream is connected.'],
   ['incus_dns_incus_reconnects_total', 'counter', '', 'Event-stream reconnections.'],
   ['incus_dns_incus_instances', 'gauge', 'state', 'Instances known, by whether they publish records (published, skipped).'],
+  ['incus_dns_service_replicas', 'gauge', 'state', 'Replicas of service names: served (answered for the service) or withheld (by user.healthcheck.status).'],
+  ['incus_dns_services_all_withheld', 'gauge', '', 'Services whose every replica is withheld by its health, so that all of them are served.'],
   ['incus_dns_name_conflicts_total', 'counter', '', 'Names claimed by two instances (each losing instance counted once).'],
   ['incus_dns_ready', 'gauge', '', '1 once listening and, with Incus configured, the first sync has succeeded.'],
   ['incus_dns_forward_requests_total', 'counter', '', 'Queries forwarded for allowed clients (cache hits included).'],
@@ -128,6 +130,11 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
     const published = all.filter((m) => m.skipped === null).length
     return [{ labels: { state: 'published' }, value: published }, { labels: { state: 'skipped' }, value: all.length - published }]
   })
+  add('incus_dns_service_replicas', () => {
+    const rows = i?.records.services() ?? []
+    return [{ labels: { state: 'served' }, value: rows.reduce((n, r) => n + r.served, 0) }, { labels: { state: 'withheld' }, value: rows.reduce((n, r) => n + r.withheld, 0) }]
+  })
+  add('incus_dns_services_all_withheld', () => [{ value: (i?.records.services() ?? []).filter((r) => r.failOpen).length }])
   add('incus_dns_name_conflicts_total', () => [{ value: i?.records.conflicts ?? 0 }])
   add('incus_dns_ready', () => [{ value: ready() ? 1 : 0 }])
   const f = src.forwarder

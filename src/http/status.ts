@@ -3,11 +3,12 @@
  * The status page at `/` and its JSON twin at `/status.json`: "why doesn't my instance resolve?". Every Incus
  * instance with the names and addresses it publishes, or why it publishes none (opted out, no address yet,
  * filtered out by state, no name, or a name another instance won, and which); the zones with serial and record
- * count; the split-horizon views, with their clients, what they see and the queries each answered; the
+ * count; the services with each replica's health and whether it is served; the split-horizon views, with their clients, what they see and the queries each answered; the
  * event stream and the last sync; the forwarding upstreams. Plain HTML rendered here, readable
  * without JavaScript, refreshed by the browser every 5 s.
  */
 import type { Forwarder } from '../forward/forwarder.ts'
+import type { ServiceRow } from '../incus/services.ts'
 import type { IncusSource } from '../incus/source.ts'
 import type { ZoneStore } from '../zone/store.ts'
 
@@ -52,6 +53,8 @@ export interface Status {
   /** Which server this is: its identity (null with INCUS_DNS_IDENTITY=none) and version. */
   readonly server: { readonly identity: string | null; readonly version: string } | null
   readonly instances: readonly InstanceRow[]
+  /** Service names (incus-compose's and the other service keys): replicas, health, served or not and why. */
+  readonly services: readonly ServiceRow[]
   readonly zones: readonly { zone: string; serial: number; records: number }[]
   /** Empty without INCUS_DNS_VIEWS. */
   readonly views: readonly ViewRow[]
@@ -72,7 +75,7 @@ export function status(src: StatusSources): Status {
   const i = src.incus
   const instances: InstanceRow[] = []
   for (const m of [...(i?.records.instances.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1))) {
-    const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...m.aliases]
+    const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...(m.service !== undefined ? [m.service] : []), ...m.aliases]
     if (m.skipped !== null) {
       instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped, views: [] })
       continue
@@ -98,6 +101,7 @@ export function status(src: StatusSources): Status {
   return {
     server: src.server ?? null,
     instances,
+    services: i?.records.services() ?? [],
     views,
     subnetSources: src.subnetSources ?? [],
     zones: src.store.zones().sort().map((zone) => ({ zone, serial: src.store.serial(zone) ?? 0, records: counts.get(zone) ?? 0 })),
@@ -126,6 +130,8 @@ th{background:#eee}tr.published td:nth-child(3){color:#060}tr.problem td:nth-chi
 ${incus}
 ${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', ...(s.views.length > 0 ? ['in other views'] : []), 'why'], s.instances.map((r) => row([r.instance, r.status, r.state, r.names.join(' '), r.ipv4 ?? '', r.ipv6 ?? '',
     ...(s.views.length > 0 ? [r.views.map((v) => `${v.view}: ${[v.ipv4, v.ipv6].filter((a) => a !== null).join(' ')}`).join('; ')] : []), r.detail], r.state === 'published' ? 'published' : 'problem')))}
+${s.services.length === 0 ? '' : `<h2>Services</h2>\n${table(['service', 'stack', 'served', 'replica', 'health', 'answers with it', 'why'], s.services.flatMap((v) => v.replicas.map((r, k) =>
+    row([k === 0 ? v.service : '', k === 0 ? v.stack : '', k === 0 ? `${v.served} of ${v.replicas.length}${v.failOpen ? ' (all withheld: all served)' : ''}` : '', r.instance, r.health, r.served ? 'yes' : 'no', r.why], r.served ? 'published' : 'problem'))))}`}
 <h2>Zones</h2>
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
 ${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${esc(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
