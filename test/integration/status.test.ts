@@ -44,6 +44,9 @@ describe('the status page', () => {
     sim.launch({ name: 'slow', ipv4: '10.42.0.32', addressAfterMs: 600_000 })
     sim.launch({ name: 'alpha', ipv4: '10.42.0.33', config: { 'user.dns.hostname': 'shared' } })
     sim.launch({ name: 'beta', ipv4: '10.42.0.34', config: { 'user.dns.hostname': 'shared' } })
+    for (const [i, health] of [[1, 'healthy'], [2, 'unhealthy']] as const) {
+      sim.launch({ name: `app-${i}`, ipv4: `10.42.0.4${i}`, config: { 'user.label.incus-compose.project': 'shop', 'user.label.incus-compose.service': 'app', 'user.healthcheck.status': health } })
+    }
     server = (await startWithIncus(ZONES, ['--incus-socket', s.socket, '--suffix', S, '--poll-interval', '60s', '--identity', 'ns-b.lab.example'])).server
     await waitFor(() => server.incus?.ready === true, 5000)
     url = `http://127.0.0.1:${server.http?.address.port}/`
@@ -81,6 +84,9 @@ describe('the status page', () => {
     expect(dom).toMatch(/<tr class="problem"><td>default\/slow<\/td><td>Running<\/td><td>no address yet<\/td>/)
     expect(dom).toMatch(/<tr class="problem"><td>default\/db<\/td><td>Stopped<\/td><td>filtered out by state<\/td>/)
     expect(dom).toContain('Event stream: <b>connected</b>')
+    // The Services table: the served replica, and the withheld one with why.
+    expect(dom).toMatch(/<tr class="published"><td>app\.incus\.example\.org<\/td><td>shop<\/td><td>1 of 2<\/td><td>default\/app-1<\/td><td>healthy<\/td><td>yes<\/td>/)
+    expect(dom).toMatch(/<tr class="problem"><td><\/td><td><\/td><td><\/td><td>default\/app-2<\/td><td>unhealthy<\/td><td>no<\/td><td>withheld: unhealthy<\/td><\/tr>/)
     const shot = join(mkdtempSync(join(tmpdir(), 'incus-dns-shot-')), 'status.png')
     await chromium([`--screenshot=${shot}`, '--window-size=1200,900', url])
     expect(existsSync(shot)).toBe(true)
