@@ -24,6 +24,14 @@ sim.launch({ name: 'api', project: 'staging', ipv4: '10.42.0.77' })
 sim.launch({ name: 'vm-docker', type: 'virtual-machine', ipv4: '10.42.0.50', docker: true })
 sim.launch({ name: 'noagent', type: 'virtual-machine', agent: false, ipv4: '10.42.0.61' })
 sim.create({ name: 'db', ipv4: '10.42.0.30' })
+// A compose stack as incus-compose labels it, with ic-healthd's verdicts: shop-2 is unhealthy, so the
+// service name leaves it out; SRV for each replica's port.
+for (const [i, health] of [[1, 'healthy'], [2, 'unhealthy'], [3, 'healthy']] as const) {
+  sim.launch({
+    name: `shop-web-${i}`, ipv4: `10.42.0.${110 + i}`, ipv6: `fd42:4c81:5770:1eaf::${110 + i}`,
+    config: { 'user.label.incus-compose.project': 'shop', 'user.label.incus-compose.service': 'shop-web', 'user.healthcheck.status': health, 'user.dns.srv.http': 'tcp/8080' },
+  })
+}
 
 const env: NodeJS.ProcessEnv = { INCUS_DNS_SUFFIX: 'incus.example.org', ...process.env, INCUS_DNS_INCUS_SOCKET: socket }
 delete env.INCUS_DNS_INCUS_URL
@@ -66,10 +74,13 @@ from the simulated Incus at ${socket} and the zone files in ${config.zonesDir}/.
   ${d} api.staging.${suffix} +short      # project staging
   ${d} vm-docker.${suffix} +short        # a VM: its NIC wins over docker0
   ${d} db.${suffix}                      # stopped: NXDOMAIN
+  ${d} shop-web.${suffix} +short         # a compose service: its healthy replicas (shop-web-2 is unhealthy)
+  ${d} _http._tcp.shop-web.${suffix} SRV # SRV per served replica, their addresses in additional
   ${d} -x 10.42.0.15 +short              # PTR from the bridge's subnet
   ${d} www.example.org +short            # from zones/example.org.zone
 
-A new instance is launched every 20 s (its address arrives 1 s after the start, with no event).
+A new instance is launched every 20 s (its address arrives 1 s after the start, with no event), and
+shop-web-2's health flips between unhealthy and healthy each time. The status page's Services table shows it.
 Ctrl-C stops. With a real Incus: INCUS_DNS_SUFFIX=${suffix} npm start (it reads /var/lib/incus/unix.socket).
 
 `)
@@ -79,6 +90,9 @@ const launcher = setInterval(() => {
   const name = `demo-${n}`
   sim.launch({ name, ipv4: `10.42.0.${200 + (n % 50)}`, addressAfterMs: 1000 })
   process.stderr.write(`incus-dns demo: launched ${name}; try: ${d} ${name}.${suffix} +short\n`)
+  const health = n % 2 === 1 ? 'healthy' : 'unhealthy'
+  sim.setConfig('default', 'shop-web-2', 'user.healthcheck.status', health)
+  process.stderr.write(`incus-dns demo: shop-web-2 is now ${health}; try: ${d} shop-web.${suffix} +short\n`)
 }, 20_000)
 
 const stop = async (): Promise<void> => {

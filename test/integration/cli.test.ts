@@ -143,6 +143,8 @@ describe('npm run demo', () => {
     const ask = async (name: string, type: 'A' | 'AAAA' = 'A') => decode((await udpExchange(port, query(name, type))) as Buffer)
     expect((await ask('web.incus.example.org')).answer).toEqual(['web.incus.example.org. 30 IN A 10.42.0.15'])
     expect((await ask('db.incus.example.org')).rcode).toBe(3) // stopped
+    // The compose service answers with its healthy replicas: shop-web-2 starts unhealthy.
+    expect((await ask('shop-web.incus.example.org')).answer.sort()).toEqual(['shop-web.incus.example.org. 30 IN A 10.42.0.111', 'shop-web.incus.example.org. 30 IN A 10.42.0.113'])
     expect(err).toContain(`dig @127.0.0.1 -p ${port} web.incus.example.org +short`)
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
     child.kill('SIGINT')
