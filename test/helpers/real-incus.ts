@@ -173,7 +173,7 @@ export async function startRealIncus(): Promise<RealIncus> {
 /**
  * A unified image tarball: busybox-static as every tool, an init that brings up lo and every NIC, runs udhcpc on each in
  * the background and exits on SIGPWR (what `incus stop` sends), and udhcpc's script writing the address, the
- * route and resolv.conf (the bridge's dnsmasq). `extra` adds files to the rootfs before it is packed.
+ * route and resolv.conf (the bridge's dnsmasq, and the search list of DHCP option 119 when the bridge sends one). `extra` adds files to the rootfs before it is packed.
  */
 export function buildBusyboxImage(at: string, extra?: (rootfs: string) => void): string {
   const rootfs = join(at, 'rootfs')
@@ -191,7 +191,7 @@ export function buildBusyboxImage(at: string, extra?: (rootfs: string) => void):
 for i in /sys/class/net/*; do
   n=\${i##*/}; [ "$n" = lo ] && continue
   /bin/busybox ip link set "$n" up 2>/dev/null
-  /bin/busybox udhcpc -i "$n" -b -q -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
+  /bin/busybox udhcpc -i "$n" -b -q -O search -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
 done
 trap 'exit 0' PWR TERM INT
 while :; do /bin/busybox sleep 3600 & wait $!; done
@@ -203,7 +203,8 @@ case "$1" in
     ip addr add "$ip/\${mask:-24}" dev "$interface"
     [ "$interface" = eth0 ] || exit 0 # a second NIC gets its address, not the default route or the resolver
     [ -n "$router" ] && ip route replace default via "\${router%% *}" dev "$interface"
-    : > /etc/resolv.conf; for s in $dns; do echo "nameserver $s" >> /etc/resolv.conf; done ;;
+    : > /etc/resolv.conf; for s in $dns; do echo "nameserver $s" >> /etc/resolv.conf; done
+    [ -n "$search" ] && echo "search $search" >> /etc/resolv.conf ;; # DHCP option 119 (the bridge's dns.search)
   deconfig) ip -4 addr flush dev "$interface" ;;
 esac
 exit 0
