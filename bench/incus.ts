@@ -87,6 +87,33 @@ function changeCost(size: number): void {
   console.log(`one instance change at ${size} instances: ${perChangeUs.toFixed(1)} µs (mean of ${rounds}; initial load ${buildMs.toFixed(0)} ms)`)
 }
 
+/**
+ * A replica's health flipping, at `size` instances in services of `replicas` each (with an SRV key): the
+ * service's name and its SRV name are settled again over all its replicas, so the cost grows with the service.
+ */
+function serviceChangeCost(size: number, replicas: number): void {
+  const store = new ZoneStore()
+  store.setOwner('incus', SUFFIX, [{ name: SUFFIX, ttl: 3600, data: { type: 'SOA', mname: `ns.${SUFFIX}`, rname: `hostmaster.${SUFFIX}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 30 } }])
+  const records = new InstanceRecords({ ttl: 30, targetMode: 'guest-ip', cnameTarget: null }, { conflict() {}, rejected() {} })
+  const mapped = (i: number, health: string): Mapped => ({
+    key: `default/i${i}`, project: 'default', name: `i${i}`, hostname: `i${i}.${SUFFIX}`, aliases: [], service: `svc${Math.floor(i / replicas)}.${SUFFIX}`,
+    stack: 'bench', health, srv: [{ service: 'http', proto: 'tcp', port: 80, priority: 0, weight: 1 }],
+    ipv4: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, ipv6: null, skipped: null, awaitingAddress: false,
+  })
+  const t0 = performance.now()
+  records.apply(store, new Map(Array.from({ length: size }, (_, i) => [`default/i${i}`, mapped(i, 'healthy')] as const)))
+  const buildMs = performance.now() - t0
+  const rounds = 2000
+  const t1 = performance.now()
+  for (let n = 1; n <= rounds; n++) {
+    const i = (n * 7919) % size
+    records.apply(store, new Map([[`default/i${i}`, mapped(i, n % 2 === 1 ? 'unhealthy' : 'healthy')]]))
+  }
+  const perChangeUs = ((performance.now() - t1) / rounds) * 1000
+  console.log(`one replica's health flip at ${size} instances in services of ${replicas}: ${perChangeUs.toFixed(1)} µs (mean of ${rounds}; initial load ${buildMs.toFixed(0)} ms)`)
+}
+
 console.log(`node ${process.version}, ${new Date().toISOString()}`)
 await eventToAnswer()
 for (const size of (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number)) changeCost(size)
+for (const replicas of [3, 100, 1000]) serviceChangeCost(10000, replicas)
