@@ -10,7 +10,7 @@ import type { Config } from './settings.ts'
 
 /** null when the Incus source is off (INCUS_DNS_INCUS_SOCKET=none and no URL). */
 export function incusConnection(c: Config): IncusConnection | null {
-  if (c.incusUrl === '') return c.incusSocket === 'none' ? null : { kind: 'unix', socketPath: c.incusSocket }
+  if (c.incusUrl.length === 0) return c.incusSocket === 'none' ? null : { kind: 'unix', socketPath: c.incusSocket }
   const problems: ConfigError[] = []
   const read = (env: string, file: string, what: string): string => {
     try {
@@ -28,7 +28,7 @@ export function incusConnection(c: Config): IncusConnection | null {
   const ca = c.incusTlsCa === '' ? null : read('INCUS_DNS_INCUS_TLS_CA', c.incusTlsCa, 'the CA bundle')
   if (problems.length > 0) throw new ConfigErrors(problems)
   return {
-    kind: 'https', url: c.incusUrl, cert, key, ca,
+    kind: 'https', url: c.incusUrl[0] as string, urls: c.incusUrl, cert, key, ca,
     serverName: c.incusTlsServerName === '' ? null : c.incusTlsServerName,
     minVersion: c.incusTlsMinVersion, skipVerify: c.incusTlsSkipVerify,
     certFile: c.incusTlsCert, caFile: c.incusTlsCa === '' ? null : c.incusTlsCa,

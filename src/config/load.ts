@@ -63,10 +63,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
 /** Rules that involve more than one setting; each message names every setting involved. */
 function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigError[] {
   const out: ConfigError[] = []
-  if (c.incusUrl !== '' && explicit.has('incusSocket')) {
+  if (c.incusUrl.length > 0 && explicit.has('incusSocket')) {
     out.push(new ConfigError('INCUS_DNS_INCUS_SOCKET', 'INCUS_DNS_INCUS_SOCKET and INCUS_DNS_INCUS_URL are both set; set one: the socket for a local Incus, the URL for a remote one'))
   }
-  if (c.incusUrl !== '') {
+  if (c.incusUrl.length > 0) {
     for (const [key, env] of [['incusTlsCert', 'INCUS_DNS_INCUS_TLS_CERT'], ['incusTlsKey', 'INCUS_DNS_INCUS_TLS_KEY']] as const) {
       if (c[key] === '') out.push(new ConfigError(env, `${env} is not set; INCUS_DNS_INCUS_URL needs a client certificate and key (make them with: incus remote generate-certificate, or openssl)`))
     }
@@ -78,7 +78,7 @@ function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigErro
   if (c.targetMode === 'cname' && c.cnameTarget === null) {
     out.push(new ConfigError('INCUS_DNS_CNAME_TARGET', 'INCUS_DNS_TARGET_MODE is cname but INCUS_DNS_CNAME_TARGET is not set; give the name every instance should point at'))
   }
-  if (c.views.length > 0 && c.incusSocket === 'none' && c.incusUrl === '') {
+  if (c.views.length > 0 && c.incusSocket === 'none' && c.incusUrl.length === 0) {
     out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but the Incus source is off (INCUS_DNS_INCUS_SOCKET=none); views choose among instance addresses, so unset INCUS_DNS_VIEWS or turn the Incus source on'))
   }
   if (c.viewsEcs.length > 0 && c.views.length === 0) {

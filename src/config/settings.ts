@@ -53,13 +53,13 @@ export const SETTINGS = {
     help: "Incus's unix socket (used when INCUS_DNS_INCUS_URL is not set); 'none' turns the Incus source off.",
     parse: (raw) => { if (raw === '') throw new Error("is empty; give the socket path, or 'none' to serve zone files only"); return raw },
   }),
-  incusUrl: setting<string>({
+  incusUrl: setting<readonly string[]>({
     env: 'INCUS_DNS_INCUS_URL', flag: 'incus-url', default: '',
-    help: 'A remote Incus over HTTPS with a client certificate, e.g. https://incus.example.org:8443.',
-    parse: (raw) => {
-      if (raw !== '' && !/^https:\/\/[^/]+(:\d+)?\/?$/.test(raw)) throw new Error(`'${raw}' is not https://host[:port], e.g. https://192.0.2.10:8443`)
-      return raw.replace(/\/$/, '')
-    },
+    help: "A remote Incus over HTTPS with a client certificate, e.g. https://incus.example.org:8443; a cluster's members comma-separated (it fails over between them, and learns the others).",
+    parse: (raw) => raw.split(',').map((u) => u.trim()).filter((u) => u !== '').map((u) => {
+      if (!/^https:\/\/[^/]+(:\d+)?\/?$/.test(u)) throw new Error(`'${u}' is not https://host[:port], e.g. https://192.0.2.10:8443`)
+      return u.replace(/\/$/, '')
+    }),
   }),
   incusTlsCert: setting<string>({
     env: 'INCUS_DNS_INCUS_TLS_CERT', flag: 'incus-tls-cert', default: '',

@@ -10,8 +10,10 @@ export type IncusConnection =
   | { readonly kind: 'unix'; readonly socketPath: string }
   | {
     readonly kind: 'https'
-    /** `https://host:8443` */
+    /** `https://host:8443`: the member this connection talks to. */
     readonly url: string
+    /** Every member URL configured (one cluster's), `url` among them. */
+    readonly urls: readonly string[]
     readonly cert: string
     readonly key: string
     /** PEM CA bundle (or the server's own certificate, pinned as Incus clients do). */

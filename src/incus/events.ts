@@ -3,7 +3,8 @@
  * The `/1.0/events?type=lifecycle` websocket (§5), over the same transport as the REST client. Reconnects
  * with capped, jittered exponential backoff; treats 30 s without a ping or message as a dead connection (as
  * the Go client does since 6ad6b511); reports each (re)connection so the source can resync in full, since
- * events missed while away are never replayed.
+ * events missed while away are never replayed. Each (re)connection goes to the member in use then: a stream
+ * that fails tells the client, which may move to another member of the cluster (members.ts).
  */
 import WebSocket from 'ws'
 import type { Event } from './api.ts'
@@ -11,6 +12,13 @@ import type { Scope } from './client.ts'
 import { scopeQuery } from './client.ts'
 import { describe, explainConnectError, tlsOptions } from './connection.ts'
 import type { IncusConnection } from './connection.ts'
+
+/** Lifecycle actions that can change an instance's names or addresses (§5.4); the rest is noise for DNS. */
+export const DNS_ACTIONS: ReadonlySet<string> = new Set([
+  'instance-created', 'instance-started', 'instance-stopped', 'instance-shutdown', 'instance-restarted',
+  'instance-renamed', 'instance-deleted', 'instance-updated', 'instance-paused', 'instance-resumed',
+  'instance-ready', 'instance-agent-started', 'instance-agent-stopped', 'instance-migrated', 'instance-restored',
+])
 
 export interface EventHandlers {
   connected(): void
@@ -22,7 +30,10 @@ export interface EventHandlers {
 }
 
 export interface EventStreamOptions {
-  readonly connection: IncusConnection
+  /** Where to connect now (the cluster member in use). */
+  readonly connection: () => IncusConnection
+  /** The stream to this member failed; true when another member is to be used (reconnect at once). */
+  readonly memberFailed?: (url: string, reason: string) => boolean
   readonly scope: Scope
   readonly handlers: EventHandlers
   readonly minBackoffMs?: number
@@ -56,8 +67,7 @@ export class EventStream {
     this.#ws?.terminate()
   }
 
-  #url(): string {
-    const c = this.#opts.connection
+  #url(c: IncusConnection): string {
     const query = `type=lifecycle&${scopeQuery(this.#opts.scope)}`
     if (c.kind === 'unix') return `ws+unix://${c.socketPath}:/1.0/events?${query}`
     return `${c.url.replace(/^https:/, 'wss:').replace(/\/$/, '')}/1.0/events?${query}`
@@ -65,8 +75,8 @@ export class EventStream {
 
   #connect(): void {
     if (this.#stopped) return
-    const c = this.#opts.connection
-    const ws = new WebSocket(this.#url(), c.kind === 'https' ? { ...tlsOptions(c), handshakeTimeout: 10_000 } : { handshakeTimeout: 10_000 })
+    const c = this.#opts.connection()
+    const ws = new WebSocket(this.#url(c), c.kind === 'https' ? { ...tlsOptions(c), handshakeTimeout: 10_000 } : { handshakeTimeout: 10_000 })
     this.#ws = ws
     let failed = false
     const fail = (reason: string): void => {
@@ -76,6 +86,8 @@ export class EventStream {
       if (this.#watchdog !== null) clearTimeout(this.#watchdog)
       ws.terminate()
       if (this.#stopped) return
+      // Another member may take over: the first try there is at once (the backoff starts again).
+      if (c.kind === 'https' && this.#opts.memberFailed?.(c.url, reason) === true) this.#attempt = 0
       const delay = this.#backoff()
       this.#opts.handlers.disconnected(reason, delay)
       this.#timer = setTimeout(() => { this.reconnects++; this.#connect() }, delay)

@@ -39,6 +39,8 @@ export interface Mapped {
   readonly srv?: readonly SrvSpec[]
   /** Incus's status (Running, Stopped, ...), for the status page. */
   readonly status?: string
+  /** The cluster member it is on (absent on a standalone server, whose `location` is 'none'). */
+  readonly location?: string
   /** The default view's addresses: the first of each family, from the NIC `user.dns.nic` names, else the first NIC. */
   readonly ipv4: string | null
   readonly ipv6: string | null
@@ -255,6 +257,7 @@ export function mapInstance(inst: Instance, settings: MapSettings, networks: Net
   // Only what is set: at 100k instances a field each is memory for nothing.
   const base = {
     key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true', status: inst.status,
+    ...(inst.location !== undefined && inst.location !== '' && inst.location !== 'none' ? { location: inst.location } : {}),
     ...(service !== null ? { service } : {}), ...(stack !== null ? { stack } : {}), ...(health !== null ? { health } : {}),
     ...(specs.length > 0 ? { srv: specs } : {}),
     ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),

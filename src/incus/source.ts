@@ -7,7 +7,6 @@
  * last good records: nothing is removed because Incus failed to answer.
  */
 import type { Logger } from 'pino'
-import { newHistogram, observe } from '../histogram.ts'
 import type { Histogram } from '../histogram.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { Name } from '../zone/types.ts'
@@ -15,11 +14,12 @@ import { AddressWatcher, DEFAULT_ADDRESS_POLL } from './address-watch.ts'
 import type { AddressPollTiming } from './address-watch.ts'
 import type { Event, Instance, Network } from './api.ts'
 import type { IncusClient, Scope } from './client.ts'
+import { ClusterState, isErrorStub } from './cluster.ts'
 import { describe } from './connection.ts'
-import { EventStream, nameAndProject } from './events.ts'
+import { DNS_ACTIONS, EventStream, nameAndProject } from './events.ts'
 import { instanceKey, leaseNetworks, mapInstance, networkFamilies, orderedInterfaces } from './map.ts'
 import type { MapSettings, Mapped, NetworkFamilies } from './map.ts'
-import { LAG_BUCKETS } from './lag.ts'
+import { PublishLag } from './lag.ts'
 import type { LagVia } from './lag.ts'
 import { LeaseCache } from './leases.ts'
 import type { InstanceRecords } from './records.ts'
@@ -30,14 +30,11 @@ import { OwnZones, wantedReverseZones } from './zones.ts'
 import type { ReverseSetting } from './zones.ts'
 import type { ResolvedView, ViewHost } from './views.ts'
 
-/** Lifecycle actions that can change an instance's names or addresses (§5.4); the rest is noise for DNS. */
-const ACTIONS = new Set([
-  'instance-created', 'instance-started', 'instance-stopped', 'instance-shutdown', 'instance-restarted',
-  'instance-renamed', 'instance-deleted', 'instance-updated', 'instance-paused', 'instance-resumed',
-  'instance-ready', 'instance-agent-started', 'instance-agent-stopped', 'instance-migrated', 'instance-restored',
-])
 
 export type { ReverseSetting }
+
+/** After instance-migrated, the instance is read again this long after (ms): its new member and address. */
+const MIGRATED_REREADS = [250, 1000]
 
 export interface IncusSourceOptions {
   readonly client: IncusClient
@@ -63,7 +60,6 @@ export interface IncusSourceOptions {
 /** Changed instances from which a sync counts as a bulk change (cli/heap.ts collects garbage after one). */
 const BULK_SYNC = 1000
 
-
 export interface IncusStats {
   /** Lag from an Incus change to its name being published, by how it was learnt: counts per bucket (+Inf last). */
   readonly lag: Record<LagVia, Histogram>
@@ -78,14 +74,10 @@ export interface IncusStats {
 export class IncusSource {
   /** True once the first full sync has succeeded (readiness). */
   ready = false
+  readonly #lag = new PublishLag()
   readonly stats: IncusStats = {
-    lag: { event: newHistogram(LAG_BUCKETS), address: newHistogram(LAG_BUCKETS) }, syncs: 0, syncErrors: 0, lastSyncAt: 0, events: 0, malformedEvents: 0, refreshErrors: 0,
+    lag: this.#lag.histograms, syncs: 0, syncErrors: 0, lastSyncAt: 0, events: 0, malformedEvents: 0, refreshErrors: 0,
   }
-  /**
-   * Since when a change of each instance is pending, and how it was learnt: the lifecycle event's own
-   * timestamp, or (addresses arrive with no event) when the address watch began. Cleared when published.
-   */
-  readonly #since = new Map<string, { at: number; via: LagVia }>()
   /** The default view's records (the status page, /zone and the state file read them). */
   readonly records: InstanceRecords
   /** Every view's records; only the default view's without INCUS_DNS_VIEWS. */
@@ -116,6 +108,8 @@ export class IncusSource {
   #lastStreamError: string | null = null
   /** Answering from the state file, not yet from Incus. */
   restored = false
+  /** The cluster's members, the one in use, and the instances held while their member is offline. */
+  readonly cluster: ClusterState
 
   constructor(options: IncusSourceOptions) {
     this.#o = options
@@ -125,6 +119,7 @@ export class IncusSource {
       rejected: (name, reason) => this.#log.warn({ name, reason }, 'name not published'),
     })
     this.records = this.views.default
+    this.cluster = new ClusterState(options.client, this.#log)
     this.#defaultZone = options.views?.defaultZone ?? options.zone
     const file = options.stateFile
     this.#saver = file === undefined || file === null ? null
@@ -137,7 +132,8 @@ export class IncusSource {
       current: (k) => this.records.instances.get(k),
     })
     this.#events = new EventStream({
-      connection: options.client.connection,
+      connection: () => options.client.connection,
+      memberFailed: (url, reason) => options.client.memberFailed(url, reason),
       scope: options.scope,
       minBackoffMs: options.eventBackoff?.minMs,
       maxBackoffMs: options.eventBackoff?.maxMs,
@@ -231,7 +227,7 @@ export class IncusSource {
   async #fullSync(): Promise<void> {
     const { client, scope } = this.#o
     try {
-      if (!this.ready) await client.checkTrusted()
+      await this.cluster.refresh(await client.server())
       const instances = await client.instances(scope)
       const networks = await this.#networks()
       this.#families = networkFamilies(networks)
@@ -245,12 +241,13 @@ export class IncusSource {
         const k = instanceKey(inst.project, inst.name)
         seen.add(k)
         // An Error stub (offline cluster member, §4.1) says nothing about the instance: keep what we had.
-        if (isErrorStub(inst)) continue
+        if (isErrorStub(inst)) { this.cluster.hold(k, inst.location); continue }
+        this.cluster.release(k)
         const mapped = await this.#map(inst, leases)
         const prev = this.records.instances.get(k)
         if (prev === undefined || !sameMapped(prev, mapped)) changes.set(k, mapped)
       }
-      for (const k of this.records.instances.keys()) if (!seen.has(k)) changes.set(k, null)
+      for (const k of this.records.instances.keys()) if (!seen.has(k)) { changes.set(k, null); this.cluster.release(k) }
       this.#queue(changes)
       this.#flush()
       for (const [k, m] of this.records.instances) if (m.awaitingAddress !== false) this.#addresses.watch(k)
@@ -324,7 +321,7 @@ export class IncusSource {
     this.stats.events++
     if (e.type !== 'lifecycle') return
     const action = e.metadata.action ?? ''
-    if (!ACTIONS.has(action)) return
+    if (!DNS_ACTIONS.has(action)) return
     const where = nameAndProject(e)
     if (where === null) return
     const { name, project } = where
@@ -333,11 +330,13 @@ export class IncusSource {
     this.#log.debug({ action, instance: k }, 'lifecycle event')
     this.#addresses.reset(k)
     const at = Date.parse(e.timestamp)
-    if (!this.#since.has(k)) this.#since.set(k, { at: Number.isNaN(at) ? Date.now() : Math.min(at, Date.now()), via: 'event' })
+    this.#lag.pending(k, Number.isNaN(at) ? Date.now() : Math.min(at, Date.now()), 'event')
     const old = e.metadata.context?.old_name
     if (action === 'instance-renamed' && typeof old === 'string') void this.refresh(project, old)
     // Whatever the action, ask Incus for the instance as it is now: deleted gives 404, which removes it.
     void this.refresh(project, name)
+    // A move between cluster members can be announced before the database names the new member: read again.
+    if (action === 'instance-migrated') for (const ms of MIGRATED_REREADS) setTimeout(() => { if (!this.#stopped) void this.refresh(project, name) }, ms).unref()
   }
 
   /** Re-fetches one instance and applies it; coalesces calls for the same instance while one runs. */
@@ -352,7 +351,8 @@ export class IncusSource {
       do {
         state.again = false
         const inst = await this.#o.client.instance(project, name)
-        if (inst !== null && isErrorStub(inst)) break
+        if (inst !== null && isErrorStub(inst)) { this.cluster.hold(k, inst.location); break }
+        this.cluster.release(k)
         result = inst === null ? null : await this.#map(inst, new LeaseCache(this.#o.client, this.#log))
         this.#queue(new Map([[k, result]]))
       } while (state.again && !this.#stopped)
@@ -388,21 +388,13 @@ export class IncusSource {
       if (m.warning !== undefined && m.warning !== before?.warning) this.#log.warn({ instance: k, problem: m.warning }, 'instance configuration problem')
     }
     const written = new Set(this.views.apply(this.#defaultZone, changes))
-    // The lag of what this batch published (an instance whose names or addresses changed in the zone).
     const now = Date.now()
-    for (const [k, m] of changes) {
-      const since = this.#since.get(k)
-      if (since === undefined) continue
-      const published = written.size > 0 && (m === null || m.hostname === null || written.has(m.hostname) || m.aliases.some((a) => written.has(a)))
-      if (published) { observe(this.stats.lag[since.via], LAG_BUCKETS, (now - since.at) / 1000); this.#since.delete(k) }
-      else if (m === null || m.awaitingAddress === false) this.#since.delete(k) // nothing to publish after all
-    }
+    this.#lag.settled(changes, written, now)
     for (const [k, m] of changes) {
       if (m === null) this.#addresses.forget(k)
       else if (m.awaitingAddress !== false) {
-        // Still waiting for an address, and no event will say when it comes: its lag is counted from this
-        // look (each poll of the address watch is one), so it measures how long we take to see it.
-        this.#since.set(k, { at: now, via: 'address' })
+        // Still waiting for an address, and no event will say when it comes: its lag counts from this look.
+        this.#lag.looked(k, now)
         this.#addresses.watch(k)
       } else this.#addresses.reset(k)
     }
@@ -413,10 +405,6 @@ export class IncusSource {
 function splitKey(k: string): [string, string] {
   const slash = k.indexOf('/')
   return [k.slice(0, slash), k.slice(slash + 1)]
-}
-
-function isErrorStub(inst: Instance): boolean {
-  return inst.status === 'Error' && inst.config === null
 }
 
 function sameMapped(a: Mapped, b: Mapped): boolean {

@@ -64,7 +64,7 @@ describe('Incus settings', () => {
   it('defaults to the standard Incus socket, all projects, running instances, 30 s TTL and polls', () => {
     const { config } = loadConfig([], {})
     expect(config.incusSocket).toBe('/var/lib/incus/unix.socket')
-    expect(config.incusUrl).toBe('')
+    expect(config.incusUrl).toEqual([])
     expect(config.project).toBe('')
     expect([...config.stateFilter]).toEqual(['running'])
     expect([config.ttl, config.pollInterval]).toEqual([30, 30_000])
