@@ -70,6 +70,9 @@ export const METRICS = [
   ['incus_dns_incus_events_total', 'counter', '', 'Events received from Incus.'],
   ['incus_dns_incus_event_stream_connected', 'gauge', '', '1 while the Incus event stream is connected.'],
   ['incus_dns_incus_reconnects_total', 'counter', '', 'Event-stream reconnections.'],
+  ['incus_dns_incus_member_switches_total', 'counter', '', 'Moves from one Incus cluster member to another because the one in use stopped answering.'],
+  ['incus_dns_incus_cluster_members', 'gauge', 'status', 'Members of the Incus cluster by the status the cluster gives them (Online, Offline, Evacuated, ...); none for a standalone server.'],
+  ['incus_dns_incus_held_instances', 'gauge', '', 'Instances listed as Error because their cluster member is offline: their last records are kept.'],
   ['incus_dns_incus_instances', 'gauge', 'state', 'Instances known, by whether they publish records (published, skipped).'],
   ['incus_dns_service_replicas', 'gauge', 'state', 'Replicas of service names: served (answered for the service) or withheld (by user.healthcheck.status).'],
   ['incus_dns_services_all_withheld', 'gauge', '', 'Services whose every replica is withheld by its health, so that all of them are served.'],
@@ -125,6 +128,13 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_incus_events_total', () => [{ value: i?.stats.events ?? 0 }])
   add('incus_dns_incus_event_stream_connected', () => [{ value: i?.eventsConnected === true ? 1 : 0 }])
   add('incus_dns_incus_reconnects_total', () => [{ value: i?.reconnects ?? 0 }])
+  add('incus_dns_incus_member_switches_total', () => [{ value: i?.cluster.status().moved ?? 0 }])
+  add('incus_dns_incus_cluster_members', () => {
+    const by = new Map<string, number>()
+    for (const m of i?.cluster.status().members ?? []) by.set(m.status, (by.get(m.status) ?? 0) + 1)
+    return [...by].map(([status, value]) => ({ labels: { status }, value }))
+  })
+  add('incus_dns_incus_held_instances', () => [{ value: i?.cluster.held.size ?? 0 }])
   add('incus_dns_incus_instances', () => {
     const all = [...(i?.records.instances.values() ?? [])]
     const published = all.filter((m) => m.skipped === null).length

@@ -3,7 +3,8 @@
  * The status page at `/` and its JSON twin at `/status.json`: "why doesn't my instance resolve?". Every Incus
  * instance with the names and addresses it publishes, or why it publishes none (opted out, no address yet,
  * filtered out by state, no name, or a name another instance won, and which); the zones with serial and record
- * count; the services with each replica's health and whether it is served; the split-horizon views, with their clients, what they see and the queries each answered; the
+ * count; the services with each replica's health and whether it is served; an Incus cluster's members, the
+ * one talked to and why it moved, and the instances held while their member is offline; the split-horizon views, with their clients, what they see and the queries each answered; the
  * event stream and the last sync; the forwarding upstreams. Plain HTML rendered here, readable
  * without JavaScript, refreshed by the browser every 5 s.
  */
@@ -35,6 +36,8 @@ export interface InstanceRow {
   readonly ipv6: string | null
   /** Words for the state: the reason, or who won the name. */
   readonly detail: string
+  /** The cluster member it is on ('' on a standalone server). */
+  readonly member: string
   /** The addresses each split-horizon view answers with, when they differ from the default view's. */
   readonly views: readonly { view: string; ipv4: string | null; ipv6: string | null }[]
 }
@@ -49,6 +52,20 @@ export interface ViewRow {
   readonly queries: number
 }
 
+export interface ClusterRow {
+  /** The member talked to, by its URL, and what /1.0 called it. */
+  readonly current: string | null
+  readonly serverName: string | null
+  readonly members: readonly { member: string; url: string; status: string; message: string; inUse: boolean; instances: number }[]
+  /** Moves from one member to another since start; the last few with their reasons (newest last). */
+  readonly moved: number
+  readonly switches: readonly { at: string; from: string; to: string; reason: string }[]
+  /** Instances whose member is offline: their last records are kept. */
+  readonly held: readonly { instance: string; member: string }[]
+  /** One address held by instances on two members (each member's bridge, one subnet): no PTR is given for it. */
+  readonly sharedAddresses: readonly { ptr: string; instances: readonly string[] }[]
+}
+
 export interface Status {
   /** Which server this is: its identity (null with INCUS_DNS_IDENTITY=none) and version. */
   readonly server: { readonly identity: string | null; readonly version: string } | null
@@ -58,6 +75,8 @@ export interface Status {
   readonly zones: readonly { zone: string; serial: number; records: number }[]
   /** Empty without INCUS_DNS_VIEWS. */
   readonly views: readonly ViewRow[]
+  /** null unless Incus is a cluster, or several member URLs are configured. */
+  readonly cluster: ClusterRow | null
   /** Resolvers whose EDNS Client Subnet picks the view (INCUS_DNS_VIEWS_ECS). */
   readonly subnetSources: readonly string[]
   readonly incus: null | { connected: boolean; reconnects: number; syncs: number; syncErrors: number; lastSyncAgeSeconds: number | null; answeringFromStateFile: boolean }
@@ -74,21 +93,24 @@ function why(skipped: string): InstanceRow['state'] {
 export function status(src: StatusSources): Status {
   const i = src.incus
   const instances: InstanceRow[] = []
+  const c = i?.cluster.status()
+  const held = c?.held ?? new Map<string, string>()
   for (const m of [...(i?.records.instances.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1))) {
     const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...(m.service !== undefined ? [m.service] : []), ...m.aliases]
     if (m.skipped !== null) {
-      instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped, views: [] })
+      instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped, views: [], member: m.location ?? '' })
       continue
     }
     const winner = m.hostname === null ? null : i?.records.hostnameWinner(m.hostname) ?? null
     if (winner !== null && winner !== m.key) {
-      instances.push({ instance: m.key, status: m.status ?? '', state: 'name conflict', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `${m.hostname ?? ''} is answered for ${winner} (the first by project/name)`, views: [] })
+      instances.push({ instance: m.key, status: m.status ?? '', state: 'name conflict', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `${m.hostname ?? ''} is answered for ${winner} (the first by project/name)`, views: [], member: m.location ?? '' })
       continue
     }
     const waiting = m.awaitingAddress !== false ? `; still waiting for ${m.ipv4 === null ? 'IPv4' : 'IPv6'}` : ''
     const views = (i?.views.perView(m) ?? []).filter((v) => v.ipv4 !== m.ipv4 || v.ipv6 !== m.ipv6)
     const warning = m.warning !== undefined ? `; ${m.warning}` : ''
-    instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}${warning}`, views })
+    const hold = held.has(m.key) ? `; held: its member ${held.get(m.key) || m.location || '?'} is offline, so these are its last records` : ''
+    instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}${hold}${warning}`, views, member: m.location ?? '' })
   }
   const counts = src.store.namesPerZone()
   const now = Date.now()
@@ -103,6 +125,16 @@ export function status(src: StatusSources): Status {
     instances,
     services: i?.records.services() ?? [],
     views,
+    cluster: c === undefined || (c.members.length === 0 && c.moved === 0 && c.urls.length < 2) ? null : {
+      current: c.current, serverName: c.serverName, moved: c.moved,
+      members: c.members.map((m) => ({
+        member: m.server_name, url: m.url, status: m.status, message: m.message ?? '', inUse: m.url.replace(/\/$/, '') === c.current,
+        instances: instances.filter((r) => r.member === m.server_name).length,
+      })),
+      switches: c.switches.slice(-5).map((w) => ({ at: new Date(w.at).toISOString(), from: w.from, to: w.to, reason: w.reason })),
+      held: [...held].sort().map(([instance, member]) => ({ instance, member })),
+      sharedAddresses: i?.records.sharedAddresses() ?? [],
+    },
     subnetSources: src.subnetSources ?? [],
     zones: src.store.zones().sort().map((zone) => ({ zone, serial: src.store.serial(zone) ?? 0, records: counts.get(zone) ?? 0 })),
     incus: i === null ? null : {
@@ -128,10 +160,14 @@ th{background:#eee}tr.published td:nth-child(3){color:#060}tr.problem td:nth-chi
 <h1>incus-dns${s.server === null ? '' : esc(` ${s.server.version.replace(/^incus-dns /, '')}${s.server.identity === null ? '' : ` on ${s.server.identity}`}`)}</h1>
 <h2>Instances</h2>
 ${incus}
-${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', ...(s.views.length > 0 ? ['in other views'] : []), 'why'], s.instances.map((r) => row([r.instance, r.status, r.state, r.names.join(' '), r.ipv4 ?? '', r.ipv6 ?? '',
+${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', ...(s.cluster !== null ? ['member'] : []), ...(s.views.length > 0 ? ['in other views'] : []), 'why'], s.instances.map((r) => row([r.instance, r.status, r.state, r.names.join(' '), r.ipv4 ?? '', r.ipv6 ?? '', ...(s.cluster !== null ? [r.member] : []),
     ...(s.views.length > 0 ? [r.views.map((v) => `${v.view}: ${[v.ipv4, v.ipv6].filter((a) => a !== null).join(' ')}`).join('; ')] : []), r.detail], r.state === 'published' ? 'published' : 'problem')))}
 ${s.services.length === 0 ? '' : `<h2>Services</h2>\n${table(['service', 'stack', 'served', 'replica', 'health', 'answers with it', 'why'], s.services.flatMap((v) => v.replicas.map((r, k) =>
     row([k === 0 ? v.service : '', k === 0 ? v.stack : '', k === 0 ? `${v.served} of ${v.replicas.length}${v.failOpen ? ' (all withheld: all served)' : ''}` : '', r.instance, r.health, r.served ? 'yes' : 'no', r.why], r.served ? 'published' : 'problem'))))}`}
+${s.cluster === null ? '' : `<h2>Cluster</h2>\n<p>Talking to <b>${esc(s.cluster.current ?? 'the local socket')}</b>${s.cluster.serverName === null ? '' : ` (${esc(s.cluster.serverName)})`}; moved ${s.cluster.moved} times since start.${s.cluster.held.length === 0 ? '' : ` Held (member offline, last records kept): ${esc(s.cluster.held.map((h) => h.instance).join(', '))}.`}</p>
+${table(['member', 'URL', 'status', 'talked to', 'instances', 'message'], s.cluster.members.map((m) => row([m.member, m.url, m.status, m.inUse ? 'yes' : '', String(m.instances), m.message], m.status === 'Online' ? 'published' : 'problem')))}
+${s.cluster.switches.length === 0 ? '' : table(['moved at', 'from', 'to', 'why'], s.cluster.switches.map((w) => row([w.at, w.from, w.to, w.reason])))}
+${s.cluster.sharedAddresses.length === 0 ? '' : `<p>One address on two members (no PTR, it could name the wrong instance):</p>\n${table(['PTR name', 'instances'], s.cluster.sharedAddresses.map((a) => row([a.ptr, a.instances.join(' ')], 'problem')))}`}`}
 <h2>Zones</h2>
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
 ${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${esc(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}

@@ -15,6 +15,8 @@ export function isErrorStub(inst: Instance): boolean {
 }
 
 export interface ClusterStatus {
+  /** Member URLs tried in turn (configured, then learnt); empty for a unix socket. */
+  readonly urls: readonly string[]
   /** This server's name as /1.0 gives it (the member in use). */
   readonly serverName: string | null
   /** The member URL in use (for a unix socket, null). */
@@ -80,7 +82,7 @@ export class ClusterState {
   status(): ClusterStatus {
     const m = this.#client.members
     return {
-      serverName: this.serverName, current: m?.current ?? null, members: m?.known ?? this.#known,
+      urls: m?.urls ?? [], serverName: this.serverName, current: m?.current ?? null, members: m?.known ?? this.#known,
       moved: m?.moved ?? 0, switches: m?.switches ?? [], held: this.held,
     }
   }

@@ -50,6 +50,8 @@ export class InstanceRecords {
   readonly #losers = new Map<Name, Set<string>>()
   /** Conflicts seen (each instance losing a name counts once, until it stops claiming it). */
   conflicts = 0
+  /** PTR owners left without a PTR because instances on two cluster members hold the address → those instances. */
+  readonly #shared = new Map<Name, string[]>()
   /** A name → the SRV owners below it (`_x._tcp.<name>`): re-settled whenever the name is. */
   readonly #srvUnder = new Map<Name, Set<Name>>()
 
@@ -74,6 +76,11 @@ export class InstanceRecords {
   }
 
   get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
+
+  /** Addresses held by instances on two cluster members (their PTR owner), with the instances: no PTR is given. */
+  sharedAddresses(): { ptr: Name; instances: string[] }[] {
+    return [...this.#shared].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ptr, instances]) => ({ ptr, instances }))
+  }
 
   /** Every service with its replicas and which of them are served, for the status page and metrics. */
   services(): ServiceRow[] { return serviceRows(this.#instances.values(), (name) => this.hostnameWinner(name)) }
@@ -212,6 +219,14 @@ export class InstanceRecords {
       if (aliases.length === 1) return [{ name: owner, ttl, data: { type: 'CNAME', target: (aliases[0] as Mapped).hostname as Name } }]
       return this.#addressRecords(owner, aliases, cname)
     }
+    // One address on two cluster members (each member's bridge hands out the same subnet, docs/clusters.md):
+    // whichever PTR we gave could name the wrong instance for the asker, so there is none.
+    if (ptrs.length > 1 && ptrs.every((m) => m.location !== undefined) && new Set(ptrs.map((m) => m.location)).size > 1) {
+      this.#noteConflicts(owner, ptrs[0], ptrs.slice(1), 'the same address on two cluster members: no PTR, since it could name the wrong instance')
+      this.#shared.set(owner, ptrs.map((m) => m.key))
+      return []
+    }
+    this.#shared.delete(owner)
     this.#noteConflicts(owner, ptrs[0], ptrs.slice(1), 'the first by project/name keeps it')
     if (ptrs.length > 0) return [{ name: owner, ttl, data: { type: 'PTR', target: (ptrs[0] as Mapped).hostname as Name } }]
     return []

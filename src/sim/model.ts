@@ -34,6 +34,8 @@ export interface LaunchSpec {
   readonly docker?: boolean
   /** NICs besides eth0, each on its own network; their addresses are there while it runs. */
   readonly nics?: readonly ExtraNic[]
+  /** The cluster member it is on; default 'none' (a standalone server). */
+  readonly location?: string
 }
 
 export interface ExtraNic {
@@ -69,6 +71,7 @@ export interface SimInstance {
   /** Error stub as an offline cluster member returns it: only name, project, location, type. */
   stub: boolean
   extraNics: (ExtraNic & { readonly hwaddr: string; configured: boolean })[]
+  location: string
 }
 
 const STATUS_CODE: Record<string, number> = { Running: 103, Stopped: 102, Frozen: 110, Error: 112, Ready: 113 }
@@ -120,6 +123,7 @@ export function newInstance(spec: LaunchSpec): SimInstance {
     agent: spec.agent ?? true, docker: spec.docker ?? false,
     createdAt: new Date().toISOString(), addressTimers: [], stub: false, network: spec.network ?? BRIDGE.name,
     extraNics: (spec.nics ?? []).map((n) => ({ ...n, hwaddr: nextMac(), configured: false })),
+    location: spec.location ?? 'none',
   }
 }
 
@@ -174,7 +178,7 @@ export function renderInstance(i: SimInstance): Instance {
     return {
       architecture: '', config: null, devices: null, ephemeral: false, profiles: null, stateful: false, description: '',
       created_at: '0001-01-01T00:00:00Z', name: i.name, status: 'Error', status_code: 112, last_used_at: '0001-01-01T00:00:00Z',
-      location: 'server02', type: i.type, project: i.project,
+      location: i.location === 'none' ? 'server02' : i.location, type: i.type, project: i.project,
     } as unknown as Instance
   }
   const volatile = {
@@ -194,7 +198,7 @@ export function renderInstance(i: SimInstance): Instance {
       ...Object.fromEntries(i.extraNics.map((x) => [x.device, { name: x.device, network: x.network, type: 'nic' }])),
       root: { path: '/', pool: 'default', type: 'disk' },
     },
-    name: i.name, ...status, last_used_at: i.createdAt, location: 'none', type: i.type, project: i.project,
+    name: i.name, ...status, last_used_at: i.createdAt, location: i.location, type: i.type, project: i.project,
   } as unknown as Instance
 }
 

@@ -4,7 +4,8 @@
  * `/1.0/instances` (recursion 0/1/2, `project`, `all-projects`), single instances and `/state`, `/1.0/networks`
  * and `/leases`, and the `/1.0/events` websocket, over a unix socket and over HTTPS that trusts only pinned
  * client certificates. Tests script it: launch, stop, rename, delete, change config, move addresses with no
- * event, drop the event stream, answer 500 or garbage, reorder or drop events.
+ * event, drop the event stream, answer 500 or garbage, reorder or drop events. As a cluster (§6), each HTTPS
+ * listener is a member: /1.0 names it, /1.0/cluster/members lists them all, and one can go away.
  */
 import { rmSync } from 'node:fs'
 import http from 'node:http'
@@ -29,6 +30,16 @@ interface Listener {
   readonly ws: WebSocket
   /** null: all projects. */
   readonly project: string | null
+  /** The local port it came in on (which cluster member). */
+  readonly port: number | undefined
+}
+
+/** A member of the simulated cluster, as /1.0/cluster/members lists it. */
+export interface SimMember {
+  readonly server_name: string
+  readonly url: string
+  status: 'Online' | 'Offline' | 'Evacuated'
+  message: string
 }
 
 const EVENT_TYPES = ['lifecycle', 'logging', 'operation', 'network-acl']
@@ -44,6 +55,10 @@ export class SimIncus {
   readonly events = { drop: false, duplicate: false, reorder: false }
   /** Refuse websocket upgrades with this status (e.g. 503 while "starting up"). */
   refuseEvents: number | null = null
+  /** Clustered: the members, one per HTTPS listener (listenMember); null: a standalone server. */
+  cluster: SimMember[] | null = null
+  /** HTTPS listener port → its member name. */
+  readonly #memberOf = new Map<number, string>()
   #faults: Fault[] = []
   #always: Fault | null = null
   readonly #listeners = new Set<Listener>()
@@ -80,6 +95,42 @@ export class SimIncus {
     return (server.address() as AddressInfo).port
   }
 
+  /** A cluster member: an HTTPS listener that /1.0 names `name`, listed in /1.0/cluster/members. */
+  async listenMember(name: string, tls: { key: string | Buffer; cert: string | Buffer }): Promise<number> {
+    const port = await this.listenHttps(tls)
+    this.#memberOf.set(port, name)
+    this.cluster ??= []
+    this.cluster.push({ server_name: name, url: `https://127.0.0.1:${port}`, status: 'Online', message: 'Fully operational' })
+    return port
+  }
+
+  /** A member's daemon dies: its listener closes with its connections and event streams; the others list it offline. */
+  async stopMember(name: string): Promise<void> {
+    const port = [...this.#memberOf].find(([, n]) => n === name)?.[0]
+    const server = this.#servers.find((s) => (s.address() as AddressInfo | null)?.port === port)
+    if (server === undefined) throw new Error(`no member ${name}`)
+    for (const l of this.#listeners) if (l.port === port) { l.ws.terminate(); this.#listeners.delete(l) }
+    await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections() })
+    this.#servers.splice(this.#servers.indexOf(server), 1)
+    const m = this.cluster?.find((x) => x.server_name === name)
+    if (m !== undefined) { m.status = 'Offline'; m.message = 'No heartbeat for 11s' }
+    // The others list its instances as Error stubs (§4.1).
+    for (const i of this.instances.values()) if (i.location === name) i.stub = true
+  }
+
+  /**
+   * `incus move --target`: instance-migrated, announced `namedAfterMs` before the database names the new member
+   * (§6.1: the event can come first); the address may change with it.
+   */
+  migrate(project: string, name: string, to: string, addresses: { ipv4?: string | null; ipv6?: string | null } = {}, namedAfterMs = 100): void {
+    const inst = this.get(project, name)
+    this.emit(lifecycleEvent('instance-migrated', inst))
+    setTimeout(() => {
+      inst.location = to
+      if (addresses.ipv4 !== undefined) inst.ipv4 = addresses.ipv4
+      if (addresses.ipv6 !== undefined) inst.ipv6 = addresses.ipv6
+    }, namedAfterMs).unref()
+  }
   async close(): Promise<void> {
     clearInterval(this.#pinger)
     for (const i of this.instances.values()) clearAddressTimers(i)
@@ -268,11 +319,18 @@ export class SimIncus {
         config: {}, api_extensions: ['instance_all_projects', 'event_project', 'event_lifecycle_name_and_project', 'instance_ready_state'],
         api_status: 'stable', api_version: '1.0', auth: 'trusted', public: false, auth_methods: ['tls'],
         auth_user_name: 'root', auth_user_method: 'unix',
-        environment: { project: url.searchParams.get('project') ?? 'default', server: 'incus', server_clustered: false, server_name: 'sim', server_version: '7.3' },
+        environment: { project: url.searchParams.get('project') ?? 'default', server: 'incus', server_clustered: this.cluster !== null, server_name: this.#memberOf.get(req.socket.localPort ?? 0) ?? 'sim', server_version: '7.3' },
       })
       return
     }
     if (!trusted) { error(403, 'not authorized'); return }
+    if (path === '/1.0/cluster/members') {
+      if (this.cluster === null) { error(404, 'Server isn\'t part of a cluster'); return }
+      const recursion = Number(url.searchParams.get('recursion') ?? '0') || 0
+      sync(recursion === 0 ? this.cluster.map((m) => `/1.0/cluster/members/${m.server_name}`)
+        : this.cluster.map((m) => ({ server_name: m.server_name, url: m.url, database: true, status: m.status, message: m.message, architecture: 'x86_64', failure_domain: 'default', description: '', config: {}, groups: ['default'], roles: ['database'] })))
+      return
+    }
 
     const project = url.searchParams.get('project')
     const all = /^(true|1|yes|on)$/i.test(url.searchParams.get('all-projects') ?? '')
@@ -330,7 +388,7 @@ export class SimIncus {
     if (project !== null && all) { reject(400, 'Cannot specify a project when requesting all projects'); return }
     if (project !== null && project !== 'default' && !this.projects.has(project)) { reject(404, 'Project not found'); return }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const listener: Listener = { ws, project: all ? null : project ?? 'default' }
+      const listener: Listener = { ws, project: all ? null : project ?? 'default', port: req.socket.localPort }
       this.#listeners.add(listener)
       ws.on('close', () => this.#listeners.delete(listener))
       ws.on('error', () => ws.terminate())
