@@ -156,6 +156,8 @@ export class IncusSource {
   }
 
   get eventsConnected(): boolean { return this.#events.connected }
+  /** The REST client (the cluster member in use, for the status page and tests). */
+  get client(): IncusClient { return this.#o.client }
   get reconnects(): number { return this.#events.reconnects }
 
   start(): void {
