@@ -34,7 +34,7 @@ export function haveRealIncus(): boolean {
   return false
 }
 
-function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, input?: string): Promise<string> {
+export function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`${file} ${args.join(' ')}: ${stderr.trim() || err.message}`))
@@ -112,22 +112,7 @@ export async function startRealIncus(): Promise<RealIncus> {
 
   const real: RealIncus = {
     dir, socket, incus, startDaemon, stopDaemon,
-    get: <T>(path: string) => new Promise<T>((resolve, reject) => {
-      const req = http.get({ socketPath: socket, path, timeout: 10_000 }, (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (c: string) => { body += c })
-        res.on('end', () => {
-          try {
-            const env = JSON.parse(body) as { type: string; error: string; metadata: T }
-            if (env.type === 'error') reject(new Error(`GET ${path}: ${env.error}`))
-            else resolve(env.metadata)
-          } catch (err) { reject(err) }
-        })
-      })
-      req.on('error', reject)
-      req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)))
-    }),
+    get: <T>(path: string) => unixGet<T>(socket, path),
     log: () => { try { return readFileSync(logFile, 'utf8') } catch { return '' } },
     stop: async () => {
       // Everything that was made, even after a failure: instances in every project, bridges, the daemon, the dir.
@@ -217,6 +202,26 @@ exit 0
   const tarball = join(at, '..', `${at.split('/').pop() ?? 'image'}.tar.gz`)
   execFileSync('tar', ['-C', at, '-czf', tarball, 'metadata.yaml', 'rootfs'])
   return tarball
+}
+
+/** GET over an incusd's unix socket; the envelope's metadata. */
+export function unixGet<T>(socket: string, path: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const req = http.get({ socketPath: socket, path, timeout: 10_000 }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { body += c })
+      res.on('end', () => {
+        try {
+          const env = JSON.parse(body) as { type: string; error: string; metadata: T }
+          if (env.type === 'error') reject(new Error(`GET ${path}: ${env.error}`))
+          else resolve(env.metadata)
+        } catch (err) { reject(err) }
+      })
+    })
+    req.on('error', reject)
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)))
+  })
 }
 
 /** One temp dir helper for tests that need scratch files next to the daemon's. */

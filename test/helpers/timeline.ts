@@ -42,7 +42,7 @@ async function answered(port: number, name: string, type: 'A' | 'AAAA'): Promise
  * Watches until both families have appeared in Incus's state and in DNS, or `boundMs` passes. `t0` is the
  * moment to count from (the launch's return, say).
  */
-export async function observe(real: RealIncus, opts: { instance: string; project?: string; dnsName: string; port: number; t0: number; boundMs: number }): Promise<Timeline> {
+export async function observe(real: Pick<RealIncus, 'get'>, opts: { instance: string; project?: string; dnsName: string; port: number; t0: number; boundMs: number }): Promise<Timeline> {
   const out: Timeline = { ipv4: { state: null, dns: null, address: null }, ipv6: { state: null, dns: null, address: null } }
   const deadline = opts.t0 + opts.boundMs
   const q = opts.project !== undefined && opts.project !== 'default' ? `?project=${encodeURIComponent(opts.project)}` : ''
