@@ -75,10 +75,17 @@ function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigErro
       if (explicit.has(key)) out.push(new ConfigError(env, `${env} is set but INCUS_DNS_INCUS_URL is not; TLS settings apply only to a remote Incus over HTTPS`))
     }
   }
+  if (c.incusRemotes.length > 0) {
+    if (c.incusUrl.length > 0) out.push(new ConfigError('INCUS_DNS_INCUS_REMOTES', 'INCUS_DNS_INCUS_REMOTES and INCUS_DNS_INCUS_URL are both set; set one: the remotes of your incus client configuration, or one server (cluster) by URL'))
+    if (explicit.has('incusSocket')) out.push(new ConfigError('INCUS_DNS_INCUS_REMOTES', "INCUS_DNS_INCUS_REMOTES and INCUS_DNS_INCUS_SOCKET are both set; a local server is a remote too (incus remote list shows it as 'local', unix://): name it in INCUS_DNS_INCUS_REMOTES"))
+    if (c.incusRemotes.length > 1 && c.views.length > 0) out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set with several INCUS_DNS_INCUS_REMOTES; views across several servers are not supported yet: name one remote, or unset INCUS_DNS_VIEWS'))
+  } else if (explicit.has('incusConf')) {
+    out.push(new ConfigError('INCUS_DNS_INCUS_CONF', 'INCUS_DNS_INCUS_CONF is set but INCUS_DNS_INCUS_REMOTES is not; the configuration folder is read only for remotes'))
+  }
   if (c.targetMode === 'cname' && c.cnameTarget === null) {
     out.push(new ConfigError('INCUS_DNS_CNAME_TARGET', 'INCUS_DNS_TARGET_MODE is cname but INCUS_DNS_CNAME_TARGET is not set; give the name every instance should point at'))
   }
-  if (c.views.length > 0 && c.incusSocket === 'none' && c.incusUrl.length === 0) {
+  if (c.views.length > 0 && c.incusSocket === 'none' && c.incusUrl.length === 0 && c.incusRemotes.length === 0) {
     out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but the Incus source is off (INCUS_DNS_INCUS_SOCKET=none); views choose among instance addresses, so unset INCUS_DNS_VIEWS or turn the Incus source on'))
   }
   if (c.viewsEcs.length > 0 && c.views.length === 0) {

@@ -128,3 +128,19 @@ export function parseUpstreams(raw: string): ListenAddress[] {
     return { host: m[1] as string, port }
   })
 }
+
+/** A remote of the incus client's configuration, and the suffix its names get (null: INCUS_DNS_SUFFIX). */
+export interface RemoteSpec { readonly name: string; readonly suffix: string | null }
+
+/** `lab-a,lab-b=lab-b.example.org`: remote names as `incus remote add` takes them, each once. */
+export function parseRemotes(raw: string): RemoteSpec[] {
+  const out: RemoteSpec[] = []
+  for (const item of raw.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const eq = item.indexOf('=')
+    const name = (eq < 0 ? item : item.slice(0, eq)).trim()
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new Error(`'${name}' is not a remote name (as in: incus remote add <name> <url>)`)
+    if (out.some((r) => r.name === name)) throw new Error(`remote '${name}' is named twice`)
+    out.push({ name, suffix: eq < 0 ? null : parseDomain(item.slice(eq + 1).trim()) })
+  }
+  return out
+}

@@ -10,7 +10,8 @@ import { parseTsigKey } from '../xfr/tsig.ts'
 import type { TsigKey } from '../xfr/tsig.ts'
 import { parseViews } from './views.ts'
 import type { ViewSpec } from './views.ts'
-import { oneOf, parseAddressList, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseStates, parseUpstreams } from './parse.ts'
+import { oneOf, parseAddressList, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseRemotes, parseStates, parseUpstreams } from './parse.ts'
+import type { RemoteSpec } from './parse.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -90,6 +91,16 @@ export const SETTINGS = {
     env: 'INCUS_DNS_INCUS_TLS_SKIP_VERIFY', flag: 'incus-tls-skip-verify', default: 'false',
     help: "Do not verify Incus's certificate (anyone on the path can then pose as Incus); logged as a warning.",
     parse: parseBoolean,
+  }),
+  incusRemotes: setting<readonly RemoteSpec[]>({
+    env: 'INCUS_DNS_INCUS_REMOTES', flag: 'incus-remotes', default: '',
+    help: "Several Incus servers in one zone: remotes of the incus client's configuration (incus remote add), comma-separated, each name[=suffix]; a name on two servers goes to the first in the list. See docs/clusters.md.",
+    parse: parseRemotes,
+  }),
+  incusConf: setting<string>({
+    env: 'INCUS_DNS_INCUS_CONF', flag: 'incus-conf', default: '',
+    help: "The incus client's configuration folder (config.yml, servercerts/, client.crt) for INCUS_DNS_INCUS_REMOTES; empty: $INCUS_CONF, else ~/.config/incus.",
+    parse: (raw) => raw,
   }),
   project: setting<string>({
     env: 'INCUS_DNS_PROJECT', flag: 'project', default: '',

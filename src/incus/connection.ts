@@ -21,6 +21,11 @@ export type IncusConnection =
     readonly serverName: string | null
     readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
     readonly skipVerify: boolean
+    /**
+     * `ca` is the server's own certificate, pinned as the incus client pins it (servercerts/<remote>.crt):
+     * trust comes from that certificate alone, so the host name is not checked against it.
+     */
+    readonly pinned?: boolean
     /** File names, for messages. */
     readonly certFile: string
     readonly caFile: string | null
@@ -36,6 +41,7 @@ export function tlsOptions(conn: Extract<IncusConnection, { kind: 'https' }>): C
     cert: conn.cert, key: conn.key, ...(conn.ca !== null ? { ca: conn.ca } : {}),
     ...(conn.serverName !== null ? { servername: conn.serverName } : {}),
     minVersion: conn.minVersion, rejectUnauthorized: !conn.skipVerify,
+    ...(conn.pinned === true ? { checkServerIdentity: () => undefined } : {}),
   }
 }
 

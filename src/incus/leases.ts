@@ -5,7 +5,9 @@
  */
 import type { Logger } from 'pino'
 import type { IncusClient } from './client.ts'
-import type { Leases } from './map.ts'
+import type { Instance } from './api.ts'
+import { leaseNetworks, mapInstance, orderedInterfaces } from './map.ts'
+import type { Leases, MapSettings, Mapped, NetworkFamilies } from './map.ts'
 
 /** Fetches each (network, project)'s leases once per sync. */
 export class LeaseCache {
@@ -31,4 +33,13 @@ export class LeaseCache {
     }
     return merged
   }
+}
+
+/** Maps an instance; the leases are read only for one that reports no interface at all (map.ts says why). */
+export async function mapWithLeases(inst: Instance, settings: MapSettings, families: NetworkFamilies, leases: LeaseCache): Promise<Mapped> {
+  const mapped = mapInstance(inst, settings, families)
+  if (mapped.skipped === null || mapped.awaitingAddress === false || orderedInterfaces(inst).length > 0) return mapped
+  const networks = leaseNetworks(inst)
+  if (networks.length === 0) return mapped
+  return mapInstance(inst, settings, families, await leases.get(networks, inst.project))
 }

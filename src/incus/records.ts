@@ -23,7 +23,14 @@ export interface RecordSettings {
   /** guest-ip: A/AAAA; cname: every hostname is a CNAME to `cnameTarget`. */
   readonly targetMode: 'guest-ip' | 'cname'
   readonly cnameTarget: Name | null
+  /**
+   * The order of instance keys when two claim one name (the first keeps it): project/name by default; with
+   * several remotes (keys `<remote>:<project>/<name>`), the remotes' order in INCUS_DNS_INCUS_REMOTES first.
+   */
+  readonly compare?: (a: string, b: string) => number
 }
+
+const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 export interface RecordEvents {
   /** A name two instances claim: `winner` keeps it, by `rule`. */
@@ -44,6 +51,7 @@ export class InstanceRecords {
   readonly #claims = new Map<Name, string[]>()
   readonly #settings: RecordSettings
   readonly #events: RecordEvents
+  readonly #compare: (a: string, b: string) => number
   /** Reverse zones PTRs may go into; a PTR outside them is not made. */
   #reverseZones: ReadonlySet<Name> = new Set()
   /** owner → instances that lost it now, so a standing conflict is reported once, not on every change. */
@@ -58,13 +66,14 @@ export class InstanceRecords {
   constructor(settings: RecordSettings, events: RecordEvents) {
     this.#settings = settings
     this.#events = events
+    this.#compare = settings.compare ?? byKey
   }
 
   get instances(): ReadonlyMap<string, Mapped> { return this.#instances }
   /** The instances (project/name) claiming `owner`. */
   claimsOf(owner: Name): string[] {
     const c = this.#claims.get(owner) ?? []
-    return c.filter((_, i) => i % 2 === 0).sort()
+    return c.filter((_, i) => i % 2 === 0).sort(this.#compare)
   }
 
   /** The instance whose hostname `owner` is now (the first by project/name), or null when none claims it so. */
@@ -72,7 +81,7 @@ export class InstanceRecords {
     const c = this.#claims.get(owner) ?? []
     const hosts: string[] = []
     for (let i = 0; i < c.length; i += 2) if (c[i + 1] === 'hostname') hosts.push(c[i] as string)
-    return hosts.sort()[0] ?? null
+    return hosts.sort(this.#compare)[0] ?? null
   }
 
   get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
@@ -187,7 +196,7 @@ export class InstanceRecords {
     if (claims === undefined) return []
     const how = new Map<string, string>()
     for (let i = 0; i < claims.length; i += 2) how.set(claims[i] as string, claims[i + 1] as string)
-    const sorted = [...how.keys()].sort()
+    const sorted = [...how.keys()].sort(this.#compare)
     const of = (kind: Claim): Mapped[] => sorted.filter((k) => how.get(k) === kind).map((k) => this.#instances.get(k) as Mapped)
     const { ttl, targetMode, cnameTarget } = this.#settings
     const cname = targetMode === 'cname' ? cnameTarget : null
@@ -243,7 +252,7 @@ export class InstanceRecords {
     let from: readonly Mapped[]
     if (host !== null) from = claimants.filter((m) => m.key === host)
     else {
-      const replicas = (this.#claims.get(base) ?? []).filter((_, i, a) => i % 2 === 0 && a[i + 1] === 'service').sort()
+      const replicas = (this.#claims.get(base) ?? []).filter((_, i, a) => i % 2 === 0 && a[i + 1] === 'service').sort(this.#compare)
       const served = new Set(selectService(replicas.map((k) => this.#instances.get(k) as Mapped)).served.map((m) => m.key))
       from = claimants.filter((m) => served.has(m.key))
     }

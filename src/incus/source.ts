@@ -15,21 +15,24 @@ import type { AddressPollTiming } from './address-watch.ts'
 import type { Event, Instance, Network } from './api.ts'
 import type { IncusClient, Scope } from './client.ts'
 import { ClusterState, isErrorStub } from './cluster.ts'
+import { PerKey } from './coalesce.ts'
 import { describe } from './connection.ts'
 import { DNS_ACTIONS, EventStream, nameAndProject } from './events.ts'
-import { instanceKey, leaseNetworks, mapInstance, networkFamilies, orderedInterfaces } from './map.ts'
+import { InstanceKeys } from './keys.ts'
+import { networkFamilies } from './map.ts'
 import type { MapSettings, Mapped, NetworkFamilies } from './map.ts'
 import { PublishLag } from './lag.ts'
 import type { LagVia } from './lag.ts'
-import { LeaseCache } from './leases.ts'
+import { LeaseCache, mapWithLeases } from './leases.ts'
 import type { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
+import { recordEvents } from './shared.ts'
+import type { SharedRecords } from './shared.ts'
 import { loadState, StateSaver } from './state-file.ts'
 import { resolveViews, ViewRecords } from './views.ts'
 import { OwnZones, wantedReverseZones } from './zones.ts'
 import type { ReverseSetting } from './zones.ts'
 import type { ResolvedView, ViewHost } from './views.ts'
-
 
 export type { ReverseSetting }
 
@@ -55,6 +58,8 @@ export interface IncusSourceOptions {
   readonly views?: ViewHost | null
   /** Called after a sync that changed the zone in bulk (the first one, or BULK_SYNC instances or more). */
   readonly onBulkSync?: () => void
+  /** One of several servers in one zone (INCUS_DNS_INCUS_REMOTES): the records they share, and this one's name. */
+  readonly shared?: SharedRecords | null
 }
 
 /** Changed instances from which a sync counts as a bulk change (cli/heap.ts collects garbage after one). */
@@ -87,11 +92,13 @@ export class IncusSource {
   /** The views as last resolved, to log a change once. */
   #resolved = ''
   readonly #o: IncusSourceOptions
+  /** Instance keys: `<remote>:` before them when several remotes share the records. */
+  readonly #keys: InstanceKeys
   readonly #log: Logger
   readonly #events: EventStream
   readonly #pending = new Map<string, Mapped | null>()
   #flushScheduled = false
-  readonly #inflight = new Map<string, { again: boolean }>()
+  readonly #refreshing = new PerKey()
   readonly #addresses: AddressWatcher
   /** The managed networks as of the last full sync (or the state file), and their address families. */
   #networksSeen: readonly Network[] = []
@@ -114,21 +121,19 @@ export class IncusSource {
   constructor(options: IncusSourceOptions) {
     this.#o = options
     this.#log = options.log.child({ mod: 'incus' })
-    this.views = new ViewRecords(options.records, {
-      conflict: (name, winner, loser, rule) => this.#log.warn({ name, winner, loser, rule }, `two instances claim one name; ${rule}`),
-      rejected: (name, reason) => this.#log.warn({ name, reason }, 'name not published'),
-    })
+    this.#keys = new InstanceKeys(options.shared?.remote ?? null)
+    this.views = options.shared?.views ?? new ViewRecords(options.records, recordEvents(this.#log))
     this.records = this.views.default
     this.cluster = new ClusterState(options.client, this.#log)
     this.#defaultZone = options.views?.defaultZone ?? options.zone
     const file = options.stateFile
     this.#saver = file === undefined || file === null ? null
-      : new StateSaver(file, () => ({ reverseZones: this.records.reverseZones, instances: this.records.instances.values(), networks: this.#networksSeen }), this.#log)
+      : new StateSaver(file, () => ({ reverseZones: this.records.reverseZones, instances: this.#mine().map(([, m]) => m), networks: this.#networksSeen }), this.#log)
     this.#ownZones = new OwnZones(options.zone, options.map.suffix, options.records.ttl, this.#log)
     this.#addresses = new AddressWatcher({
       timing: { ...DEFAULT_ADDRESS_POLL, ...options.addressPoll },
       log: this.#log,
-      refresh: (k) => { const [project, name] = splitKey(k); return this.refresh(project, name) },
+      refresh: (k) => { const [project, name] = this.#keys.split(k); return this.refresh(project, name) },
       current: (k) => this.records.instances.get(k),
     })
     this.#events = new EventStream({
@@ -240,7 +245,7 @@ export class IncusSource {
       const seen = new Set<string>()
       const changes = new Map<string, Mapped | null>()
       for (const inst of instances) {
-        const k = instanceKey(inst.project, inst.name)
+        const k = this.#keys.key(inst.project, inst.name)
         seen.add(k)
         // An Error stub (offline cluster member, §4.1) says nothing about the instance: keep what we had.
         if (isErrorStub(inst)) { this.cluster.hold(k, inst.location); continue }
@@ -249,10 +254,10 @@ export class IncusSource {
         const prev = this.records.instances.get(k)
         if (prev === undefined || !sameMapped(prev, mapped)) changes.set(k, mapped)
       }
-      for (const k of this.records.instances.keys()) if (!seen.has(k)) { changes.set(k, null); this.cluster.release(k) }
+      for (const [k] of this.#mine()) if (!seen.has(k)) { changes.set(k, null); this.cluster.release(k) }
       this.#queue(changes)
       this.#flush()
-      for (const [k, m] of this.records.instances) if (m.awaitingAddress !== false) this.#addresses.watch(k)
+      for (const [k, m] of this.#mine()) if (m.awaitingAddress !== false) this.#addresses.watch(k)
       this.stats.syncs++
       this.stats.lastSyncAt = Date.now()
       const first = !this.ready
@@ -261,7 +266,7 @@ export class IncusSource {
       this.#scheduleSave()
       if (this.#failing !== null) this.#log.info({ incus: describe(client.connection) }, 'Incus answers again')
       this.#failing = null
-      const published = [...this.records.instances.values()].filter((m) => m.skipped === null).length
+      const published = this.#mine().filter(([, m]) => m.skipped === null).length
       if (first || changes.size > 0) {
         this.#log.info({ instances: instances.length, published, changed: changes.size, first }, 'Incus sync done')
       }
@@ -304,19 +309,23 @@ export class IncusSource {
   /** Creates the suffix zone and the reverse zones no zone file defines, and tells the records where PTRs go. */
   #applyZones(wanted: ReadonlySet<Name>): void {
     this.#ownZones.ensure(wanted)
-    if (this.views.setReverseZones(wanted)) {
-      // PTRs move in or out of zones: re-settle every instance's claims.
+    const shared = this.#o.shared
+    if (this.views.setReverseZones(shared === undefined || shared === null ? wanted : shared.reverseZones(shared.remote, wanted))) {
+      // PTRs move in or out of zones: re-settle every instance's claims (another remote's are settled with
+      // them: the records are one).
       this.#queue(new Map(this.records.instances))
     }
   }
 
-  /** Maps an instance; the leases are read only for one that reports no interface at all (map.ts says why). */
+  /** This source's instances among the records (all of them but with several remotes). */
+  #mine(): [string, Mapped][] {
+    return this.#keys.prefix === '' ? [...this.records.instances] : [...this.records.instances].filter(([k]) => this.#keys.owns(k))
+  }
+
+  /** Maps an instance (with the lease fallback of leases.ts), keyed as this server keys them. */
   async #map(inst: Instance, leases: LeaseCache): Promise<Mapped> {
-    const mapped = mapInstance(inst, this.#o.map, this.#families)
-    if (mapped.skipped === null || mapped.awaitingAddress === false || orderedInterfaces(inst).length > 0) return mapped
-    const networks = leaseNetworks(inst)
-    if (networks.length === 0) return mapped
-    return mapInstance(inst, this.#o.map, this.#families, await leases.get(networks, inst.project))
+    const mapped = await mapWithLeases(inst, this.#o.map, this.#families, leases)
+    return this.#keys.prefix === '' ? mapped : { ...mapped, key: this.#keys.key(inst.project, inst.name) }
   }
 
   #onEvent(e: Event): void {
@@ -328,7 +337,7 @@ export class IncusSource {
     if (where === null) return
     const { name, project } = where
     if (this.#o.scope !== 'all' && this.#o.scope.project !== project) return
-    const k = instanceKey(project, name)
+    const k = this.#keys.key(project, name)
     this.#log.debug({ action, instance: k }, 'lifecycle event')
     this.#addresses.reset(k)
     const at = Date.parse(e.timestamp)
@@ -343,28 +352,21 @@ export class IncusSource {
 
   /** Re-fetches one instance and applies it; coalesces calls for the same instance while one runs. */
   async refresh(project: string, name: string): Promise<Mapped | null | undefined> {
-    const k = instanceKey(project, name)
-    const running = this.#inflight.get(k)
-    if (running !== undefined) { running.again = true; return undefined }
-    const state = { again: false }
-    this.#inflight.set(k, state)
-    let result: Mapped | null | undefined
+    const k = this.#keys.key(project, name)
     try {
-      do {
-        state.again = false
+      return await this.#refreshing.run(k, async () => {
         const inst = await this.#o.client.instance(project, name)
-        if (inst !== null && isErrorStub(inst)) { this.cluster.hold(k, inst.location); break }
+        if (inst !== null && isErrorStub(inst)) { this.cluster.hold(k, inst.location); return undefined }
         this.cluster.release(k)
-        result = inst === null ? null : await this.#map(inst, new LeaseCache(this.#o.client, this.#log))
+        const result = inst === null ? null : await this.#map(inst, new LeaseCache(this.#o.client, this.#log))
         this.#queue(new Map([[k, result]]))
-      } while (state.again && !this.#stopped)
+        return result
+      }, () => this.#stopped)
     } catch (err) {
       this.stats.refreshErrors++
-      this.#log.warn({ instance: k, err: (err as Error).message }, 'could not fetch an instance after its event; the next sync will');
-    } finally {
-      this.#inflight.delete(k)
+      this.#log.warn({ instance: k, err: (err as Error).message }, 'could not fetch an instance after its event; the next sync will')
+      return undefined
     }
-    return result
   }
 
   /** Collects changes; they are applied together at the end of this event-loop turn (one zone batch). */
@@ -402,11 +404,6 @@ export class IncusSource {
     }
     this.#scheduleSave()
   }
-}
-
-function splitKey(k: string): [string, string] {
-  const slash = k.indexOf('/')
-  return [k.slice(0, slash), k.slice(slash + 1)]
 }
 
 function sameMapped(a: Mapped, b: Mapped): boolean {

@@ -1,0 +1,51 @@
+/**
+ * @module incus/shared
+ * Several Incus servers in one zone (INCUS_DNS_INCUS_REMOTES): one source per remote, one set of records for
+ * all. Instance keys are `<remote>:<project>/<name>`, so the same instance name on two servers is two
+ * instances; when both claim one name, the remote named first in the list keeps it. PTRs may go into the
+ * reverse zones any remote wants.
+ */
+import type { Logger } from 'pino'
+import type { Name } from '../zone/types.ts'
+import { remoteOf } from './keys.ts'
+import type { RecordEvents, RecordSettings } from './records.ts'
+import { ViewRecords } from './views.ts'
+
+/** What one remote's source is given: the shared records, its name, and the union of reverse zones. */
+export interface SharedRecords {
+  readonly remote: string
+  readonly views: ViewRecords
+  /** This remote wants these reverse zones; returns the union over every remote (where PTRs may go). */
+  reverseZones(remote: string, wanted: ReadonlySet<Name>): ReadonlySet<Name>
+}
+
+/** Conflicts and refused names, logged (the default view's records report them; views.ts says why). */
+export function recordEvents(log: Logger): RecordEvents {
+  return {
+    conflict: (name, winner, loser, rule) => log.warn({ name, winner, loser, rule }, `two instances claim one name; ${rule}`),
+    rejected: (name, reason) => log.warn({ name, reason }, 'name not published'),
+  }
+}
+
+export class RemotesRecords {
+  readonly views: ViewRecords
+  readonly #wanted = new Map<string, ReadonlySet<Name>>()
+
+  constructor(remotes: readonly string[], settings: RecordSettings, log: Logger) {
+    const rank = new Map(remotes.map((r, i) => [r, i]))
+    // The remote's place in the list first, then project/name.
+    const compare = (a: string, b: string): number =>
+      ((rank.get(remoteOf(a)) ?? remotes.length) - (rank.get(remoteOf(b)) ?? remotes.length)) || (a < b ? -1 : a > b ? 1 : 0)
+    this.views = new ViewRecords({ ...settings, compare }, recordEvents(log.child({ mod: 'incus' })))
+  }
+
+  /** What the source of `remote` is given. */
+  for(remote: string): SharedRecords {
+    return { remote, views: this.views, reverseZones: (r, wanted) => this.#union(r, wanted) }
+  }
+
+  #union(remote: string, wanted: ReadonlySet<Name>): ReadonlySet<Name> {
+    this.#wanted.set(remote, wanted)
+    return new Set([...this.#wanted.values()].flatMap((s) => [...s]))
+  }
+}
