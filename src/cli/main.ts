@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { incusConnection } from '../config/incus.ts'
+import { incusRemotes } from '../config/remotes.ts'
 import { loadConfig, helpText } from '../config/load.ts'
 import type { Config } from '../config/settings.ts'
 import { formatAddress, startDnsServer } from '../dns/server.ts'
@@ -48,7 +49,10 @@ export interface Running {
   readonly stats: DnsStats
   readonly log: Logger
   /** The live Incus source, or null when it is off. */
+  /** The Incus source (with several remotes, the first; `remotes` has them all). */
   readonly incus: IncusSource | null
+  /** Every Incus source: one per remote with INCUS_DNS_INCUS_REMOTES, else the one (or none). */
+  readonly remotes: readonly IncusSource[]
   /** The forwarder, or null when INCUS_DNS_FORWARDERS is empty. */
   readonly forwarder: Forwarder | null
   /** The HTTP side port, or null when INCUS_DNS_HTTP_LISTEN is empty. */
@@ -67,7 +71,9 @@ export type StartOverrides = Partial<Pick<IncusSourceOptions, 'addressPoll' | 'e
 
 /** Starts everything; throws IncusDnsError (config, zone file, listen) with a message for the user. */
 export async function start(config: Config, log: Logger, overrides: StartOverrides = {}): Promise<Running> {
-  const connection = incusConnection(config)
+  // Several servers (INCUS_DNS_INCUS_REMOTES) or one (a socket, or a URL for one server or cluster).
+  const remotes = incusRemotes(config)
+  const connection = remotes.length > 0 ? null : incusConnection(config)
   const stats = new DnsStats()
   let notifier: Notifier | null = null
   const store = new ZoneStore({
@@ -132,26 +138,43 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
 
   // The DNS server is up before Incus is asked anything: zone files serve even when Incus is down.
   let incus: IncusSource | null = null
-  let client: IncusClient | null = null
-  if (connection !== null) {
-    if (connection.kind === 'https' && connection.skipVerify) {
+  const sources: IncusSource[] = []
+  const clients: IncusClient[] = []
+  if (connection !== null || remotes.length > 0) {
+    if (connection?.kind === 'https' && connection.skipVerify) {
       log.warn({ url: connection.url }, "INCUS_DNS_INCUS_TLS_SKIP_VERIFY=true: Incus's certificate is NOT verified; anyone on the path can pose as Incus")
     }
-    const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }] = await Promise.all([import('../incus/client.ts'), import('../incus/source.ts')])
-    client = new ClientClass(connection)
-    incus = new SourceClass({
-      client, zone: writer, log,
+    const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }, { RemotesRecords }] = await Promise.all([import('../incus/client.ts'), import('../incus/source.ts'), import('../incus/shared.ts')])
+    const records = { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget }
+    const base = {
+      zone: writer,
       views: zones === null ? null : viewHost({ specs: config.views, zones, views, changed: () => workers?.viewsChanged() }),
-      scope: config.project === '' ? 'all' : { project: config.project },
-      map: { suffix: config.suffix, states: config.stateFilter, allAddresses: zones !== null },
-      records: { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget },
+      scope: config.project === '' ? 'all' as const : { project: config.project },
+      records,
       pollIntervalMs: config.pollInterval,
-      stateFile: config.stateFile,
-      reverse: config.reverseZones === 'auto' ? { mode: 'auto' } : config.reverseZones === 'off' ? { mode: 'off' } : { mode: 'list', cidrs: config.reverseZones },
+      reverse: config.reverseZones === 'auto' ? { mode: 'auto' as const } : config.reverseZones === 'off' ? { mode: 'off' as const } : { mode: 'list' as const, cidrs: config.reverseZones },
       onBulkSync: () => collected('Incus sync'),
       ...overrides,
-    })
-    incus.start()
+    }
+    const map = { suffix: config.suffix, states: config.stateFilter, allAddresses: zones !== null }
+    if (connection !== null) {
+      clients.push(new ClientClass(connection))
+      sources.push(new SourceClass({ ...base, client: clients[0] as IncusClient, log, map, stateFile: config.stateFile }))
+    } else {
+      // One source per remote, one set of records for all; each remote's state in a file of its own.
+      const shared = new RemotesRecords(remotes.map((r) => r.name), records, log)
+      for (const r of remotes) {
+        const client = new ClientClass(r.connection)
+        clients.push(client)
+        sources.push(new SourceClass({
+          ...base, client, log: log.child({ remote: r.name }), map: { ...map, suffix: r.suffix }, shared: shared.for(r.name),
+          stateFile: config.stateFile === null ? null : `${config.stateFile}.${r.name}`,
+        }))
+      }
+      log.info({ remotes: remotes.map((r) => ({ remote: r.name, incus: r.connection.kind === 'unix' ? r.connection.socketPath : r.connection.url, suffix: r.suffix })) }, 'Incus remotes')
+    }
+    incus = sources[0] ?? null
+    for (const s of sources) s.start()
   } else {
     log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
   }
@@ -159,14 +182,16 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const viewQueries = (): Map<string, number> =>
     zones === null ? new Map() : workers?.viewQueries() ?? new Map(views.all.map((v) => [v.name, v.queries]))
   const notReady = (): string | null => {
-    if (incus === null || incus.ready) return null
-    return incus.restored ? 'answering from the state file; the first Incus sync has not succeeded yet' : 'the first Incus sync has not succeeded yet'
+    const waiting = sources.filter((s) => !s.ready)
+    if (waiting.length === 0) return null
+    const which = sources.length > 1 ? ` with ${waiting.map((s) => remotes[sources.indexOf(s)]?.name ?? '').join(', ')}` : ''
+    return waiting.every((s) => s.restored) ? `answering from the state file; the first Incus sync${which} has not succeeded yet` : `the first Incus sync${which} has not succeeded yet`
   }
   let http: HttpServer | null = null
   if (config.httpListen !== null) {
     try {
       http = await startHttp(config.httpListen, {
-        registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, forwarder, transfers: transferStats, notifier, viewQueries }, () => notReady() === null),
+        registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, remotes: sources, forwarder, transfers: transferStats, notifier, viewQueries }, () => notReady() === null),
         notReady,
         zoneDump: (view) => {
           if (view === undefined || view === 'default') return zoneDump(store, incus?.records ?? null)
@@ -174,11 +199,11 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
           return of === undefined ? null : zoneDump(of, incus?.records ?? null)
         },
         viewNames: () => [...(zones?.views.keys() ?? [])],
-        status: () => status({ store, incus, forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
+        status: () => status({ store, incus, remotes: sources.length > 1 ? sources.map((s, k) => ({ name: remotes[k]?.name ?? '', source: s })) : [], forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
       }, log)
     } catch (err) {
-      await incus?.stop()
-      await client?.close()
+      for (const s of sources) await s.stop()
+      for (const c of clients) await c.close()
       await workers?.close()
       await server.close(0)
       throw err
@@ -186,7 +211,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info({ http: formatAddress(http.address) }, 'serving /metrics, /healthz, /readyz, /zone')
   }
   return {
-    config, store, zones, views, server, stats, log, incus, forwarder, http, notReady, transferStats, notifier,
+    config, store, zones, views, server, stats, log, incus, remotes: sources, forwarder, http, notReady, transferStats, notifier,
     async reloadZones() {
       try {
         await loadZones()
@@ -200,8 +225,8 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       await workers?.close()
       notifier?.stop()
       await http?.close()
-      await incus?.stop()
-      await client?.close()
+      for (const s of sources) await s.stop()
+      for (const c of clients) await c.close()
     },
   }
 }

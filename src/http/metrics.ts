@@ -21,6 +21,8 @@ export interface MetricSources {
   readonly dns: () => DnsStats
   readonly store: ZoneStore
   readonly incus: IncusSource | null
+  /** Every Incus source (several with INCUS_DNS_INCUS_REMOTES): their counts are summed. */
+  readonly remotes?: readonly IncusSource[]
   readonly forwarder: Forwarder | null
   readonly transfers: TransferStats
   readonly notifier: Notifier | null
@@ -120,21 +122,33 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   })
   add('incus_dns_zone_serial', () => src.store.zones().map((zone) => ({ labels: { zone }, value: src.store.serial(zone) ?? 0 })))
   const i = src.incus
-  add('incus_dns_incus_syncs_total', () => [{ labels: { result: 'success' }, value: i?.stats.syncs ?? 0 }, { labels: { result: 'failure' }, value: i?.stats.syncErrors ?? 0 }])
-  add('incus_dns_incus_last_sync_timestamp_seconds', () => [{ value: (i?.stats.lastSyncAt ?? 0) / 1000 }])
-  add('incus_dns_incus_last_sync_age_seconds', () => [{ value: i === null || i.stats.lastSyncAt === 0 ? -1 : (Date.now() - i.stats.lastSyncAt) / 1000 }])
-  add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) =>
-    histogramValues('incus_dns_incus_publish_lag_seconds', LAG_BUCKETS, i?.stats.lag[via] ?? newHistogram(LAG_BUCKETS), { via })))
-  add('incus_dns_incus_events_total', () => [{ value: i?.stats.events ?? 0 }])
-  add('incus_dns_incus_event_stream_connected', () => [{ value: i?.eventsConnected === true ? 1 : 0 }])
-  add('incus_dns_incus_reconnects_total', () => [{ value: i?.reconnects ?? 0 }])
-  add('incus_dns_incus_member_switches_total', () => [{ value: i?.cluster.status().moved ?? 0 }])
+  // With several remotes, counts add up; the last sync is the oldest of theirs, and the stream is up only when all are.
+  const all = src.remotes !== undefined && src.remotes.length > 0 ? src.remotes : i === null ? [] : [i]
+  const sum = (f: (s: IncusSource) => number): number => all.reduce((n, s) => n + f(s), 0)
+  const lastSync = (): number => (all.length === 0 || all.some((s) => s.stats.lastSyncAt === 0) ? 0 : Math.min(...all.map((s) => s.stats.lastSyncAt)))
+  add('incus_dns_incus_syncs_total', () => [{ labels: { result: 'success' }, value: sum((s) => s.stats.syncs) }, { labels: { result: 'failure' }, value: sum((s) => s.stats.syncErrors) }])
+  add('incus_dns_incus_last_sync_timestamp_seconds', () => [{ value: lastSync() / 1000 }])
+  add('incus_dns_incus_last_sync_age_seconds', () => [{ value: i === null || lastSync() === 0 ? -1 : (Date.now() - lastSync()) / 1000 }])
+  add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) => {
+    const h = newHistogram(LAG_BUCKETS)
+    for (const s of all) {
+      const x = s.stats.lag[via]
+      h.sum += x.sum
+      h.count += x.count
+      x.counts.forEach((c, k) => { h.counts[k] = (h.counts[k] ?? 0) + c })
+    }
+    return histogramValues('incus_dns_incus_publish_lag_seconds', LAG_BUCKETS, h, { via })
+  }))
+  add('incus_dns_incus_events_total', () => [{ value: sum((s) => s.stats.events) }])
+  add('incus_dns_incus_event_stream_connected', () => [{ value: all.length > 0 && all.every((s) => s.eventsConnected) ? 1 : 0 }])
+  add('incus_dns_incus_reconnects_total', () => [{ value: sum((s) => s.reconnects) }])
+  add('incus_dns_incus_member_switches_total', () => [{ value: sum((s) => s.cluster.status().moved) }])
   add('incus_dns_incus_cluster_members', () => {
     const by = new Map<string, number>()
     for (const m of i?.cluster.status().members ?? []) by.set(m.status, (by.get(m.status) ?? 0) + 1)
     return [...by].map(([status, value]) => ({ labels: { status }, value }))
   })
-  add('incus_dns_incus_held_instances', () => [{ value: i?.cluster.held.size ?? 0 }])
+  add('incus_dns_incus_held_instances', () => [{ value: sum((s) => s.cluster.held.size) }])
   add('incus_dns_incus_instances', () => {
     const all = [...(i?.records.instances.values() ?? [])]
     const published = all.filter((m) => m.skipped === null).length

@@ -16,6 +16,8 @@ import type { ZoneStore } from '../zone/store.ts'
 export interface StatusSources {
   readonly store: ZoneStore
   readonly incus: IncusSource | null
+  /** Several servers in one zone (INCUS_DNS_INCUS_REMOTES): each with its name; empty for one server. */
+  readonly remotes?: readonly { readonly name: string; readonly source: IncusSource }[]
   readonly forwarder: Forwarder | null
   /** Queries per split-horizon view (summed over the threads); absent or empty without INCUS_DNS_VIEWS. */
   readonly viewQueries?: () => ReadonlyMap<string, number>
@@ -52,6 +54,19 @@ export interface ViewRow {
   readonly queries: number
 }
 
+export interface RemoteRow {
+  readonly remote: string
+  /** Its socket or URL (the member in use). */
+  readonly incus: string
+  readonly connected: boolean
+  readonly syncs: number
+  readonly syncErrors: number
+  readonly lastSyncAgeSeconds: number | null
+  readonly answeringFromStateFile: boolean
+  /** Its instances among the records. */
+  readonly instances: number
+}
+
 export interface ClusterRow {
   /** The member talked to, by its URL, and what /1.0 called it. */
   readonly current: string | null
@@ -77,6 +92,8 @@ export interface Status {
   readonly views: readonly ViewRow[]
   /** null unless Incus is a cluster, or several member URLs are configured. */
   readonly cluster: ClusterRow | null
+  /** One row per remote with INCUS_DNS_INCUS_REMOTES of several servers; empty otherwise. */
+  readonly remotes: readonly RemoteRow[]
   /** Resolvers whose EDNS Client Subnet picks the view (INCUS_DNS_VIEWS_ECS). */
   readonly subnetSources: readonly string[]
   readonly incus: null | { connected: boolean; reconnects: number; syncs: number; syncErrors: number; lastSyncAgeSeconds: number | null; answeringFromStateFile: boolean }
@@ -103,7 +120,7 @@ export function status(src: StatusSources): Status {
     }
     const winner = m.hostname === null ? null : i?.records.hostnameWinner(m.hostname) ?? null
     if (winner !== null && winner !== m.key) {
-      instances.push({ instance: m.key, status: m.status ?? '', state: 'name conflict', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `${m.hostname ?? ''} is answered for ${winner} (the first by project/name)`, views: [], member: m.location ?? '' })
+      instances.push({ instance: m.key, status: m.status ?? '', state: 'name conflict', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `${m.hostname ?? ''} is answered for ${winner} (${winner.includes(':') && winner.split(':')[0] !== m.key.split(':')[0] ? 'its remote comes first in INCUS_DNS_INCUS_REMOTES' : 'the first by project/name'})`, views: [], member: m.location ?? '' })
       continue
     }
     const waiting = m.awaitingAddress !== false ? `; still waiting for ${m.ipv4 === null ? 'IPv4' : 'IPv6'}` : ''
@@ -125,6 +142,12 @@ export function status(src: StatusSources): Status {
     instances,
     services: i?.records.services() ?? [],
     views,
+    remotes: (src.remotes ?? []).map(({ name, source: r }) => ({
+      remote: name, incus: r.client.connection.kind === 'unix' ? r.client.connection.socketPath : r.client.connection.url,
+      connected: r.eventsConnected, syncs: r.stats.syncs, syncErrors: r.stats.syncErrors,
+      lastSyncAgeSeconds: r.stats.lastSyncAt === 0 ? null : Math.round((now - r.stats.lastSyncAt) / 100) / 10, answeringFromStateFile: r.restored,
+      instances: instances.filter((row) => row.instance.startsWith(`${name}:`)).length,
+    })),
     cluster: c === undefined || (c.members.length === 0 && c.moved === 0 && c.urls.length < 2) ? null : {
       current: c.current, serverName: c.serverName, moved: c.moved,
       members: c.members.map((m) => ({
@@ -159,7 +182,8 @@ export function statusPage(s: Status): string {
 th{background:#eee}tr.published td:nth-child(3){color:#060}tr.problem td:nth-child(3){color:#a00;font-weight:bold}</style></head><body>
 <h1>incus-dns${s.server === null ? '' : esc(` ${s.server.version.replace(/^incus-dns /, '')}${s.server.identity === null ? '' : ` on ${s.server.identity}`}`)}</h1>
 <h2>Instances</h2>
-${incus}
+${s.remotes.length === 0 ? incus : table(['remote', 'Incus', 'event stream', 'last full sync', 'syncs ok', 'failed', 'instances'], s.remotes.map((r) => row([r.remote, r.incus, r.connected ? 'connected' : 'down',
+    r.lastSyncAgeSeconds === null ? (r.answeringFromStateFile ? 'none yet (answering from the state file)' : 'none yet') : `${r.lastSyncAgeSeconds} s ago`, String(r.syncs), String(r.syncErrors), String(r.instances)], r.connected ? 'published' : 'problem')))}
 ${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', ...(s.cluster !== null ? ['member'] : []), ...(s.views.length > 0 ? ['in other views'] : []), 'why'], s.instances.map((r) => row([r.instance, r.status, r.state, r.names.join(' '), r.ipv4 ?? '', r.ipv6 ?? '', ...(s.cluster !== null ? [r.member] : []),
     ...(s.views.length > 0 ? [r.views.map((v) => `${v.view}: ${[v.ipv4, v.ipv6].filter((a) => a !== null).join(' ')}`).join('; ')] : []), r.detail], r.state === 'published' ? 'published' : 'problem')))}
 ${s.services.length === 0 ? '' : `<h2>Services</h2>\n${table(['service', 'stack', 'served', 'replica', 'health', 'answers with it', 'why'], s.services.flatMap((v) => v.replicas.map((r, k) =>

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config/load.ts'
 export type TestServer = Running & { port: number; port6: number }
 
 export async function startServer(zonesDir: string, extraArgs: readonly string[] = [], overrides: StartOverrides = {}, log?: Logger): Promise<TestServer> {
-  const incusGiven = extraArgs.some((a) => a === '--incus-socket' || a === '--incus-url')
+  const incusGiven = extraArgs.some((a) => a === '--incus-socket' || a === '--incus-url' || a === '--incus-remotes')
   const httpGiven = extraArgs.includes('--http-listen')
   const args = ['--listen', '127.0.0.1:0,[::1]:0', '--zones-dir', zonesDir, ...(incusGiven ? [] : ['--incus-socket', 'none']),
     ...(httpGiven ? [] : ['--http-listen', '127.0.0.1:0']), ...extraArgs]
