@@ -21,6 +21,13 @@ export const BRIDGES = [
   { name: 'idnsbr1', ipv4: '10.251.72.1', cidr4: '10.251.72.1/24', ipv6: 'fd42:251:72::1', cidr6: 'fd42:251:72::1/64' },
 ] as const
 
+/** A second standalone daemon's bridge (the remotes tests): its own subnets. */
+export const SECOND_BRIDGES = [
+  { name: 'idnsbr2', ipv4: '10.251.73.1', cidr4: '10.251.73.1/24', ipv6: 'fd42:251:73::1', cidr6: 'fd42:251:73::1/64' },
+] as const
+
+type Bridge = (typeof BRIDGES)[number] | (typeof SECOND_BRIDGES)[number]
+
 export const IMAGE = 'idns-busybox'
 
 /** True when incusd, the CLI, dnsmasq and busybox are here. Under CI a missing one fails; else a loud skip. */
@@ -63,25 +70,26 @@ export interface RealIncus {
 }
 
 /** Removes what a crashed earlier run may have left: bridges and their dnsmasq. */
-async function cleanLeftovers(): Promise<void> {
-  for (const b of BRIDGES) {
+async function cleanLeftovers(bridges: readonly Bridge[]): Promise<void> {
+  for (const b of bridges) {
     await run('/usr/bin/pkill', ['-f', `dnsmasq.*--interface=${b.name} `], process.env, 5000).catch(() => '')
     await run('/sbin/ip', ['link', 'del', b.name], process.env, 5000).catch(() => '')
   }
 }
 
-async function checkSubnetsFree(): Promise<void> {
+async function checkSubnetsFree(bridges: readonly Bridge[]): Promise<void> {
   const routes = await run('/sbin/ip', ['-4', 'route'], process.env, 5000) + await run('/sbin/ip', ['-6', 'route'], process.env, 5000)
-  for (const b of BRIDGES) {
+  for (const b of bridges) {
     for (const prefix of [b.cidr4.replace(/\.1\/24$/, '.'), b.cidr6.replace(/1\/64$/, '')]) {
       if (routes.includes(prefix)) throw new Error(`test subnet ${prefix} is in use on this machine (ip route); the real-Incus tests need it free`)
     }
   }
 }
 
-export async function startRealIncus(): Promise<RealIncus> {
-  await cleanLeftovers()
-  await checkSubnetsFree()
+/** A daemon with `bridges` (default BRIDGES); the first is the default profile's eth0. */
+export async function startRealIncus(bridges: readonly Bridge[] = BRIDGES): Promise<RealIncus> {
+  await cleanLeftovers(bridges)
+  await checkSubnetsFree(bridges)
   const dir = mkdtempSync(join(tmpdir(), 'incus-real-'))
   chmodSync(dir, 0o711) // the containers' mapped root must reach its rootfs through it
   const data = join(dir, 'data')
@@ -123,12 +131,12 @@ export async function startRealIncus(): Promise<RealIncus> {
           const projects = JSON.parse(await incus(['project', 'list', '--format', 'json']).catch(() => '[]')) as { name: string }[]
           for (const p of projects) if (p.name !== 'default') await incus(['project', 'delete', '--force', p.name]).catch(() => '')
           await incus(['profile', 'device', 'remove', 'default', 'eth0']).catch(() => '')
-          for (const b of BRIDGES) await incus(['network', 'delete', b.name]).catch(() => '')
+          for (const b of bridges) await incus(['network', 'delete', b.name]).catch(() => '')
           await incus(['admin', 'shutdown'], { timeoutMs: 30_000 }).catch(() => '')
         }
       } finally {
         await stopDaemon()
-        await cleanLeftovers()
+        await cleanLeftovers(bridges)
         const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(data)).reverse()
         for (const m of mounts) await run('/bin/umount', ['-l', m], process.env, 10_000).catch(() => '')
         rmSync(dir, { recursive: true, force: true })
@@ -140,12 +148,12 @@ export async function startRealIncus(): Promise<RealIncus> {
     await startDaemon()
     mkdirSync(join(dir, 'pool'))
     await incus(['storage', 'create', 'default', 'dir', `source=${join(dir, 'pool')}`])
-    for (const b of BRIDGES) {
+    for (const b of bridges) {
       await incus(['network', 'create', b.name, `ipv4.address=${b.cidr4}`, `ipv6.address=${b.cidr6}`,
         'ipv4.nat=false', 'ipv6.nat=false', 'raw.dnsmasq=no-resolv'])
     }
     await incus(['profile', 'device', 'add', 'default', 'root', 'disk', 'path=/', 'pool=default'])
-    await incus(['profile', 'device', 'add', 'default', 'eth0', 'nic', `network=${BRIDGES[0].name}`, 'name=eth0'])
+    await incus(['profile', 'device', 'add', 'default', 'eth0', 'nic', `network=${(bridges[0] as Bridge).name}`, 'name=eth0'])
     await incus(['image', 'import', buildBusyboxImage(join(dir, 'image')), '--alias', IMAGE])
     return real
   } catch (err) {

@@ -2,7 +2,7 @@
  * incus-dns against a real incusd (6.0.4 LTS from bookworm-backports) with real busybox containers on real
  * bridges: launches answered within 1 s of each address appearing in Incus's own state, changes to a running
  * instance within 500 ms, two projects on two bridges, incusd restarts, warm restarts, mTLS, the bridge
- * dnsmasq forwarding recipe, compose services with health and SRV, split horizon across two bridges, and the deploy script. The poll interval is 120 s, so no poll hides a slow path.
+ * dnsmasq forwarding recipe, compose services with health and SRV, split horizon across two bridges, two standalone daemons as remotes, and the deploy script. The poll interval is 120 s, so no poll hides a slow path.
  * One daemon serves every part (they run in order, in this one file); parts live in ./parts/.
  */
 import { afterAll, afterEach, beforeAll, describe } from 'vitest'
@@ -12,6 +12,7 @@ import { containerfileTests } from './parts/containerfile.ts'
 import { deployTests } from './parts/deploy.ts'
 import { lifecycleTests } from './parts/lifecycle.ts'
 import { projectTests } from './parts/projects.ts'
+import { remoteTests } from './parts/remotes.ts'
 import { restartTests } from './parts/restarts.ts'
 import { serviceTests } from './parts/services.ts'
 import { resolverTests } from './parts/resolver.ts'
@@ -37,6 +38,7 @@ describe.skipIf(!haveRealIncus())('a real incusd', () => {
   serviceTests(env)
   viewTests(env)
   tlsTests(env)
+  remoteTests(env)
   restartTests(env)
   deployTests(env)
   containerfileTests(env)

@@ -23,7 +23,7 @@ export const S = 'incus.example.org'
 export async function startDns(real: RealIncus, extra: readonly string[] = []): Promise<{ dns: TestServer; lines: LogLine[]; stateFile: string }> {
   const { log, lines } = captureLog()
   const stateFile = extra.includes('--state-file') ? (extra[extra.indexOf('--state-file') + 1] as string) : join(mkdtempSync(join(real.dir, 'dns-')), 'state.json')
-  const args = [...(extra.includes('--incus-url') ? [] : ['--incus-socket', real.socket]), '--suffix', S, '--poll-interval', '120s',
+  const args = [...(extra.includes('--incus-url') || extra.includes('--incus-remotes') ? [] : ['--incus-socket', real.socket]), '--suffix', S, '--poll-interval', '120s',
     ...(extra.includes('--state-file') ? [] : ['--state-file', stateFile]), ...extra]
   const dns = await startServer(ZONES, args, {}, log)
   return { dns, lines, stateFile }
