@@ -68,6 +68,8 @@ export const METRICS = [
   ['incus_dns_incus_syncs_total', 'counter', 'result', 'Full syncs with Incus, by result (success, failure).'],
   ['incus_dns_incus_last_sync_timestamp_seconds', 'gauge', '', 'When the last successful full sync finished (0: none yet).'],
   ['incus_dns_incus_last_sync_age_seconds', 'gauge', '', 'Seconds since the last successful full sync with Incus (-1 before the first).'],
+  ['incus_dns_incus_last_sync_duration_seconds', 'gauge', '', 'How long the last successful full sync with Incus took (with several remotes, the longest).'],
+  ['incus_dns_incus_last_sync_bytes', 'gauge', '', 'Bytes the last successful full sync read from Incus (with several remotes, summed).'],
   ['incus_dns_incus_publish_lag_seconds', 'histogram', 'via', 'From an Incus change to its names being published: via=event from the lifecycle event\'s timestamp, via=address from the last look that did not see the address yet (addresses arrive with no event).'],
   ['incus_dns_incus_events_total', 'counter', '', 'Events received from Incus.'],
   ['incus_dns_incus_event_stream_connected', 'gauge', '', '1 while the Incus event stream is connected.'],
@@ -129,6 +131,8 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_incus_syncs_total', () => [{ labels: { result: 'success' }, value: sum((s) => s.stats.syncs) }, { labels: { result: 'failure' }, value: sum((s) => s.stats.syncErrors) }])
   add('incus_dns_incus_last_sync_timestamp_seconds', () => [{ value: lastSync() / 1000 }])
   add('incus_dns_incus_last_sync_age_seconds', () => [{ value: i === null || lastSync() === 0 ? -1 : (Date.now() - lastSync()) / 1000 }])
+  add('incus_dns_incus_last_sync_duration_seconds', () => [{ value: Math.max(0, ...all.map((s) => s.stats.lastSyncMs)) / 1000 }])
+  add('incus_dns_incus_last_sync_bytes', () => [{ value: sum((s) => s.stats.lastSyncBytes) }])
   add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) => {
     const h = newHistogram(LAG_BUCKETS)
     for (const s of all) {

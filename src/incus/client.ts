@@ -29,6 +29,8 @@ export class IncusClient {
   readonly #timeoutMs: number
   /** null for a unix socket: one local daemon, nothing to fail over to. */
   readonly members: Members | null
+  /** Bytes of response bodies read so far (a full sync's share is what it grew by). */
+  bytesRead = 0
   /** Called when a member stops answering and another takes over. */
   onMemberMoved: ((move: MemberSwitch) => void) | null = null
 
@@ -91,6 +93,7 @@ export class IncusClient {
       const res = await this.#client(connection).request({ method: 'GET', path, signal: AbortSignal.timeout(this.#timeoutMs) })
       status = res.statusCode
       text = await res.body.text()
+      this.bytesRead += text.length
     } catch (err) {
       if (err instanceof IncusDnsError) throw err
       throw new IncusUnreachableError(explainConnectError(connection, err), { cause: err })

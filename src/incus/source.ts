@@ -71,6 +71,9 @@ export interface IncusStats {
   syncs: number
   syncErrors: number
   lastSyncAt: number
+  /** The last successful full sync: how long it took (ms), and the bytes it read from Incus. */
+  lastSyncMs: number
+  lastSyncBytes: number
   events: number
   malformedEvents: number
   refreshErrors: number
@@ -81,7 +84,7 @@ export class IncusSource {
   ready = false
   readonly #lag = new PublishLag()
   readonly stats: IncusStats = {
-    lag: this.#lag.histograms, syncs: 0, syncErrors: 0, lastSyncAt: 0, events: 0, malformedEvents: 0, refreshErrors: 0,
+    lag: this.#lag.histograms, syncs: 0, syncErrors: 0, lastSyncAt: 0, lastSyncMs: 0, lastSyncBytes: 0, events: 0, malformedEvents: 0, refreshErrors: 0,
   }
   /** The default view's records (the status page, /zone and the state file read them). */
   readonly records: InstanceRecords
@@ -233,6 +236,8 @@ export class IncusSource {
 
   async #fullSync(): Promise<void> {
     const { client, scope } = this.#o
+    const started = performance.now()
+    const bytesBefore = client.bytesRead
     try {
       await this.cluster.refresh(await client.server())
       const instances = await client.instances(scope)
@@ -260,6 +265,8 @@ export class IncusSource {
       for (const [k, m] of this.#mine()) if (m.awaitingAddress !== false) this.#addresses.watch(k)
       this.stats.syncs++
       this.stats.lastSyncAt = Date.now()
+      this.stats.lastSyncMs = performance.now() - started
+      this.stats.lastSyncBytes = client.bytesRead - bytesBefore
       const first = !this.ready
       this.ready = true
       this.restored = false
