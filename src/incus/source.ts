@@ -24,6 +24,8 @@ import type { MapSettings, Mapped, NetworkFamilies } from './map.ts'
 import { PublishLag } from './lag.ts'
 import type { LagVia } from './lag.ts'
 import { LeaseCache, mapWithLeases } from './leases.ts'
+import { SyncReadError, SyncReader } from './sync-reader.ts'
+import type { SyncResult } from './sync-reader.ts'
 import type { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
 import { recordEvents } from './shared.ts'
@@ -102,6 +104,10 @@ export class IncusSource {
   readonly #pending = new Map<string, Mapped | null>()
   #flushScheduled = false
   readonly #refreshing = new PerKey()
+  /** Reads full syncs off the answering thread (sync-reader.ts). */
+  readonly #reader: SyncReader
+  /** Keys set between syncs (events): the sync thread is told to send them again. */
+  readonly #dirty = new Set<string>()
   readonly #addresses: AddressWatcher
   /** The managed networks as of the last full sync (or the state file), and their address families. */
   #networksSeen: readonly Network[] = []
@@ -128,6 +134,7 @@ export class IncusSource {
     this.views = options.shared?.views ?? new ViewRecords(options.records, recordEvents(this.#log))
     this.records = this.views.default
     this.cluster = new ClusterState(options.client, this.#log)
+    this.#reader = new SyncReader({ connection: options.client.connection, scope: options.scope, map: { ...options.map, states: [...options.map.states] }, remote: options.shared?.remote ?? null })
     this.#defaultZone = options.views?.defaultZone ?? options.zone
     const file = options.stateFile
     this.#saver = file === undefined || file === null ? null
@@ -182,6 +189,7 @@ export class IncusSource {
     this.#events.stop()
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer)
     this.#addresses.stop()
+    await this.#reader.close()
     await this.#saver?.flush()
   }
 
@@ -235,38 +243,36 @@ export class IncusSource {
   }
 
   async #fullSync(): Promise<void> {
-    const { client, scope } = this.#o
+    const { client } = this.#o
     const started = performance.now()
     const bytesBefore = client.bytesRead
     try {
       await this.cluster.refresh(await client.server())
-      const instances = await client.instances(scope)
-      const networks = await this.#networks()
+      // The listing, its parse and the mapping happen in the sync thread; only changes come back.
+      const read = await this.#read()
+      const networks = read.networks
       this.#families = networkFamilies(networks)
       this.#networksSeen = networks
       this.#applyZones(wantedReverseZones(this.#o.reverse, networks))
       this.#setViews(networks)
-      const leases = new LeaseCache(client, this.#log)
-      const seen = new Set<string>()
+      // An Error stub (offline cluster member, §4.1) says nothing about the instance: keep what we had.
+      const stubs = new Set<string>()
+      for (const [k, location] of read.stubs) { this.cluster.hold(k, location); stubs.add(k) }
+      for (const k of [...this.cluster.held.keys()]) if (!stubs.has(k) && this.#keys.owns(k)) this.cluster.release(k)
       const changes = new Map<string, Mapped | null>()
-      for (const inst of instances) {
-        const k = this.#keys.key(inst.project, inst.name)
-        seen.add(k)
-        // An Error stub (offline cluster member, §4.1) says nothing about the instance: keep what we had.
-        if (isErrorStub(inst)) { this.cluster.hold(k, inst.location); continue }
-        this.cluster.release(k)
-        const mapped = await this.#map(inst, leases)
-        const prev = this.records.instances.get(k)
-        if (prev === undefined || !sameMapped(prev, mapped)) changes.set(k, mapped)
+      for (const m of read.changed) {
+        const prev = this.records.instances.get(m.key)
+        if (prev === undefined || !sameMapped(prev, m)) changes.set(m.key, m)
       }
-      for (const [k] of this.#mine()) if (!seen.has(k)) { changes.set(k, null); this.cluster.release(k) }
+      const seen = new Set(read.seen)
+      for (const [k] of this.#mine()) if (!seen.has(k)) changes.set(k, null)
       this.#queue(changes)
       this.#flush()
       for (const [k, m] of this.#mine()) if (m.awaitingAddress !== false) this.#addresses.watch(k)
       this.stats.syncs++
       this.stats.lastSyncAt = Date.now()
       this.stats.lastSyncMs = performance.now() - started
-      this.stats.lastSyncBytes = client.bytesRead - bytesBefore
+      this.stats.lastSyncBytes = client.bytesRead - bytesBefore + read.bytes
       const first = !this.ready
       this.ready = true
       this.restored = false
@@ -275,7 +281,7 @@ export class IncusSource {
       this.#failing = null
       const published = this.#mine().filter(([, m]) => m.skipped === null).length
       if (first || changes.size > 0) {
-        this.#log.info({ instances: instances.length, published, changed: changes.size, first }, 'Incus sync done')
+        this.#log.info({ instances: read.seen.length, published, changed: changes.size, first }, 'Incus sync done')
       }
       if (first || changes.size >= BULK_SYNC) this.#o.onBulkSync?.()
     } catch (err) {
@@ -292,9 +298,20 @@ export class IncusSource {
     }
   }
 
-  async #networks(): Promise<Network[]> {
-    const project = this.#o.scope === 'all' ? 'default' : this.#o.scope.project
-    return (await this.#o.client.networks(project)).filter((n) => n.managed)
+  /** Reads a sync in the sync thread from the member in use; one that cannot be reached is left for the next. */
+  async #read(): Promise<SyncResult> {
+    const client = this.#o.client
+    const tries = client.members?.urls.length ?? 1
+    for (let attempt = 1; ; attempt++) {
+      const conn = client.connection
+      const forget = [...this.#dirty]
+      this.#dirty.clear()
+      try {
+        return await this.#reader.read(conn.kind === 'https' ? conn.url : null, forget)
+      } catch (err) {
+        if (!(err instanceof SyncReadError) || !err.unreachable || conn.kind !== 'https' || attempt >= tries || !client.memberFailed(conn.url, err.message)) throw err
+      }
+    }
   }
 
   /** Resolves the views against Incus's networks, and hands them to the view host (stores, hot path). */
@@ -367,6 +384,7 @@ export class IncusSource {
         this.cluster.release(k)
         const result = inst === null ? null : await this.#map(inst, new LeaseCache(this.#o.client, this.#log))
         this.#queue(new Map([[k, result]]))
+        this.#dirty.add(k) // set outside a sync: the sync thread sends it again next time
         return result
       }, () => this.#stopped)
     } catch (err) {
