@@ -2,7 +2,7 @@
  * incus-dns against a real 3-member Incus cluster (test/helpers/real-cluster.ts), over HTTPS from the host
  * with one member's URL: launches on every member answered within 1 s of each address appearing in Incus's
  * state; one address on two members' bridges (one subnet, a dnsmasq each) gives no PTR; a moved instance
- * answers at its new member; a member's incusd killed keeps its instances answered and held; the member
+ * answers at its new member, and so do instances evacuated and restored; a member's incusd killed keeps its instances answered and held; the member
  * incus-dns talks to killed, it moves to another and answers a launch within 1 s of its address. The poll
  * interval is 120 s, so no poll hides a slow path; the tests ask for a full sync where they need one.
  */
@@ -93,6 +93,26 @@ describe.skipIf(missing.length > 0 || !haveRealIncus())('a real Incus cluster of
     await msUntil(async () => dns.incus?.records.instances.get(`default/${name('c')}`)?.location === 'node2', 1000, 'the new member')
     ran++
   }, 90_000)
+
+  it('evacuate and restore: the instances answer at each member they land on within 1 s of each address', async () => {
+    const follow = async (what: string, t0: number): Promise<void> => {
+      for (const n of ['b', 'c']) {
+        const tl = await observe({ get: (p) => cl.get(0, p) }, { instance: name(n), dnsName: `${name(n)}.${S}`, port: dns.port, t0, boundMs: 20_000 })
+        console.log(`cluster ${what} ${n}: IPv4 in state at ${tl.ipv4.state} ms, answered +${lag(tl.ipv4)} ms; IPv6 at ${tl.ipv6.state} ms, answered +${lag(tl.ipv6)} ms`)
+        expect(lag(tl.ipv4), `${what} ${n}: A ${JSON.stringify(tl.ipv4)}`).toBeLessThanOrEqual(1000)
+        expect(lag(tl.ipv6), `${what} ${n}: AAAA ${JSON.stringify(tl.ipv6)}`).toBeLessThanOrEqual(1000)
+        const at = (await cl.get<{ location: string }>(0, `/1.0/instances/${name(n)}`)).location
+        await msUntil(async () => dns.incus?.records.instances.get(`default/${name(n)}`)?.location === at, 1000, `${n} at ${at}`)
+      }
+    }
+    await cl.incus(0, ['cluster', 'evacuate', 'node2', '--force'], { timeoutMs: 120_000 })
+    await follow('evacuate', Date.now())
+    for (const n of ['b', 'c']) expect(dns.incus?.records.instances.get(`default/${name(n)}`)?.location).not.toBe('node2')
+    await cl.incus(0, ['cluster', 'restore', 'node2', '--force'], { timeoutMs: 120_000 })
+    await follow('restore', Date.now())
+    for (const n of ['b', 'c']) expect(dns.incus?.records.instances.get(`default/${name(n)}`)?.location).toBe('node2')
+    ran++
+  }, 240_000)
 
   it("a member's incusd killed: its instances stay answered, held, and the member shows offline; back, they are released", async () => {
     const before = await rdata(dns.port, `${name('b')}.${S}`)
