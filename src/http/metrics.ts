@@ -75,6 +75,7 @@ export const METRICS = [
   ['incus_dns_incus_event_stream_connected', 'gauge', '', '1 while the Incus event stream is connected.'],
   ['incus_dns_incus_reconnects_total', 'counter', '', 'Event-stream reconnections.'],
   ['incus_dns_incus_member_switches_total', 'counter', '', 'Moves from one Incus cluster member to another because the one in use stopped answering.'],
+  ['incus_dns_incus_member_in_use', 'gauge', 'member, url', 'The Incus cluster member talked to: 1 for it (its name as the cluster gives it, and its URL); none over a unix socket.'],
   ['incus_dns_incus_cluster_members', 'gauge', 'status', 'Members of the Incus cluster by the status the cluster gives them (Online, Offline, Evacuated, ...); none for a standalone server.'],
   ['incus_dns_incus_held_instances', 'gauge', '', 'Instances listed as Error because their cluster member is offline: their last records are kept.'],
   ['incus_dns_incus_instances', 'gauge', 'state', 'Instances known, by whether they publish records (published, skipped).'],
@@ -147,6 +148,12 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_incus_event_stream_connected', () => [{ value: all.length > 0 && all.every((s) => s.eventsConnected) ? 1 : 0 }])
   add('incus_dns_incus_reconnects_total', () => [{ value: sum((s) => s.reconnects) }])
   add('incus_dns_incus_member_switches_total', () => [{ value: sum((s) => s.cluster.status().moved) }])
+  add('incus_dns_incus_member_in_use', () => all.flatMap((s) => {
+    const c = s.cluster.status()
+    if (c.current === null) return []
+    const member = c.members.find((m) => m.url.replace(/\/$/, '') === c.current)?.server_name ?? ''
+    return [{ labels: { member, url: c.current }, value: 1 }]
+  }))
   add('incus_dns_incus_cluster_members', () => {
     const by = new Map<string, number>()
     for (const m of i?.cluster.status().members ?? []) by.set(m.status, (by.get(m.status) ?? 0) + 1)

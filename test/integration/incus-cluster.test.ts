@@ -77,6 +77,7 @@ describe.skipIf(!havePeer('openssl', 'openssl') || !havePeer('dig', 'bind9-dnsut
     expect(metrics).toMatch(/^incus_dns_incus_member_switches_total [1-9]/m)
     expect(metrics).toMatch(/^incus_dns_incus_held_instances 1$/m)
     expect(metrics).toMatch(/^incus_dns_incus_cluster_members\{status="Offline"\} 1$/m)
+    expect(metrics).toContain(`incus_dns_incus_member_in_use{member="node2",url="https://127.0.0.1:${ports[1]}"} 1`)
     expect(lines.some((l) => l.msg === 'Incus cluster member not answering; moved to another')).toBe(true)
     console.log(`simulated cluster: moved to another member ${movedMs} ms after the one in use died`)
   })
