@@ -123,10 +123,12 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
       target = targetOf(next)
       continue
     }
-    if (next !== undefined || sets === undefined) {
-      // A loop, or a name without records: NODATA if it exists (or is a loop), else NXDOMAIN (RFC 6604 2.1).
-      const rcode = next !== undefined || view.exists(target) ? RCODE_NOERROR : RCODE_NXDOMAIN
-      return { byType, others: encode(name, chain, [], rcode, zone.negative) }
+    // A loop: the chain round it once, and no SOA in authority: the answer is not negative (as knotd
+    // answers it); the resolver sees the loop and fails it.
+    if (next !== undefined) return { byType, others: encode(name, chain, [], RCODE_NOERROR, null) }
+    if (sets === undefined) {
+      // A name without records: NODATA if it exists, else NXDOMAIN (RFC 6604 2.1).
+      return { byType, others: encode(name, chain, [], view.exists(target) ? RCODE_NOERROR : RCODE_NXDOMAIN, zone.negative) }
     }
     for (const [type, recs] of sets) {
       byType.set(typeCode(type), encode(name, [...chain, recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
