@@ -12,6 +12,8 @@ import { formatAddress, startDnsServer } from '../dns/server.ts'
 import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
 import { makeIdentity } from '../dns/identity.ts'
+import { cookieKeeper } from './cookies.ts'
+import type { CookieKeeper } from './cookies.ts'
 import { startWorkers } from '../dns/workers.ts'
 import type { WorkerPool } from '../dns/workers.ts'
 import { ConfigErrors, IncusDnsError } from '../errors.ts'
@@ -53,6 +55,8 @@ export interface Running {
   readonly incus: IncusSource | null
   /** Every Incus source: one per remote with INCUS_DNS_INCUS_REMOTES, else the one (or none). */
   readonly remotes: readonly IncusSource[]
+  /** DNS cookies and their secret's keeper; null with INCUS_DNS_COOKIES=off. */
+  readonly cookies: CookieKeeper | null
   /** The forwarder, or null when INCUS_DNS_FORWARDERS is empty. */
   readonly forwarder: Forwarder | null
   /** The HTTP side port, or null when INCUS_DNS_HTTP_LISTEN is empty. */
@@ -124,15 +128,18 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   // Read once: the status page is served per request, and package.json does not change while we run.
   const who = { identity: config.identity, version: `incus-dns ${version()}` }
   const identity = makeIdentity(who.identity, who.version)
+  const keeper = cookieKeeper(config, log)
+  const cookies = keeper?.cookies ?? null
   const server = await startDnsServer({
-    listen: config.listen, views, stats, log, forward, transfer, identity, reusePort: config.workers > 1,
+    listen: config.listen, views, stats, log, forward, transfer, identity, cookies, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
     tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity })
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity, cookies })
   }
+  if (keeper !== null) keeper.onRotate = () => workers?.cookiesChanged()
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
   log.info({ listen: server.addresses.map(formatAddress) }, 'answering DNS')
 
@@ -211,7 +218,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info({ http: formatAddress(http.address) }, 'serving /metrics, /healthz, /readyz, /zone')
   }
   return {
-    config, store, zones, views, server, stats, log, incus, remotes: sources, forwarder, http, notReady, transferStats, notifier,
+    config, store, zones, views, server, stats, log, incus, remotes: sources, cookies: keeper, forwarder, http, notReady, transferStats, notifier,
     async reloadZones() {
       try {
         await loadZones()
@@ -227,6 +234,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       await http?.close()
       for (const s of sources) await s.stop()
       for (const c of clients) await c.close()
+      keeper?.stop()
     },
   }
 }

@@ -217,6 +217,21 @@ export const SETTINGS = {
     help: 'Threads answering UDP, each with its own SO_REUSEPORT socket and a replica of the zone (TCP, forwarding and transfers stay on the main thread).',
     parse: (raw) => { const n = parsePositiveInt(raw); if (n > 64) throw new Error(`'${raw}' is more than 64`); return n },
   }),
+  cookies: setting<'off' | 'on' | 'require'>({
+    env: 'INCUS_DNS_COOKIES', flag: 'cookies', default: 'on',
+    help: "DNS cookies (RFC 7873, with RFC 9018 server cookies): 'on' answers a client cookie with ours; 'require' also turns away UDP clients without a valid one (BADCOOKIE with a fresh cookie, or an empty TC reply without a client cookie), so that only proven addresses get answers; 'off'. See docs/security.md.",
+    parse: oneOf(['off', 'on', 'require'] as const),
+  }),
+  cookieSecret: setting<readonly Buffer[] | null>({
+    env: 'INCUS_DNS_COOKIE_SECRET', flag: 'cookie-secret', default: '',
+    help: "The server cookies' secret, 32 hex digits; 'new,old' rolls over (cookies made with the old one are still taken). Servers behind one address share it. Empty: a random one, replaced daily, kept beside INCUS_DNS_STATE_FILE when that is set.",
+    parse: (raw) => {
+      if (raw.trim() === '') return null
+      const parts = raw.split(',').map((x) => x.trim())
+      if (parts.length > 2 || parts.some((x) => !/^[0-9a-fA-F]{32}$/.test(x))) throw new Error("is not 32 hex digits (16 octets), or two of them as 'new,old'; make one with: openssl rand -hex 16")
+      return parts.map((x) => Buffer.from(x, 'hex'))
+    },
+  }),
   identity: setting<string | null>({
     env: 'INCUS_DNS_IDENTITY', flag: 'identity', default: 'hostname',
     help: "Which server answered: the text of CHAOS TXT id.server and hostname.bind, and of NSID (RFC 5001) when a query asks; 'hostname' for this host's name, 'none' for neither (nor version.bind).",

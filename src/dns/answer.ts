@@ -5,12 +5,15 @@
  * and hand back the precompiled sections. Never throws for any input, never logs, never awaits; allocates
  * only the body view (and the head view when the query carries an OPT, and the echoed OPT for a trusted
  * resolver's client subnet). Malformed input is an outcome (FORMERR or DROP), not an exception. The rarer
- * answers live beside it: dname.ts (built per query), identity.ts (CHAOS TXT, NSID), subnet.ts (ECS).
+ * answers live beside it: dname.ts (built per query), identity.ts (CHAOS TXT, NSID), subnet.ts (ECS), cookies.ts
+ * (DNS cookies, only for a query that carries one).
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
 import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
+import { OPTION_COOKIE, RCODE_BADCOOKIE } from './cookies.ts'
+import type { Cookies } from './cookies.ts'
 import { dname } from './dname.ts'
 import { chaos, OPTION_NSID } from './identity.ts'
 import type { Identity } from './identity.ts'
@@ -44,6 +47,9 @@ const OPT = opt(false, 0)
 const OPT_DO = opt(true, 0)
 const OPT_BADVERS = opt(false, EXT_BADVERS)
 const OPT_BADVERS_DO = opt(true, EXT_BADVERS)
+const OPT_BADCOOKIE = opt(false, RCODE_BADCOOKIE >> 4)
+const OPT_BADCOOKIE_DO = opt(true, RCODE_BADCOOKIE >> 4)
+const TC = 0x02
 
 /**
  * Filled by `answer()`: the reply is head + body + auth + opt. Reused across queries; its Buffers are not.
@@ -51,8 +57,14 @@ const OPT_BADVERS_DO = opt(true, EXT_BADVERS)
  */
 export class Reply {
   readonly identity: Identity | null
-  constructor(identity: Identity | null = null) { this.identity = identity }
+  /** DNS cookies (dns/cookies.ts), or null when off. */
+  readonly cookies: Cookies | null
+  constructor(identity: Identity | null = null, cookies: Cookies | null = null) { this.identity = identity; this.cookies = cookies }
 
+  /** The client's address, set by the transport before each query (cookies are bound to it). */
+  peer = ''
+  /** Set by answer(): the query carried a valid server cookie of ours (its address is proven). */
+  proven = false
   head: Buffer = EMPTY
   body: Buffer = EMPTY
   auth: Buffer = EMPTY
@@ -83,6 +95,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   out.ednsSize = 0
   out.ednsDo = false
   out.qtype = 0
+  out.proven = false
   // UPDATE (RFC 2136 3) carries records in every section: NOTIMP whatever they hold, never FORMERR.
   if ((b2 & 0x78) === OPCODE_UPDATE) return error(req, 12, RCODE_NOTIMP, out)
 
@@ -130,6 +143,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   let doBit = false
   let nsid = false
   let ecs = -1
+  let cookie = -1
   for (let k = u16(req, 10); k > 0; k--) {
     const owner = o
     for (;;) { // skip the owner name; a pointer ends it
@@ -156,6 +170,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
         const code = u16(req, p)
         if (code === OPTION_NSID) nsid = true
         else if (code === OPTION_ECS && ecs < 0) ecs = p
+        else if (code === OPTION_COOKIE && cookie < 0) cookie = p
       }
       if (p !== rdend) return error(req, qend, RCODE_FORMERR, out)
     }
@@ -177,6 +192,23 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       if (picked.view !== null) table = picked.view.table
       out.opt = withOption(out.opt, picked.echo)
     }
+    if (cookie >= 0 && out.cookies !== null) {
+      // Ours back for the client's; malformed is FORMERR; in require mode, BADCOOKIE over UDP until proven.
+      const c = out.cookies.answer(req, cookie, out.peer)
+      if (c === null) return error(req, qend, RCODE_FORMERR, out)
+      out.proven = c.valid
+      if (!tcp && !c.valid && out.cookies.require) {
+        out.opt = withOption(doBit ? OPT_BADCOOKIE_DO : OPT_BADCOOKIE, c.option)
+        return error(req, qend, RCODE_BADCOOKIE & 0x0f, out)
+      }
+      out.opt = withOption(out.opt, c.option)
+    }
+  }
+  if (!tcp && !out.proven && cookie < 0 && out.cookies !== null && out.cookies.require) {
+    // Require mode, and no client cookie to answer BADCOOKIE to: an empty TC reply sends the client to TCP.
+    const r = error(req, qend, 0, out)
+    req[2] = at(req, 2) | TC
+    return r
   }
   if ((b2 & 0x78) !== 0) return error(req, qend, RCODE_NOTIMP, out) // opcode other than QUERY
   out.qtype = qtype

@@ -6,6 +6,7 @@ import type dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { ListenError } from '../errors.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import type { Cookies } from './cookies.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import { listenTcp } from './tcp.ts'
@@ -40,6 +41,8 @@ export interface DnsServerOptions {
   readonly reusePort?: boolean
   /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */
   readonly identity?: Identity | null
+  /** DNS cookies (dns/cookies.ts); null or absent: off. */
+  readonly cookies?: Cookies | null
 }
 
 export interface DnsServer {

@@ -9,6 +9,7 @@ import net from 'node:net'
 import type { Logger } from 'pino'
 import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import type { Cookies } from './cookies.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import type { TcpPool } from './tcp-pool.ts'
@@ -26,6 +27,8 @@ export interface TcpOptions {
   readonly transfer?: TransferHook
   /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */
   readonly identity?: Identity | null
+  /** DNS cookies (dns/cookies.ts); null or absent: off. */
+  readonly cookies?: Cookies | null
 }
 
 export interface TcpListener {
@@ -50,7 +53,7 @@ function writeFramed(sock: net.Socket, parts: readonly Buffer[], pool: TcpPool):
 export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
   const { views, stats, log, forward, transfer, pool } = opts
   const table = views.default.table
-  const reply = new Reply(opts.identity ?? null)
+  const reply = new Reply(opts.identity ?? null, opts.cookies ?? null)
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ noDelay: true })
 
@@ -76,6 +79,7 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         off += 2 + size
         stats.queriesTcp++
         let outcome
+        reply.peer = peer.address
         try {
           outcome = answer(msg, true, views.split ? views.pick(peer.address).table : table, reply, views.subnets && views.trustsSubnet(peer.address) ? views : null)
         } catch (err) {

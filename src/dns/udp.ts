@@ -8,6 +8,7 @@ import dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import type { Cookies } from './cookies.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import type { Views } from './views.ts'
@@ -29,6 +30,8 @@ export interface UdpOptions {
   readonly reusePort?: boolean
   /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */
   readonly identity?: Identity | null
+  /** DNS cookies (dns/cookies.ts); null or absent: off. */
+  readonly cookies?: Cookies | null
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
@@ -37,12 +40,13 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
   const v6 = opts.host.includes(':')
   const reusePort = opts.reusePort === true
   const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true, reusePort } : { type: 'udp4', reusePort })
-  const reply = new Reply(opts.identity ?? null)
+  const reply = new Reply(opts.identity ?? null, opts.cookies ?? null)
 
   socket.on('message', (msg, rinfo) => {
     const t0 = performance.now()
     stats.queriesUdp++
     let outcome
+    reply.peer = rinfo.address
     try {
       outcome = answer(msg, false, views.split ? views.pick(rinfo.address).table : table, reply, views.subnets && views.trustsSubnet(rinfo.address) ? views : null)
     } catch (err) {

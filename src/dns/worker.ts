@@ -10,6 +10,7 @@ import { createLogger } from '../log.ts'
 import { AnswerTable } from '../zone/table.ts'
 import { refuse } from './answer.ts'
 import type { Peer, Reply } from './answer.ts'
+import { Cookies } from './cookies.ts'
 import { makeIdentity } from './identity.ts'
 import { applyChanges } from './replica.ts'
 import { DnsStats } from './stats.ts'
@@ -24,6 +25,8 @@ if (port === null) throw new Error('dns/worker.ts runs as a worker thread')
 const views = new Views(new AnswerTable())
 views.setSubnetSources(data.subnetSources)
 const identity = data.identity === null ? null : makeIdentity(data.identity.id, data.identity.version)
+const hex = (s: string | null): Buffer | null => (s === null ? null : Buffer.from(s, 'hex'))
+const cookies = data.cookies === null ? null : new Cookies(data.cookies.mode, hex(data.cookies.current) as Buffer, hex(data.cookies.previous))
 /** Every view's replica by name, the default's included. */
 const replicas = new Map<string, View>([['default', views.default]])
 const stats = new DnsStats()
@@ -36,6 +39,8 @@ port.on('message', (m: ToWorker) => {
     applyChanges(view.table, m.changes)
   } else if (m.kind === 'drop') {
     replicas.delete(m.view)
+  } else if (m.kind === 'cookies') {
+    cookies?.setSecrets(hex(m.current) as Buffer, hex(m.previous))
   } else {
     // Prefixes of views this replica does not hold (none: the main thread sends each view's table first) are skipped.
     const known = m.prefixes.flatMap((p) => { const view = replicas.get(p.view); return view === undefined ? [] : [{ cidr: p.cidr, view }] })
@@ -54,7 +59,7 @@ for (const [index, at] of data.listen.entries()) {
     } satisfies WorkerMessage)
     return true
   }
-  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer'), identity })
+  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer'), identity, cookies })
   port.postMessage({ kind: 'bound', listen: index } satisfies WorkerMessage)
 }
 

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { Reply } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import type { CookieMode, Cookies } from './cookies.ts'
 import type { Identity } from './identity.ts'
 import { encodeChanges } from './replica.ts'
 import type { WireChanges } from './replica.ts'
@@ -24,6 +25,8 @@ export interface WorkerData {
   readonly identity: { readonly id: string; readonly version: string } | null
   /** The resolvers whose EDNS Client Subnet picks the view (CIDRs). */
   readonly subnetSources: readonly string[]
+  /** DNS cookies: the mode and the secrets (hex); null when off. */
+  readonly cookies: { readonly mode: CookieMode; readonly current: string; readonly previous: string | null } | null
 }
 
 /** What a worker says of a query it passes on (a Reply's fields the hooks read). */
@@ -51,6 +54,7 @@ export type ToWorker =
   | { readonly kind: 'changes'; readonly view: string; readonly changes: WireChanges }
   | { readonly kind: 'drop'; readonly view: string }
   | { readonly kind: 'prefixes'; readonly prefixes: readonly { readonly cidr: string; readonly view: string }[] }
+  | { readonly kind: 'cookies'; readonly current: string; readonly previous: string | null }
 
 export type WorkerMessage =
   | { readonly kind: 'bound'; readonly listen: number }
@@ -71,6 +75,8 @@ export interface WorkerPoolOptions {
   readonly log: Logger
   /** NSID and CHAOS TXT, answered by the workers too. */
   readonly identity?: Identity | null
+  /** DNS cookies, answered by the workers too; call `cookiesChanged()` after a rotation. */
+  readonly cookies?: Cookies | null
 }
 
 export interface WorkerPool {
@@ -80,10 +86,18 @@ export interface WorkerPool {
   viewQueries(): Map<string, number>
   /** Replicates views added or dropped since the last call, then the client prefixes. */
   viewsChanged(): void
+  /** Hands the cookies' new secrets to every worker. */
+  cookiesChanged(): void
   close(): Promise<void>
 }
 
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+
+function cookieData(c: Cookies | null): WorkerData['cookies'] {
+  if (c === null) return null
+  const { current, previous } = c.secrets
+  return { mode: c.mode, current: current.toString('hex'), previous: previous?.toString('hex') ?? null }
+}
 
 export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
   const workers: Worker[] = []
@@ -103,7 +117,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
     // worker.ts when run from the sources, worker.js when compiled (dist/, npm start): the same folder as this file.
     const file = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
     const identity = o.identity === undefined || o.identity === null ? null : { id: o.identity.id, version: o.identity.version }
-    const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.views.subnetSources } satisfies WorkerData })
+    const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.views.subnetSources, cookies: cookieData(o.cookies ?? null) } satisfies WorkerData })
     workers.push(worker)
     for (const view of o.views.all) worker.postMessage(snapshotOf(view))
     worker.postMessage(prefixes())
@@ -142,6 +156,10 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
       const out = new Map<string, number>(o.views.all.map((v) => [v.name, v.queries]))
       for (const s of latest.values()) for (const [name, n] of s.views) out.set(name, (out.get(name) ?? 0) + n)
       return out
+    },
+    cookiesChanged() {
+      const c = cookieData(o.cookies ?? null)
+      if (c !== null) post({ kind: 'cookies', current: c.current, previous: c.previous })
     },
     viewsChanged() {
       const now = new Set(o.views.all)

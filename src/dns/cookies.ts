@@ -1,0 +1,131 @@
+/**
+ * @module dns/cookies
+ * DNS cookies (RFC 7873) with the interoperable server cookie of RFC 9018: version 1, three reserved
+ * octets, a 32-bit timestamp, and SipHash-2-4 over the client cookie, those eight octets and the client's
+ * address, keyed with a 16-octet secret. A client cookie gets ours; a server cookie of ours made within the
+ * hour (five minutes ahead allowed), with the current secret or the previous one, proves the client's
+ * address. One under half an hour old is handed back as it came, an older one is renewed. Called from
+ * answer.ts only for a query that carries the option; never throws.
+ */
+import { randomBytes } from 'node:crypto'
+import ipaddr from 'ipaddr.js'
+import siphash from 'siphash'
+
+export const OPTION_COOKIE = 10
+/** BADCOOKIE = 23: 7 in the header, 1 in the OPT's extended-rcode byte (RFC 7873 8). */
+export const RCODE_BADCOOKIE = 23
+/** RFC 9018 4.3: a cookie older than this is not taken (s), one older than RENEW is replaced, one this far ahead is taken. */
+const MAX_AGE = 3600
+const RENEW_AGE = 1800
+const MAX_AHEAD = 300
+
+export type CookieMode = 'off' | 'on' | 'require'
+
+export interface CookieVerdict {
+  /** The COOKIE option to put in the reply: the client cookie and our server cookie. */
+  readonly option: Buffer
+  /** The query carried a server cookie of ours, within its lifetime, for this address. */
+  readonly valid: boolean
+}
+
+/** A 16-octet secret as siphash.js takes it: four little-endian 32-bit words. */
+type Key = readonly [number, number, number, number]
+
+function keyOf(secret: Buffer): Key {
+  return [secret.readUInt32LE(0), secret.readUInt32LE(4), secret.readUInt32LE(8), secret.readUInt32LE(12)]
+}
+
+/** The address as RFC 9018 hashes it: 4 octets for IPv4 (IPv4-mapped IPv6 included), 16 for IPv6; null if unparsable. */
+export function addressBytes(address: string): Uint8Array | null {
+  if (!ipaddr.isValid(address)) return null
+  const parsed = ipaddr.parse(address)
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) return Uint8Array.from((parsed as ipaddr.IPv6).toIPv4Address().toByteArray())
+  return Uint8Array.from(parsed.toByteArray())
+}
+
+/**
+ * The 16-octet server cookie for `client` (8 octets) from `ip` at `timestamp` (s, mod 2^32): version 1, the
+ * reserved octets given (a client hands back whatever it got), the timestamp, then the hash.
+ */
+export function serverCookie(secret: Buffer, client: Uint8Array, ip: Uint8Array, timestamp: number, reserved: Uint8Array = new Uint8Array(3)): Buffer {
+  const out = Buffer.alloc(16)
+  out[0] = 1
+  out.set(reserved.subarray(0, 3), 1)
+  out.writeUInt32BE(timestamp >>> 0, 4)
+  const input = new Uint8Array(16 + ip.length)
+  input.set(client.subarray(0, 8), 0)
+  input.set(out.subarray(0, 8), 8)
+  input.set(ip, 16)
+  const h = siphash.hash(keyOf(secret), input)
+  // SipHash's 64-bit result, little-endian, as its reference code writes it.
+  out.writeUInt32LE(h.l >>> 0, 8)
+  out.writeUInt32LE(h.h >>> 0, 12)
+  return out
+}
+
+/** Seconds from `timestamp` to `now`, both mod 2^32 (a cookie stamped before the wrap and read after it is not four billion seconds old). */
+function age(timestamp: number, now: number): number {
+  return ((now - timestamp) | 0)
+}
+
+export class Cookies {
+  readonly mode: CookieMode
+  #current: Buffer
+  #previous: Buffer | null
+  readonly #now: () => number
+
+  constructor(mode: CookieMode, current: Buffer, previous: Buffer | null = null, now: () => number = () => Math.floor(Date.now() / 1000)) {
+    this.mode = mode
+    this.#current = current
+    this.#previous = previous
+    this.#now = now
+  }
+
+  get require(): boolean { return this.mode === 'require' }
+  get secrets(): { current: Buffer; previous: Buffer | null } { return { current: this.#current, previous: this.#previous } }
+
+  /** A new current secret; the one it replaces is still taken until the next rotation. */
+  rotate(next: Buffer = randomBytes(16)): void {
+    this.#previous = this.#current
+    this.#current = next
+  }
+
+  setSecrets(current: Buffer, previous: Buffer | null): void {
+    this.#current = current
+    this.#previous = previous
+  }
+
+  /**
+   * The COOKIE option at offset `p` of `req` from `peer`: null when it is malformed (RFC 7873 5.2.2: not 8
+   * octets, nor 16 to 40; FORMERR), else the option to reply with and whether it proved the client.
+   */
+  answer(req: Buffer, p: number, peer: string): CookieVerdict | null {
+    const len = req.readUInt16BE(p + 2)
+    if (len !== 8 && (len < 16 || len > 40)) return null
+    const client = req.subarray(p + 4, p + 12)
+    const ip = addressBytes(peer)
+    const now = this.#now()
+    let valid = false
+    let keep = false
+    // Only our own format can be ours: 16 octets, version 1 (another server's cookie is simply replaced).
+    if (ip !== null && len === 24 && req[p + 12] === 1) {
+      const sent = req.subarray(p + 12, p + 28)
+      const stamped = sent.readUInt32BE(4)
+      const a = age(stamped, now)
+      if (a <= MAX_AGE && a >= -MAX_AHEAD) {
+        for (const secret of [this.#current, this.#previous]) {
+          if (secret === null) continue
+          if (serverCookie(secret, client, ip, stamped, sent.subarray(1, 4)).equals(sent)) { valid = true; keep = a < RENEW_AGE; break }
+        }
+      }
+    }
+    const option = Buffer.alloc(4 + 8 + 16)
+    option.writeUInt16BE(OPTION_COOKIE, 0)
+    option.writeUInt16BE(24, 2)
+    req.copy(option, 4, p + 4, p + 12)
+    if (keep) req.copy(option, 12, p + 12, p + 28)
+    else if (ip !== null) serverCookie(this.#current, client, ip, now).copy(option, 12)
+    else { option.writeUInt16BE(8, 2); return { option: option.subarray(0, 12), valid: false } }
+    return { option, valid }
+  }
+}
