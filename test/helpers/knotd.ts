@@ -14,16 +14,20 @@ export interface Knotd {
   stop(): Promise<void>
 }
 
-/** `server` adds lines to knotd's server section, e.g. ['identity: ns1', 'nsid: ns1']. */
-export async function startKnotd(zonesDir: string, zones: readonly { domain: string; file: string }[], server: readonly string[] = []): Promise<Knotd> {
+/**
+ * `server` adds lines to knotd's server section, e.g. ['identity: ns1', 'nsid: ns1']; `more` adds sections
+ * (a module's, say) and lines to the default template (its `global-module`).
+ */
+export async function startKnotd(zonesDir: string, zones: readonly { domain: string; file: string }[], server: readonly string[] = [],
+  more: { readonly sections?: readonly string[]; readonly template?: readonly string[] } = {}): Promise<Knotd> {
   const dir = mkdtempSync(join(tmpdir(), 'incus-dns-knot-'))
   const port = await freePort()
   const conf = [
     'server:', `    listen: 127.0.0.1@${port}`, `    rundir: ${dir}`,
     '    udp-workers: 1', '    tcp-workers: 1', '    background-workers: 1', ...server.map((l) => `    ${l}`),
-    'database:', `    storage: ${dir}`,
+    'database:', `    storage: ${dir}`, ...(more.sections ?? []),
     'template:', '  - id: default', `    storage: ${zonesDir}`, '    semantic-checks: off',
-    '    journal-content: none', '    zonefile-sync: -1',
+    '    journal-content: none', '    zonefile-sync: -1', ...(more.template ?? []).map((l) => `    ${l}`),
     'zone:', ...zones.flatMap((z) => [`  - domain: ${z.domain}`, `    file: ${z.file}`]),
   ].join('\n')
   writeFileSync(join(dir, 'knot.conf'), conf + '\n')
