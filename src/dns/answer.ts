@@ -12,7 +12,7 @@ import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
 import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
-import { OPTION_COOKIE, RCODE_BADCOOKIE } from './cookies.ts'
+import { COOKIE_BADCOOKIE, COOKIE_ISSUED, COOKIE_MALFORMED, COOKIE_NONE, COOKIE_PROVEN, COOKIE_TC, OPTION_COOKIE, RCODE_BADCOOKIE } from './cookies.ts'
 import type { Cookies } from './cookies.ts'
 import { dname } from './dname.ts'
 import { chaos, OPTION_NSID } from './identity.ts'
@@ -65,6 +65,8 @@ export class Reply {
   peer = ''
   /** Set by answer(): the query carried a valid server cookie of ours (its address is proven). */
   proven = false
+  /** Set by answer(): what it did with the query's cookie (COOKIE_* of dns/cookies.ts), for the counters. */
+  cookie = COOKIE_NONE
   head: Buffer = EMPTY
   body: Buffer = EMPTY
   auth: Buffer = EMPTY
@@ -96,6 +98,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   out.ednsDo = false
   out.qtype = 0
   out.proven = false
+  out.cookie = COOKIE_NONE
   // UPDATE (RFC 2136 3) carries records in every section: NOTIMP whatever they hold, never FORMERR.
   if ((b2 & 0x78) === OPCODE_UPDATE) return error(req, 12, RCODE_NOTIMP, out)
 
@@ -195,9 +198,11 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     if (cookie >= 0 && out.cookies !== null) {
       // Ours back for the client's; malformed is FORMERR; in require mode, BADCOOKIE over UDP until proven.
       const c = out.cookies.answer(req, cookie, out.peer)
-      if (c === null) return error(req, qend, RCODE_FORMERR, out)
+      if (c === null) { out.cookie = COOKIE_MALFORMED; return error(req, qend, RCODE_FORMERR, out) }
       out.proven = c.valid
+      out.cookie = c.valid ? COOKIE_PROVEN : COOKIE_ISSUED
       if (!tcp && !c.valid && out.cookies.require) {
+        out.cookie = COOKIE_BADCOOKIE
         out.opt = withOption(doBit ? OPT_BADCOOKIE_DO : OPT_BADCOOKIE, c.option)
         return error(req, qend, RCODE_BADCOOKIE & 0x0f, out)
       }
@@ -208,6 +213,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     // Require mode, and no client cookie to answer BADCOOKIE to: an empty TC reply sends the client to TCP.
     const r = error(req, qend, 0, out)
     req[2] = at(req, 2) | TC
+    out.cookie = COOKIE_TC
     return r
   }
   if ((b2 & 0x78) !== 0) return error(req, qend, RCODE_NOTIMP, out) // opcode other than QUERY

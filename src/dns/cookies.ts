@@ -21,6 +21,15 @@ const MAX_AHEAD = 300
 
 export type CookieMode = 'off' | 'on' | 'require'
 
+/** What answer.ts did with a query's cookie (Reply.cookie; counted by the transports, as metrics label them). */
+export const COOKIE_NONE = 0
+export const COOKIE_ISSUED = 1
+export const COOKIE_PROVEN = 2
+export const COOKIE_BADCOOKIE = 3
+export const COOKIE_TC = 4
+export const COOKIE_MALFORMED = 5
+export const COOKIE_RESULTS = ['', 'issued', 'proven', 'badcookie', 'tc', 'malformed'] as const
+
 export interface CookieVerdict {
   /** The COOKIE option to put in the reply: the client cookie and our server cookie. */
   readonly option: Buffer

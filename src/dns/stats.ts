@@ -29,6 +29,8 @@ export class DnsStats {
   /** Times the connection count passed the high-water mark and idle timeouts were shortened. */
   tcpPressure = 0
   readonly dropped: Record<DropReason, number> = { malformed: 0, internal_error: 0 }
+  /** What DNS cookies did, by CookieResult (dns/cookies.ts): [0] unused, then issued, proven, badcookie, tc, malformed. */
+  readonly cookies = new Float64Array(6)
   /** Responses by rcode (0-15). */
   readonly responses = new Float64Array(16)
   /** Queries by qtype (index = qtype, 256 = other), [0] UDP and [1] TCP. */
@@ -40,6 +42,10 @@ export class DnsStats {
     const rcode = (head[3] as number) & 0x0f
     this.responses[rcode] = (this.responses[rcode] as number) + 1
     if (((head[2] as number) & 0x02) !== 0) this.truncated++
+  }
+
+  cookie(result: number): void {
+    if (result > 0 && result < 6) this.cookies[result] = (this.cookies[result] as number) + 1
   }
 
   qtype(tcp: boolean, qtype: number): void {

@@ -82,6 +82,7 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         reply.peer = peer.address
         try {
           outcome = answer(msg, true, views.split ? views.pick(peer.address).table : table, reply, views.subnets && views.trustsSubnet(peer.address) ? views : null)
+          if (reply.cookie !== 0) stats.cookie(reply.cookie)
         } catch (err) {
           stats.dropped.internal_error++
           log.error({ err }, 'internal error answering a TCP query; closed the connection')

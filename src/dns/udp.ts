@@ -49,6 +49,7 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     reply.peer = rinfo.address
     try {
       outcome = answer(msg, false, views.split ? views.pick(rinfo.address).table : table, reply, views.subnets && views.trustsSubnet(rinfo.address) ? views : null)
+      if (reply.cookie !== 0) stats.cookie(reply.cookie)
     } catch (err) {
       // Last resort: answer() is written not to throw; if it ever does, count it and keep serving.
       stats.dropped.internal_error++

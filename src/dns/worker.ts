@@ -64,6 +64,6 @@ for (const [index, at] of data.listen.entries()) {
 }
 
 setInterval(() => port.postMessage({ kind: 'stats', stats: {
-  queriesUdp: stats.queriesUdp, truncated: stats.truncated, dropped: { ...stats.dropped }, responses: stats.responses,
+  queriesUdp: stats.queriesUdp, truncated: stats.truncated, dropped: { ...stats.dropped }, responses: stats.responses, cookies: stats.cookies,
   qtypes: [stats.qtypes[0], stats.qtypes[1]], latency: stats.latency, views: views.all.map((v) => [v.name, v.queries]),
 } } satisfies WorkerMessage), 1000).unref()

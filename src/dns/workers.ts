@@ -43,6 +43,7 @@ interface StatsSnapshot {
   readonly truncated: number
   readonly dropped: DnsStats['dropped']
   readonly responses: Float64Array
+  readonly cookies: Float64Array
   readonly qtypes: readonly [Float64Array, Float64Array]
   readonly latency: Histogram
   /** Queries per view name, when views are configured. */
@@ -142,6 +143,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
         t.dropped.malformed += s.dropped.malformed
         t.dropped.internal_error += s.dropped.internal_error
         s.responses.forEach((v, i) => { t.responses[i] = (t.responses[i] as number) + v })
+        s.cookies.forEach((v, i) => { t.cookies[i] = (t.cookies[i] as number) + v })
         for (const k of [0, 1] as const) s.qtypes[k].forEach((v, i) => { t.qtypes[k][i] = (t.qtypes[k][i] as number) + v })
         addInto(t.latency, s.latency)
       }

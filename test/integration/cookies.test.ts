@@ -41,6 +41,9 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils') || !havePeer('kdig', 'knot-dn
     expect(first.raw).toContain('(good)') // dig's own check: our reply echoed its client cookie
     const again = await ask(server, [`+cookie=${cookie}`])
     expect(cookieOf(again)).toBe(cookie) // valid and fresh: handed back as it came
+    const metrics = await (await fetch(`http://127.0.0.1:${server.http?.address.port}/metrics`)).text()
+    expect(metrics).toMatch(/^incus_dns_cookies_total\{result="issued"\} [1-9]/m)
+    expect(metrics).toMatch(/^incus_dns_cookies_total\{result="proven"\} [1-9]/m)
     expect(again.answer).toEqual(['web.example.org. 60 IN A 192.0.2.80'])
   })
 
@@ -52,6 +55,7 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils') || !havePeer('kdig', 'knot-dn
 
   it('a malformed cookie option (5 octets) is FORMERR; no cookie, no cookie back', async () => {
     expect((await ask(server, ['+nocookie', '+ednsopt=10:0102030405'])).rcode).toBe('FORMERR')
+    expect(await (await fetch(`http://127.0.0.1:${server.http?.address.port}/metrics`)).text()).toMatch(/^incus_dns_cookies_total\{result="malformed"\} 1$/m)
     expect(cookieOf(await ask(server, ['+nocookie']))).toBeNull()
   })
 
@@ -72,6 +76,8 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils') || !havePeer('kdig', 'knot-dn
     expect((await dig('127.0.0.1', strict.port, 'web.example.org', 'A', { tcp: true, args: ['+nocookie'] })).answer).toHaveLength(1)
     // dig's default: it retries BADCOOKIE with the cookie it was given, and gets its answer.
     expect((await ask(strict, [`+cookie=${CLIENT}`])).answer).toHaveLength(1)
+    const metrics = await (await fetch(`http://127.0.0.1:${strict.http?.address.port}/metrics`)).text()
+    for (const result of ['proven', 'badcookie', 'tc']) expect(metrics).toMatch(new RegExp(`^incus_dns_cookies_total\\{result="${result}"\\} [1-9]`, 'm'))
   })
 
   it('a rotation keeps the previous secret for one more: a cookie is taken after one, replaced after two', async () => {
