@@ -3,10 +3,12 @@
  * answer() never throws, and it either drops them or answers FORMERR/NOTIMP/... echoing the ID; and the
  * real UDP server keeps answering after a flood of such packets.
  */
+import { randomBytes } from 'node:crypto'
 import dgram from 'node:dgram'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { answer, DROP, refuse, Reply, TRANSFER } from '../../src/dns/answer.ts'
+import { Cookies } from '../../src/dns/cookies.ts'
 import { makeIdentity } from '../../src/dns/identity.ts'
 import { Views } from '../../src/dns/views.ts'
 import { readZoneDir, ZoneFileSource } from '../../src/zone/file/source.ts'
@@ -59,9 +61,16 @@ SUBNETS.set([SUBNETS.default, { name: 'v', table: store.table, queries: 0 }], [
   { cidr: '10.0.0.0/8', view: { name: 'v', table: store.table, queries: 0 } }, { cidr: 'fd00::/8', view: { name: 'v', table: store.table, queries: 0 } }])
 SUBNETS.setSubnetSources(['0.0.0.0/0'])
 
+/** DNS cookies on, and in require mode; the peers they are bound to, one of them unparsable. */
+const COOKIES = [new Cookies('on', randomBytes(16), randomBytes(16)), new Cookies('require', randomBytes(16))] as const
+const PEERS = ['192.0.2.1', '2001:db8::1', '::ffff:198.51.100.100', '']
+
 function check(req: Buffer): void {
   const id = req.length >= 2 ? req.readUInt16BE(0) : -1
-  const reply = new Reply((req[req.length - 1] ?? 0) % 2 === 0 ? IDENTITY : null)
+  const last = req[req.length - 1] ?? 0
+  // The last byte picks the identity, the cookies (none, on, require) and the peer: every mix gets hit.
+  const reply = new Reply(last % 2 === 0 ? IDENTITY : null, last % 3 === 0 ? null : COOKIES[last % 3 - 1])
+  reply.peer = PEERS[last % 4] as string
   const copy = Buffer.from(req)
   const outcome = answer(copy, false, store.table, reply)
   if (outcome === DROP) return
@@ -85,7 +94,7 @@ describe('answer() on hostile input', () => {
   })
 
   it('CHAOS questions and EDNS options of every kind, ECS from a trusted resolver included: never throws; REFUSED, FORMERR or one TXT, NSID when asked', TIMEOUT, () => {
-    const option = fc.record({ code: fc.constantFrom(3, 3, 8, 8, 10, 12, 65001), data: fc.uint8Array({ maxLength: 20 }) })
+    const option = fc.record({ code: fc.constantFrom(3, 3, 8, 8, 10, 10, 12, 65001), data: fc.oneof(fc.uint8Array({ maxLength: 20 }), fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.uint8Array({ minLength: 24, maxLength: 24 })) })
       .map(({ code, data }) => Buffer.concat([Buffer.from([code >> 8, code & 0xff, 0, data.length]), Buffer.from(data)]))
     const chaosName = fc.constantFrom('id.server', 'ID.SERVER', 'hostname.bind', 'version.bind', 'version.server', 'authors.bind', 'web.example.org', 'x')
     fc.assert(fc.property(chaosName, fc.constantFrom(16, 1, 255, 28), fc.constantFrom(3, 1, 4), fc.array(option, { maxLength: 3 }), (name, qtype, qclass, options) => {
@@ -99,10 +108,18 @@ describe('answer() on hostile input', () => {
       opt.writeUInt16BE(rdata.length, 9)
       const req = Buffer.concat([q, opt, rdata])
       check(req)
-      const reply = new Reply(IDENTITY)
+      const reply = new Reply(IDENTITY, COOKIES[0])
+      reply.peer = '192.0.2.1'
       answer(Buffer.from(req), false, store.table, reply, SUBNETS) // as from a resolver trusted with ECS
       const out = Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
       const d = decode(out)
+      // The first cookie option decides: malformed is FORMERR, else ours comes back (client cookie, 16 octets of ours).
+      const cookie = options.find((o) => o.readUInt16BE(0) === 10)
+      const len = cookie?.readUInt16BE(2) ?? -1
+      if (cookie !== undefined && d.rcode !== 1) expect(len === 8 || (len >= 16 && len <= 40)).toBe(true)
+      if (cookie !== undefined && (len === 8 || (len >= 16 && len <= 40)) && d.rcode === 0) {
+        expect(reply.opt.includes(Buffer.concat([Buffer.from([0, 10, 0, 24]), cookie.subarray(4, 12)]))).toBe(true)
+      }
       const asked = options.some((o) => o.readUInt16BE(0) === 3)
       expect(out.includes(Buffer.from('fuzz.example'))).toBe(asked || (d.rcode !== 1 && qclass === 3 && qtype === 16 && /^(id\.server|hostname\.bind)$/i.test(name)))
       if (qclass === 3) expect(d.rcode === 5 || d.rcode === 1 || (d.rcode === 0 && d.answer.length === 1)).toBe(true)
