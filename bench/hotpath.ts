@@ -4,8 +4,10 @@
  * adds to a hit, as the transports call it, with 0, 2 and 8 views (each an IPv4 /24 and an IPv6 /64 of clients). Prints numbers; it
  * asserts nothing (the machines are shared and noisy: compare runs side by side, not to a constant).
  */
+import { randomBytes } from 'node:crypto'
 import { Bench } from 'tinybench'
 import { answer, Reply } from '../src/dns/answer.ts'
+import { Cookies } from '../src/dns/cookies.ts'
 import { DnsStats } from '../src/dns/stats.ts'
 import { Views } from '../src/dns/views.ts'
 import type { View } from '../src/dns/views.ts'
@@ -116,6 +118,32 @@ for (const size of sizes) {
         if (answer(ecsReq, false, views.split ? views.pick(address).table : table, reply, views.subnets && views.trustsSubnet(address) ? views : null) !== 1) throw new Error('no answer')
       })
       views.setSubnetSources([])
+    }
+  }
+  // DNS cookies (dns/cookies.ts), on by default: nothing for a query without one; with one, the address parsed
+  // and one SipHash-2-4 (a client cookie: ours made), or one to check a server cookie (kept while fresh).
+  {
+    const cookies = new Cookies('on', randomBytes(16))
+    const withCookie = (cookie: Buffer): Buffer => {
+      const q = Buffer.concat([hit, Buffer.from([0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 4 + cookie.length, 0, 10, 0, cookie.length]), cookie])
+      q.writeUInt16BE(1, 10)
+      return q
+    }
+    const cookieReply = new Reply(null, cookies)
+    cookieReply.peer = '192.0.2.1'
+    const plainEdns = withCookie(Buffer.alloc(0)).subarray(0, hit.length + 11)
+    plainEdns.writeUInt16BE(0, plainEdns.length - 2)
+    const client = withCookie(randomBytes(8))
+    const first = Buffer.from(client)
+    answer(first, false, table, cookieReply)
+    const ours = cookieReply.opt.subarray(cookieReply.opt.length - 24)
+    const held = withCookie(Buffer.from(ours))
+    for (const [label, q] of [['hit A, EDNS, cookies on, no cookie', plainEdns], ['hit A, client cookie (ours made)', client], ['hit A, server cookie of ours (checked, kept)', held]] as const) {
+      const req = Buffer.from(q)
+      bench.add(label, () => {
+        q.copy(req, 0, 0, 12)
+        if (answer(req, false, table, cookieReply) !== 1) throw new Error(`${label}: no answer`)
+      })
     }
   }
   let sink = 0

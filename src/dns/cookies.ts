@@ -44,8 +44,22 @@ function keyOf(secret: Buffer): Key {
   return [secret.readUInt32LE(0), secret.readUInt32LE(4), secret.readUInt32LE(8), secret.readUInt32LE(12)]
 }
 
+/** Bounded caches: a resolver or two send most cookies, so few entries cover them; a flood just clears them. */
+const CACHE_ENTRIES = 4096
+
+const addresses = new Map<string, Uint8Array | null>()
+
 /** The address as RFC 9018 hashes it: 4 octets for IPv4 (IPv4-mapped IPv6 included), 16 for IPv6; null if unparsable. */
 export function addressBytes(address: string): Uint8Array | null {
+  let bytes = addresses.get(address)
+  if (bytes !== undefined) return bytes
+  bytes = parseAddress(address)
+  if (addresses.size >= CACHE_ENTRIES) addresses.clear()
+  addresses.set(address, bytes)
+  return bytes
+}
+
+function parseAddress(address: string): Uint8Array | null {
   if (!ipaddr.isValid(address)) return null
   const parsed = ipaddr.parse(address)
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) return Uint8Array.from((parsed as ipaddr.IPv6).toIPv4Address().toByteArray())
@@ -58,19 +72,31 @@ export function addressBytes(address: string): Uint8Array | null {
  */
 export function serverCookie(secret: Buffer, client: Uint8Array, ip: Uint8Array, timestamp: number, reserved: Uint8Array = new Uint8Array(3)): Buffer {
   const out = Buffer.alloc(16)
-  out[0] = 1
-  out.set(reserved.subarray(0, 3), 1)
-  out.writeUInt32BE(timestamp >>> 0, 4)
-  const input = new Uint8Array(16 + ip.length)
-  input.set(client.subarray(0, 8), 0)
-  input.set(out.subarray(0, 8), 8)
-  input.set(ip, 16)
-  const h = siphash.hash(keyOf(secret), input)
-  // SipHash's 64-bit result, little-endian, as its reference code writes it.
-  out.writeUInt32LE(h.l >>> 0, 8)
-  out.writeUInt32LE(h.h >>> 0, 12)
+  writeServerCookie(out, 0, keyOf(secret), client, ip, timestamp, reserved)
   return out
 }
+
+/** The hash input, reused: client cookie, version, reserved, timestamp, then 4 or 16 octets of address. */
+const input4 = Buffer.alloc(20)
+const input16 = Buffer.alloc(32)
+
+/** Writes the 16-octet server cookie at `out[o]` (serverCookie's work, without allocating). */
+function writeServerCookie(out: Buffer, o: number, key: Key, client: Uint8Array, ip: Uint8Array, timestamp: number, reserved: Uint8Array): void {
+  const input = ip.length === 4 ? input4 : input16
+  input.set(client.subarray(0, 8), 0)
+  input[8] = 1
+  input.set(reserved.subarray(0, 3), 9)
+  input.writeUInt32BE(timestamp >>> 0, 12)
+  input.set(ip, 16)
+  const h = siphash.hash(key, input)
+  input.copy(out, o, 8, 16)
+  // SipHash's 64-bit result, little-endian, as its reference code writes it.
+  out.writeUInt32LE(h.l >>> 0, o + 8)
+  out.writeUInt32LE(h.h >>> 0, o + 12)
+}
+
+const scratch = Buffer.alloc(16)
+const NO_RESERVED = new Uint8Array(3)
 
 /** Seconds from `timestamp` to `now`, both mod 2^32 (a cookie stamped before the wrap and read after it is not four billion seconds old). */
 function age(timestamp: number, now: number): number {
@@ -81,13 +107,26 @@ export class Cookies {
   readonly mode: CookieMode
   #current: Buffer
   #previous: Buffer | null
+  /** The secrets as siphash.js keys, worked out when they change. */
+  #keys: Key[] = []
   readonly #now: () => number
+  /**
+   * Cookies found valid, by peer and cookie: when they stop being kept as they are (they are then checked
+   * anew, and renewed). Forgotten whenever the secrets change.
+   */
+  readonly #valid = new Map<string, number>()
 
   constructor(mode: CookieMode, current: Buffer, previous: Buffer | null = null, now: () => number = () => Math.floor(Date.now() / 1000)) {
     this.mode = mode
     this.#current = current
     this.#previous = previous
     this.#now = now
+    this.#rekey()
+  }
+
+  #rekey(): void {
+    this.#keys = [keyOf(this.#current), ...(this.#previous === null ? [] : [keyOf(this.#previous)])]
+    this.#valid.clear()
   }
 
   get require(): boolean { return this.mode === 'require' }
@@ -97,11 +136,13 @@ export class Cookies {
   rotate(next: Buffer = randomBytes(16)): void {
     this.#previous = this.#current
     this.#current = next
+    this.#rekey()
   }
 
   setSecrets(current: Buffer, previous: Buffer | null): void {
     this.#current = current
     this.#previous = previous
+    this.#rekey()
   }
 
   /**
@@ -121,19 +162,27 @@ export class Cookies {
       const sent = req.subarray(p + 12, p + 28)
       const stamped = sent.readUInt32BE(4)
       const a = age(stamped, now)
-      if (a <= MAX_AGE && a >= -MAX_AHEAD) {
-        for (const secret of [this.#current, this.#previous]) {
-          if (secret === null) continue
-          if (serverCookie(secret, client, ip, stamped, sent.subarray(1, 4)).equals(sent)) { valid = true; keep = a < RENEW_AGE; break }
+      // A cookie found valid before, and still to be kept, needs no hash (most queries of a resolver).
+      const id = peer + req.toString('latin1', p + 4, p + 28)
+      const until = this.#valid.get(id)
+      if (until !== undefined && age(until, now) < 0 && a >= -MAX_AHEAD) { valid = true; keep = true }
+      else if (a <= MAX_AGE && a >= -MAX_AHEAD) {
+        for (const key of this.#keys) {
+          writeServerCookie(scratch, 0, key, client, ip, stamped, sent.subarray(1, 4))
+          if (scratch.equals(sent)) { valid = true; keep = a < RENEW_AGE; break }
+        }
+        if (keep) {
+          if (this.#valid.size >= CACHE_ENTRIES) this.#valid.clear()
+          this.#valid.set(id, (stamped + RENEW_AGE) >>> 0)
         }
       }
     }
-    const option = Buffer.alloc(4 + 8 + 16)
+    const option = Buffer.allocUnsafe(4 + 8 + 16)
     option.writeUInt16BE(OPTION_COOKIE, 0)
     option.writeUInt16BE(24, 2)
     req.copy(option, 4, p + 4, p + 12)
     if (keep) req.copy(option, 12, p + 12, p + 28)
-    else if (ip !== null) serverCookie(this.#current, client, ip, now).copy(option, 12)
+    else if (ip !== null) writeServerCookie(option, 12, this.#keys[0] as Key, client, ip, now, NO_RESERVED)
     else { option.writeUInt16BE(8, 2); return { option: option.subarray(0, 12), valid: false } }
     return { option, valid }
   }
