@@ -228,7 +228,7 @@ export const SETTINGS = {
     parse: (raw) => {
       if (raw.trim() === '') return null
       const parts = raw.split(',').map((x) => x.trim())
-      if (parts.length > 2 || parts.some((x) => !/^[0-9a-fA-F]{32}$/.test(x))) throw new Error("is not 32 hex digits (16 octets), or two of them as 'new,old'; make one with: openssl rand -hex 16")
+      if (parts.length > 2 || parts.some((x) => !/^[0-9a-fA-F]{32}$/.test(x))) throw new Error("must be 32 hex digits (16 octets), or two of them as 'new,old' (the value is not shown: it is a secret); make one with: openssl rand -hex 16")
       return parts.map((x) => Buffer.from(x, 'hex'))
     },
   }),

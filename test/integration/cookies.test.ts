@@ -5,7 +5,11 @@
  * rotation; worker threads answer with the same secret and follow a rotation; and knotd's cookies module,
  * sharing the secret, takes our cookies and we take its (RFC 9018's point: servers behind one address).
  */
+import { mkdtempSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/load.ts'
 import { havePeer } from '../helpers/binaries.ts'
 import { dig, kdig } from '../helpers/dig.ts'
 import type { DigResult } from '../helpers/dig.ts'
@@ -91,6 +95,22 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils') || !havePeer('kdig', 'knot-dn
       expect(renewed).not.toBe(cookie)
       expect(renewed?.slice(0, 16)).toBe(CLIENT)
     } finally { await s.stop() }
+  })
+
+  it('the generated secret is kept beside the state file (mode 0600): a restart keeps clients\' cookies', async () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'incus-dns-cookie-state-')), 'state.json')
+    const one = await startServer(ZONES, ['--state-file', stateFile])
+    const cookie = cookieOf(await ask(one, [`+cookie=${CLIENT}`])) as string
+    await one.stop()
+    expect(statSync(`${stateFile}.cookie-secret`).mode & 0o777).toBe(0o600)
+    const two = await startServer(ZONES, ['--state-file', stateFile])
+    try {
+      expect(cookieOf(await ask(two, [`+cookie=${cookie}`]))).toBe(cookie)
+    } finally { await two.stop() }
+  })
+
+  it('a secret that is not 32 hex digits stops start-up with one line and the fix', () => {
+    expect(() => loadConfig(['--cookie-secret', 'abc'], {})).toThrow("INCUS_DNS_COOKIE_SECRET (--cookie-secret): must be 32 hex digits (16 octets), or two of them as 'new,old' (the value is not shown: it is a secret); make one with: openssl rand -hex 16")
   })
 
   it('worker threads answer with the same secret, and follow a rotation', async () => {
