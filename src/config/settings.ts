@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os'
 import type { ListenAddress } from '../dns/server.ts'
-import { DEFAULT_FORWARD_ALLOW } from '../forward/acl.ts'
+import { DEFAULT_FORWARD_ALLOW } from '../dns/acl.ts'
 import { parseTsigKey } from '../xfr/tsig.ts'
 import type { TsigKey } from '../xfr/tsig.ts'
 import { parseViews } from './views.ts'

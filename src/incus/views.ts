@@ -7,7 +7,7 @@
  */
 import { networkCidr } from '../config/parse.ts'
 import type { ViewSpec } from '../config/views.ts'
-import { Acl } from '../forward/acl.ts'
+import { Acl } from '../dns/acl.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { Name } from '../zone/types.ts'
 import type { Network } from './api.ts'

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 import type { Peer, Reply, TransferHook } from '../dns/answer.ts'
 import { opt, readMessage, readName, skipName } from '../dns/wire.ts'
-import type { Acl } from '../forward/acl.ts'
+import type { Acl } from '../dns/acl.ts'
 import type { ZoneStore } from '../zone/store.ts'
 import { packMessages, TYPE_AXFR, TYPE_IXFR, transferRecords } from './transfer.ts'
 import { findTsig, sign, verifyRequest } from './tsig.ts'

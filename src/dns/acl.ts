@@ -1,7 +1,8 @@
 /**
- * @module forward/acl
- * Which clients we forward for (RFC 5358: never an open resolver). Decisions are cached per address string,
- * so the check costs one Map lookup for a client seen before.
+ * @module dns/acl
+ * Address ranges a client is checked against: whom we forward for (RFC 5358: never an open resolver), who
+ * may transfer, who is never rate limited, which addresses a view sees. Decisions are cached per address
+ * string, so the check costs one Map lookup for a client seen before.
  */
 import ipaddr from 'ipaddr.js'
 
