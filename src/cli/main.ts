@@ -12,6 +12,7 @@ import { formatAddress, startDnsServer } from '../dns/server.ts'
 import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
 import { makeIdentity } from '../dns/identity.ts'
+import { Rrl } from '../dns/rrl.ts'
 import { cookieKeeper } from './cookies.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { startWorkers } from '../dns/workers.ts'
@@ -130,14 +131,19 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const identity = makeIdentity(who.identity, who.version)
   const keeper = cookieKeeper(config, log)
   const cookies = keeper?.cookies ?? null
+  const rrlOptions = config.rrlRate === 0 ? null : {
+    rate: config.rrlRate, slip: config.rrlSlip, ipv4Prefix: config.rrlIpv4Prefix, ipv6Prefix: config.rrlIpv6Prefix, logOnly: config.rrlLogOnly, exempt: config.rrlExempt,
+  }
+  const rrl = rrlOptions === null ? null : new Rrl({ ...rrlOptions, exempt: rrlOptions.exempt.length === 0 ? null : new Acl(rrlOptions.exempt) })
+  if (rrlOptions !== null) log.info(rrlOptions, 'response rate limiting (UDP)')
   const server = await startDnsServer({
-    listen: config.listen, views, stats, log, forward, transfer, identity, cookies, reusePort: config.workers > 1,
+    listen: config.listen, views, stats, log, forward, transfer, identity, cookies, rrl, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
     tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity, cookies })
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity, cookies, rrl: rrlOptions })
   }
   if (keeper !== null) keeper.onRotate = () => workers?.cookiesChanged()
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')

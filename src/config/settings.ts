@@ -217,6 +217,36 @@ export const SETTINGS = {
     help: 'Threads answering UDP, each with its own SO_REUSEPORT socket and a replica of the zone (TCP, forwarding and transfers stay on the main thread).',
     parse: (raw) => { const n = parsePositiveInt(raw); if (n > 64) throw new Error(`'${raw}' is more than 64`); return n },
   }),
+  rrlRate: setting<number>({
+    env: 'INCUS_DNS_RRL_RATE', flag: 'rrl-rate', default: '0',
+    help: 'Response rate limiting (UDP): responses per second each client prefix gets of each kind (one answer, one zone\'s NXDOMAIN or NODATA, one referral, one error); 0 turns it off, the default, since a resolver in front sends everything from one address. See docs/security.md.',
+    parse: (raw) => { if (!/^\d{1,6}$/.test(raw)) throw new Error(`'${raw}' is not a number of responses per second (0 turns it off)`); return Number(raw) },
+  }),
+  rrlSlip: setting<number>({
+    env: 'INCUS_DNS_RRL_SLIP', flag: 'rrl-slip', default: '2',
+    help: 'Of the responses rate limiting holds back, every Nth goes out as an empty TC reply (a real client retries over TCP); 0: none, 1: all.',
+    parse: (raw) => { if (!/^\d{1,2}$/.test(raw) || Number(raw) > 10) throw new Error(`'${raw}' is not 0 to 10`); return Number(raw) },
+  }),
+  rrlIpv4Prefix: setting<number>({
+    env: 'INCUS_DNS_RRL_IPV4_PREFIX', flag: 'rrl-ipv4-prefix', default: '24',
+    help: 'IPv4 clients are counted together by this prefix length.',
+    parse: (raw) => { const n = Number(raw); if (!/^\d+$/.test(raw) || n < 8 || n > 32) throw new Error(`'${raw}' is not a prefix length of 8 to 32`); return n },
+  }),
+  rrlIpv6Prefix: setting<number>({
+    env: 'INCUS_DNS_RRL_IPV6_PREFIX', flag: 'rrl-ipv6-prefix', default: '56',
+    help: 'IPv6 clients are counted together by this prefix length.',
+    parse: (raw) => { const n = Number(raw); if (!/^\d+$/.test(raw) || n < 16 || n > 128) throw new Error(`'${raw}' is not a prefix length of 16 to 128`); return n },
+  }),
+  rrlExempt: setting<string[]>({
+    env: 'INCUS_DNS_RRL_EXEMPT', flag: 'rrl-exempt', default: '',
+    help: 'CIDRs never rate limited: your resolvers, which send everyone\'s queries from one address.',
+    parse: (raw) => (raw.trim() === '' ? [] : parseCidrList(raw)),
+  }),
+  rrlLogOnly: setting<boolean>({
+    env: 'INCUS_DNS_RRL_LOG_ONLY', flag: 'rrl-log-only', default: 'false',
+    help: 'Rate limiting only counts (incus_dns_rrl_total{action="logged"}) and answers everything: to find the rate before enforcing it.',
+    parse: parseBoolean,
+  }),
   cookies: setting<'off' | 'on' | 'require'>({
     env: 'INCUS_DNS_COOKIES', flag: 'cookies', default: 'on',
     help: "DNS cookies (RFC 7873, with RFC 9018 server cookies): 'on' answers a client cookie with ours; 'require' also turns away UDP clients without a valid one (BADCOOKIE with a fresh cookie, or an empty TC reply without a client cookie), so that only proven addresses get answers; 'off'. See docs/security.md.",

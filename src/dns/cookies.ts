@@ -8,8 +8,13 @@
  * answer.ts only for a query that carries the option; never throws.
  */
 import { randomBytes } from 'node:crypto'
-import ipaddr from 'ipaddr.js'
 import siphash from 'siphash'
+import { addressBytes } from './peer.ts'
+
+export { addressBytes }
+
+/** Bounded cache of cookies found valid: a resolver or two send most cookies; a flood just clears it. */
+const CACHE_ENTRIES = 4096
 
 export const OPTION_COOKIE = 10
 /** BADCOOKIE = 23: 7 in the header, 1 in the OPT's extended-rcode byte (RFC 7873 8). */
@@ -42,28 +47,6 @@ type Key = readonly [number, number, number, number]
 
 function keyOf(secret: Buffer): Key {
   return [secret.readUInt32LE(0), secret.readUInt32LE(4), secret.readUInt32LE(8), secret.readUInt32LE(12)]
-}
-
-/** Bounded caches: a resolver or two send most cookies, so few entries cover them; a flood just clears them. */
-const CACHE_ENTRIES = 4096
-
-const addresses = new Map<string, Uint8Array | null>()
-
-/** The address as RFC 9018 hashes it: 4 octets for IPv4 (IPv4-mapped IPv6 included), 16 for IPv6; null if unparsable. */
-export function addressBytes(address: string): Uint8Array | null {
-  let bytes = addresses.get(address)
-  if (bytes !== undefined) return bytes
-  bytes = parseAddress(address)
-  if (addresses.size >= CACHE_ENTRIES) addresses.clear()
-  addresses.set(address, bytes)
-  return bytes
-}
-
-function parseAddress(address: string): Uint8Array | null {
-  if (!ipaddr.isValid(address)) return null
-  const parsed = ipaddr.parse(address)
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) return Uint8Array.from((parsed as ipaddr.IPv6).toIPv4Address().toByteArray())
-  return Uint8Array.from(parsed.toByteArray())
 }
 
 /**

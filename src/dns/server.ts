@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import { ListenError } from '../errors.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import type { Cookies } from './cookies.ts'
+import type { Rrl } from './rrl.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import { listenTcp } from './tcp.ts'
@@ -43,6 +44,8 @@ export interface DnsServerOptions {
   readonly identity?: Identity | null
   /** DNS cookies (dns/cookies.ts); null or absent: off. */
   readonly cookies?: Cookies | null
+  /** Response rate limiting of UDP answers (dns/rrl.ts); null or absent: off. */
+  readonly rrl?: Rrl | null
 }
 
 export interface DnsServer {

@@ -31,6 +31,8 @@ export class DnsStats {
   readonly dropped: Record<DropReason, number> = { malformed: 0, internal_error: 0 }
   /** What DNS cookies did, by CookieResult (dns/cookies.ts): [0] unused, then issued, proven, badcookie, tc, malformed. */
   readonly cookies = new Float64Array(6)
+  /** Rate limiting: responses dropped, slipped (sent as an empty TC reply), and only logged (log-only mode). */
+  readonly rrl = new Float64Array(3)
   /** Responses by rcode (0-15). */
   readonly responses = new Float64Array(16)
   /** Queries by qtype (index = qtype, 256 = other), [0] UDP and [1] TCP. */
@@ -42,6 +44,12 @@ export class DnsStats {
     const rcode = (head[3] as number) & 0x0f
     this.responses[rcode] = (this.responses[rcode] as number) + 1
     if (((head[2] as number) & 0x02) !== 0) this.truncated++
+  }
+
+  /** A response rate limiting caught: RRL_DROP (1) or RRL_SLIP (2) of dns/rrl.ts, or logged only. */
+  limited(verdict: number, logOnly: boolean): void {
+    const i = logOnly ? 2 : verdict === 1 ? 0 : 1
+    this.rrl[i] = (this.rrl[i] as number) + 1
   }
 
   cookie(result: number): void {

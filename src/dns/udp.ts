@@ -8,7 +8,10 @@ import dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
+import { EMPTY } from './bytes.ts'
 import type { Cookies } from './cookies.ts'
+import { RRL_DROP, RRL_SEND, slipped } from './rrl.ts'
+import type { Rrl } from './rrl.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import type { Views } from './views.ts'
@@ -32,10 +35,13 @@ export interface UdpOptions {
   readonly identity?: Identity | null
   /** DNS cookies (dns/cookies.ts); null or absent: off. */
   readonly cookies?: Cookies | null
+  /** Response rate limiting (dns/rrl.ts); null or absent: off. */
+  readonly rrl?: Rrl | null
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
   const { views, stats, log, forward, transfer } = opts
+  const rrl = opts.rrl ?? null
   const table = views.default.table // never replaced: views change what `pick` returns, not this
   const v6 = opts.host.includes(':')
   const reusePort = opts.reusePort === true
@@ -67,6 +73,19 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
       && forward(msg, reply, rinfo, false, (out) => { stats.response(out); socket.send(out, rinfo.port, rinfo.address) })) return
     // Not ours and not forwarded: `reply` holds REFUSED.
     const head = reply.head
+    // Rate limiting: every UDP response but to a client a DNS cookie proved (TCP never gets here).
+    if (rrl !== null && !reply.proven) {
+      const verdict = rrl.check(rinfo.address, head, [reply.body, reply.auth], t0)
+      if (verdict !== RRL_SEND) {
+        stats.limited(verdict, rrl.options.logOnly)
+        if (!rrl.options.logOnly) {
+          if (verdict === RRL_DROP) return
+          slipped(head, reply.opt.length > 0)
+          reply.body = EMPTY
+          reply.auth = EMPTY
+        }
+      }
+    }
     stats.response(head)
     // Only the parts there are: dgram copies and checks each list element.
     const parts = reply.auth.length === 0 && reply.opt.length === 0

@@ -10,7 +10,9 @@ import { createLogger } from '../log.ts'
 import { AnswerTable } from '../zone/table.ts'
 import { refuse } from './answer.ts'
 import type { Peer, Reply } from './answer.ts'
+import { Acl } from './acl.ts'
 import { Cookies } from './cookies.ts'
+import { Rrl } from './rrl.ts'
 import { makeIdentity } from './identity.ts'
 import { applyChanges } from './replica.ts'
 import { DnsStats } from './stats.ts'
@@ -27,6 +29,7 @@ views.setSubnetSources(data.subnetSources)
 const identity = data.identity === null ? null : makeIdentity(data.identity.id, data.identity.version)
 const hex = (s: string | null): Buffer | null => (s === null ? null : Buffer.from(s, 'hex'))
 const cookies = data.cookies === null ? null : new Cookies(data.cookies.mode, hex(data.cookies.current) as Buffer, hex(data.cookies.previous))
+const rrl = data.rrl === null ? null : new Rrl({ ...data.rrl, exempt: data.rrl.exempt.length === 0 ? null : new Acl(data.rrl.exempt) })
 /** Every view's replica by name, the default's included. */
 const replicas = new Map<string, View>([['default', views.default]])
 const stats = new DnsStats()
@@ -59,11 +62,11 @@ for (const [index, at] of data.listen.entries()) {
     } satisfies WorkerMessage)
     return true
   }
-  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer'), identity, cookies })
+  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer'), identity, cookies, rrl })
   port.postMessage({ kind: 'bound', listen: index } satisfies WorkerMessage)
 }
 
 setInterval(() => port.postMessage({ kind: 'stats', stats: {
-  queriesUdp: stats.queriesUdp, truncated: stats.truncated, dropped: { ...stats.dropped }, responses: stats.responses, cookies: stats.cookies,
+  queriesUdp: stats.queriesUdp, truncated: stats.truncated, dropped: { ...stats.dropped }, responses: stats.responses, cookies: stats.cookies, rrl: stats.rrl,
   qtypes: [stats.qtypes[0], stats.qtypes[1]], latency: stats.latency, views: views.all.map((v) => [v.name, v.queries]),
 } } satisfies WorkerMessage), 1000).unref()

@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import { Reply } from './answer.ts'
 import type { ForwardHook, TransferHook } from './answer.ts'
 import type { CookieMode, Cookies } from './cookies.ts'
+import type { RrlOptions } from './rrl.ts'
 import type { Identity } from './identity.ts'
 import { encodeChanges } from './replica.ts'
 import type { WireChanges } from './replica.ts'
@@ -25,6 +26,8 @@ export interface WorkerData {
   readonly identity: { readonly id: string; readonly version: string } | null
   /** The resolvers whose EDNS Client Subnet picks the view (CIDRs). */
   readonly subnetSources: readonly string[]
+  /** Response rate limiting's settings (the exempt ranges as CIDRs); null when off. Each thread keeps its own buckets. */
+  readonly rrl: (Omit<RrlOptions, 'exempt'> & { readonly exempt: readonly string[] }) | null
   /** DNS cookies: the mode and the secrets (hex); null when off. */
   readonly cookies: { readonly mode: CookieMode; readonly current: string; readonly previous: string | null } | null
 }
@@ -44,6 +47,7 @@ interface StatsSnapshot {
   readonly dropped: DnsStats['dropped']
   readonly responses: Float64Array
   readonly cookies: Float64Array
+  readonly rrl: Float64Array
   readonly qtypes: readonly [Float64Array, Float64Array]
   readonly latency: Histogram
   /** Queries per view name, when views are configured. */
@@ -76,6 +80,8 @@ export interface WorkerPoolOptions {
   readonly log: Logger
   /** NSID and CHAOS TXT, answered by the workers too. */
   readonly identity?: Identity | null
+  /** Response rate limiting's settings, applied by the workers too (each thread its own buckets). */
+  readonly rrl?: WorkerData['rrl']
   /** DNS cookies, answered by the workers too; call `cookiesChanged()` after a rotation. */
   readonly cookies?: Cookies | null
 }
@@ -118,7 +124,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
     // worker.ts when run from the sources, worker.js when compiled (dist/, npm start): the same folder as this file.
     const file = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
     const identity = o.identity === undefined || o.identity === null ? null : { id: o.identity.id, version: o.identity.version }
-    const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.views.subnetSources, cookies: cookieData(o.cookies ?? null) } satisfies WorkerData })
+    const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.views.subnetSources, cookies: cookieData(o.cookies ?? null), rrl: o.rrl ?? null } satisfies WorkerData })
     workers.push(worker)
     for (const view of o.views.all) worker.postMessage(snapshotOf(view))
     worker.postMessage(prefixes())
@@ -144,6 +150,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
         t.dropped.internal_error += s.dropped.internal_error
         s.responses.forEach((v, i) => { t.responses[i] = (t.responses[i] as number) + v })
         s.cookies.forEach((v, i) => { t.cookies[i] = (t.cookies[i] as number) + v })
+        s.rrl.forEach((v, i) => { t.rrl[i] = (t.rrl[i] as number) + v })
         for (const k of [0, 1] as const) s.qtypes[k].forEach((v, i) => { t.qtypes[k][i] = (t.qtypes[k][i] as number) + v })
         addInto(t.latency, s.latency)
       }

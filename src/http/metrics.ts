@@ -59,6 +59,7 @@ export const METRICS = [
   ['incus_dns_queries_total', 'counter', 'transport, qtype', 'Queries received.'],
   ['incus_dns_responses_total', 'counter', 'rcode', 'Responses sent, by rcode (authoritative and forwarded).'],
   ['incus_dns_dropped_total', 'counter', 'reason', 'Messages dropped unanswered: malformed (shorter than a header, or a response) or internal_error.'],
+  ['incus_dns_rrl_total', 'counter', 'action', 'UDP responses rate limiting held back: dropped, slipped (sent as an empty TC reply), or logged (INCUS_DNS_RRL_LOG_ONLY: counted, answered).'],
   ['incus_dns_cookies_total', 'counter', 'result', 'Queries with a DNS cookie, by what came of it: issued (a server cookie made or renewed), proven (a valid one of ours), badcookie and tc (turned away in require mode), malformed (FORMERR).'],
   ['incus_dns_truncated_total', 'counter', '', 'UDP responses sent with TC=1.'],
   ['incus_dns_tcp_closed_total', 'counter', 'reason', 'TCP connections closed by us: idle_at_cap (the idlest, to let a new one in at INCUS_DNS_TCP_MAX_CONNECTIONS), per_source_cap (one address over INCUS_DNS_TCP_MAX_PER_SOURCE), idle_timeout.'],
@@ -116,6 +117,7 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
     [...Object.entries(COUNTED_QTYPES), ['256', 'other']].map(([code, qtype]) => ({ labels: { transport, qtype: qtype as string }, value: d.qtypes[t as 0 | 1][Number(code)] ?? 0 }))))
   add('incus_dns_responses_total', () => RCODES.map((rcode, i) => ({ labels: { rcode }, value: d.responses[i] ?? 0 })))
   add('incus_dns_dropped_total', () => Object.entries(d.dropped).map(([reason, value]) => ({ labels: { reason }, value })))
+  add('incus_dns_rrl_total', () => ['dropped', 'slipped', 'logged'].map((action, i) => ({ labels: { action }, value: d.rrl[i] ?? 0 })))
   add('incus_dns_cookies_total', () => COOKIE_RESULTS.flatMap((result, i) => (i === 0 ? [] : [{ labels: { result }, value: d.cookies[i] ?? 0 }])))
   add('incus_dns_truncated_total', () => [{ value: d.truncated }])
   add('incus_dns_tcp_closed_total', () => Object.entries(d.tcpClosed).map(([reason, value]) => ({ labels: { reason }, value })))
