@@ -14,6 +14,7 @@ import { Views } from '../../src/dns/views.ts'
 import { readZoneDir, ZoneFileSource } from '../../src/zone/file/source.ts'
 import { ZoneStore } from '../../src/zone/store.ts'
 import { ZONES_DIR } from '../conformance/cases.ts'
+import { dig } from '../helpers/dig.ts'
 import { udpExchange } from '../helpers/net.ts'
 import { decode, query } from '../helpers/packets.ts'
 import { startServer } from '../helpers/server.ts'
@@ -180,4 +181,20 @@ describe('the UDP server after hostile input', () => {
     expect(d.answer).toEqual(['web.example.org. 60 IN A 192.0.2.80'])
     expect(server.stats.dropped.internal_error).toBe(0)
   })
+  it('with rate limiting and cookies required: 2000 malformed datagrams, no crash, and a TCP query still answered', async () => {
+    const strict = await startServer(ZONES_DIR, ['--rrl-rate', '5', '--cookies', 'require'])
+    const samples = fc.sample(fc.oneof(mutatedQuery, fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u))), { numRuns: 2000, seed: 42 })
+    // One client socket for the whole flood, so it does not take 2000 ephemeral ports from other tests.
+    const flood = dgram.createSocket('udp4')
+    await new Promise<void>((r) => flood.bind(0, '127.0.0.1', () => r()))
+    for (const b of samples) await new Promise<void>((r) => flood.send(b, strict.port, '127.0.0.1', () => r()))
+    flood.close()
+    // Cookies are required over UDP, so the check is over TCP, which neither limits.
+    const d = await dig('127.0.0.1', strict.port, 'web.example.org', 'A', { tcp: true })
+    expect(d.answer).toEqual(['web.example.org. 60 IN A 192.0.2.80'])
+    expect(strict.stats.dropped.internal_error).toBe(0)
+    expect((strict.stats.rrl[0] ?? 0) + (strict.stats.rrl[1] ?? 0)).toBeGreaterThan(0) // the flood's FORMERRs were limited
+    await strict.stop()
+  })
+
 })

@@ -3,6 +3,7 @@
  * one kind (a zone's NXDOMAINs together, two answers apart), prefixes (/24, /56), exemptions, and the bound on
  * the table under a flood of sources.
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Acl } from '../../../src/dns/acl.ts'
 import { Rrl, RRL_DROP, RRL_SEND, RRL_SLIP } from '../../../src/dns/rrl.ts'
@@ -59,5 +60,18 @@ describe('Rrl', () => {
     const r = make({ entries: 1000, ipv4Prefix: 32 })
     for (let i = 0; i < 20_000; i++) r.check(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, head(0), [Buffer.from('x')], 0)
     expect(r.size).toBeLessThanOrEqual(1000)
+  })
+
+  it('hostile input never throws: any address string, rcode and sections; the verdict is one of three and the table stays bounded', () => {
+    const r = make({ entries: 500, ipv4Prefix: 17, ipv6Prefix: 63 })
+    const address = fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 40 }), fc.ipV4().map((a) => `::ffff:${a}`))
+    fc.assert(fc.property(address, fc.integer({ min: 0, max: 255 }), fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 3 }), fc.double({ min: 0, max: 1e7, noNaN: true }),
+      (a, rcode, sections, now) => {
+        const h = Buffer.alloc(12)
+        h[3] = rcode
+        const v = r.check(a, h, sections.map((x) => Buffer.from(x)), now)
+        expect([RRL_SEND, RRL_DROP, RRL_SLIP]).toContain(v)
+        expect(r.size).toBeLessThanOrEqual(500)
+      }), { numRuns: 20_000 })
   })
 })
