@@ -24,17 +24,16 @@ import type { MapSettings, Mapped, NetworkFamilies } from './map.ts'
 import { PublishLag } from './lag.ts'
 import type { LagVia } from './lag.ts'
 import { LeaseCache, mapWithLeases } from './leases.ts'
-import { SyncReadError, SyncReader } from './sync-reader.ts'
-import type { SyncResult } from './sync-reader.ts'
+import { SyncReader } from './sync-reader.ts'
 import type { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
 import { recordEvents } from './shared.ts'
 import type { SharedRecords } from './shared.ts'
 import { loadState, StateSaver } from './state-file.ts'
-import { resolveViews, ViewRecords } from './views.ts'
+import { ViewRecords, ViewResolver } from './views.ts'
 import { OwnZones, wantedReverseZones } from './zones.ts'
 import type { ReverseSetting } from './zones.ts'
-import type { ResolvedView, ViewHost } from './views.ts'
+import type { ViewHost } from './views.ts'
 
 export type { ReverseSetting }
 
@@ -94,8 +93,6 @@ export class IncusSource {
   readonly views: ViewRecords
   /** Where the default view's instance records go. */
   readonly #defaultZone: ZoneWriter
-  /** The views as last resolved, to log a change once. */
-  #resolved = ''
   readonly #o: IncusSourceOptions
   /** Instance keys: `<remote>:` before them when several remotes share the records. */
   readonly #keys: InstanceKeys
@@ -104,6 +101,8 @@ export class IncusSource {
   readonly #pending = new Map<string, Mapped | null>()
   #flushScheduled = false
   readonly #refreshing = new PerKey()
+  /** Resolves the configured views at each sync (views.ts). */
+  readonly #viewResolver: ViewResolver
   /** Reads full syncs off the answering thread (sync-reader.ts). */
   readonly #reader: SyncReader
   /** Keys set between syncs (events): the sync thread is told to send them again. */
@@ -134,6 +133,7 @@ export class IncusSource {
     this.views = options.shared?.views ?? new ViewRecords(options.records, recordEvents(this.#log))
     this.records = this.views.default
     this.cluster = new ClusterState(options.client, this.#log)
+    this.#viewResolver = new ViewResolver(options.views ?? null, this.views, this.#log)
     this.#reader = new SyncReader({ connection: options.client.connection, scope: options.scope, map: { ...options.map, states: [...options.map.states] }, remote: options.shared?.remote ?? null })
     this.#defaultZone = options.views?.defaultZone ?? options.zone
     const file = options.stateFile
@@ -203,7 +203,7 @@ export class IncusSource {
       this.#applyZones(new Set(state.reverseZones))
       // The views as at the last sync (a file from before views were saved: address ranges only).
       this.#networksSeen = state.networks ?? []
-      this.#setViews(this.#networksSeen, state.networks !== undefined)
+      this.#viewResolver.apply(this.#networksSeen, state.networks !== undefined)
       this.#queue(new Map(state.instances.map((m) => [m.key, m])))
       this.#flush()
       this.restored = true
@@ -249,12 +249,12 @@ export class IncusSource {
     try {
       await this.cluster.refresh(await client.server())
       // The listing, its parse and the mapping happen in the sync thread; only changes come back.
-      const read = await this.#read()
+      const read = await this.#reader.readFrom(client, this.#takeDirty())
       const networks = read.networks
       this.#families = networkFamilies(networks)
       this.#networksSeen = networks
       this.#applyZones(wantedReverseZones(this.#o.reverse, networks))
-      this.#setViews(networks)
+      this.#viewResolver.apply(networks)
       // An Error stub (offline cluster member, §4.1) says nothing about the instance: keep what we had.
       const stubs = new Set<string>()
       for (const [k, location] of read.stubs) { this.cluster.hold(k, location); stubs.add(k) }
@@ -298,37 +298,13 @@ export class IncusSource {
     }
   }
 
-  /** Reads a sync in the sync thread from the member in use; one that cannot be reached is left for the next. */
-  async #read(): Promise<SyncResult> {
-    const client = this.#o.client
-    const tries = client.members?.urls.length ?? 1
-    for (let attempt = 1; ; attempt++) {
-      const conn = client.connection
-      const forget = [...this.#dirty]
-      this.#dirty.clear()
-      try {
-        return await this.#reader.read(conn.kind === 'https' ? conn.url : null, forget)
-      } catch (err) {
-        if (!(err instanceof SyncReadError) || !err.unreachable || conn.kind !== 'https' || attempt >= tries || !client.memberFailed(conn.url, err.message)) throw err
-      }
-    }
+  /** The keys set between syncs, handed to the sync thread with the next read (and forgotten here). */
+  #takeDirty(): string[] {
+    const keys = [...this.#dirty]
+    this.#dirty.clear()
+    return keys
   }
 
-  /** Resolves the views against Incus's networks, and hands them to the view host (stores, hot path). */
-  #setViews(networks: readonly Network[], known = true): void {
-    const host = this.#o.views
-    if (host === undefined || host === null) return
-    const views = resolveViews(host.specs, networks)
-    const zones = host.setViews(views)
-    this.views.setViews(views, zones)
-    const key = JSON.stringify(views)
-    if (key === this.#resolved || !known) return
-    this.#resolved = key
-    this.#log.info({ views: views.map((v: ResolvedView) => ({ view: v.name, clients: v.clients, sees: v.sees })) }, 'split-horizon views')
-    for (const v of views) {
-      if (v.missing.length > 0) this.#log.warn({ view: v.name, networks: v.missing }, 'INCUS_DNS_VIEWS names Incus networks that do not exist or have no subnet; they add nothing to the view')
-    }
-  }
 
   /** Creates the suffix zone and the reverse zones no zone file defines, and tells the records where PTRs go. */
   #applyZones(wanted: ReadonlySet<Name>): void {

@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { Network } from './api.ts'
-import type { Scope } from './client.ts'
+import type { IncusClient, Scope } from './client.ts'
 import type { IncusConnection } from './connection.ts'
 import type { MapSettings, Mapped } from './map.ts'
 
@@ -74,6 +74,23 @@ export class SyncReader {
       this.#pending.set(id, { resolve, reject })
       worker.postMessage({ id, url, forget } satisfies SyncRequest)
     })
+  }
+
+  /**
+   * Reads a sync from the client's member in use; one that cannot be reached is left for the next member
+   * (the client's list), within this call.
+   */
+  async readFrom(client: IncusClient, forget: readonly string[]): Promise<SyncResult> {
+    const tries = client.members?.urls.length ?? 1
+    for (let attempt = 1; ; attempt++) {
+      const conn = client.connection
+      try {
+        // The worker forgets those keys on the first try whatever happens; later tries need not repeat them.
+        return await this.read(conn.kind === 'https' ? conn.url : null, attempt === 1 ? forget : [])
+      } catch (err) {
+        if (!(err instanceof SyncReadError) || !err.unreachable || conn.kind !== 'https' || attempt >= tries || !client.memberFailed(conn.url, err.message)) throw err
+      }
+    }
   }
 
   async close(): Promise<void> {

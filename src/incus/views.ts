@@ -5,6 +5,7 @@
  * the view's ranges; an instance with no address there answers as in the default view (docs/split-horizon.md
  * says why). PTRs follow, since they are made from the addresses a view publishes.
  */
+import type { Logger } from 'pino'
 import { networkCidr } from '../config/parse.ts'
 import type { ViewSpec } from '../config/views.ts'
 import { Acl } from '../dns/acl.ts'
@@ -77,6 +78,39 @@ export function inView(m: Mapped, sees: Acl): Mapped {
   const { ipv4, ipv6 } = firstAddresses(m.addresses.filter((a) => sees.allows(a)))
   if (ipv4 === null && ipv6 === null) return m
   return ipv4 === m.ipv4 && ipv6 === m.ipv6 ? m : { ...m, ipv4, ipv6 }
+}
+
+/**
+ * Resolves the configured views against Incus's networks at each sync, and hands them to the view host (stores,
+ * hot path) and to the records; a change is logged once.
+ */
+export class ViewResolver {
+  readonly #host: ViewHost | null
+  readonly #records: ViewRecords
+  readonly #log: Logger
+  /** The views as last resolved, to log a change once. */
+  #resolved = ''
+
+  constructor(host: ViewHost | null, records: ViewRecords, log: Logger) {
+    this.#host = host
+    this.#records = records
+    this.#log = log
+  }
+
+  /** `known`: false for networks from an old state file, whose views are not worth a log line. */
+  apply(networks: readonly Network[], known = true): void {
+    const host = this.#host
+    if (host === null) return
+    const views = resolveViews(host.specs, networks)
+    this.#records.setViews(views, host.setViews(views))
+    const key = JSON.stringify(views)
+    if (key === this.#resolved || !known) return
+    this.#resolved = key
+    this.#log.info({ views: views.map((v) => ({ view: v.name, clients: v.clients, sees: v.sees })) }, 'split-horizon views')
+    for (const v of views) {
+      if (v.missing.length > 0) this.#log.warn({ view: v.name, networks: v.missing }, 'INCUS_DNS_VIEWS names Incus networks that do not exist or have no subnet; they add nothing to the view')
+    }
+  }
 }
 
 interface ViewState {
