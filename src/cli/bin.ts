@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `incus-dns` command. Runs on Node >= 22.18 (TypeScript type stripping); `npm start` brings Node 24.
+// The `incus-dns` command: compiled to dist/cli/bin.js for the package (prepack) and `npm start`; the sources
+// run directly on Node >= 22.18 (type stripping) for development.
 import { tuneHeap } from './heap.ts'
 import { main } from './main.ts'
 
