@@ -13,6 +13,7 @@ import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
 import { makeIdentity } from '../dns/identity.ts'
 import { Rrl } from '../dns/rrl.ts'
+import { check } from './check.ts'
 import { cookieKeeper } from './cookies.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { startWorkers } from '../dns/workers.ts'
@@ -247,9 +248,11 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
 
 /** The CLI: returns the exit code. Problems at start-up are printed as one line each on stderr. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // `incus-dns check [...]`: the settings and the zone files, checked without serving (cli/check.ts).
+  const checking = argv[0] === 'check'
   let loaded
   try {
-    loaded = loadConfig(argv, env)
+    loaded = loadConfig(checking ? argv.slice(1) : argv, env)
   } catch (err) {
     if (!(err instanceof ConfigErrors)) throw err
     for (const p of err.problems) process.stderr.write(`incus-dns: ${p.message}\n`)
@@ -257,6 +260,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   if (loaded.help) { process.stdout.write(helpText() + '\n'); return 0 }
   if (loaded.version) { process.stdout.write(version() + '\n'); return 0 }
+  if (checking) {
+    const { zones, problems } = await check(loaded.config, env)
+    for (const z of zones) process.stdout.write(`${z}\n`)
+    for (const p of problems) process.stderr.write(`incus-dns check: ${p}\n`)
+    return problems.length === 0 ? 0 : 1
+  }
   const log = createLogger(loaded.config.logLevel)
   for (const w of loaded.warnings) log.warn(w)
 

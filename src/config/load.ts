@@ -126,6 +126,8 @@ export function helpText(): string {
     'incus-dns: authoritative DNS for Incus instances',
     '',
     'Usage: incus-dns [--flag value ...]',
+    '       incus-dns check [--flag value ...]   check the settings and the zone files, without serving:',
+    '         exit 0 with one line per zone (serial, records), or 1 with one line per problem (file:line and the fix)',
     'Every flag can also be set with its environment variable; a flag wins over the variable.',
     '',
   ]

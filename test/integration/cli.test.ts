@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import dgram from 'node:dgram'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -128,6 +128,45 @@ describe('incus-dns CLI', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
+  })
+})
+
+describe('incus-dns check', () => {
+  const BAD = new URL('../fixtures/zones/bad/', import.meta.url).pathname
+  it('good zones: exit 0, one line per zone with its serial and records; nothing served', () => {
+    const r = run(['check', '--zones-dir', ZONES_DIR, '--incus-socket', 'none'])
+    expect(r.status).toBe(0)
+    expect(r.stderr).toBe('')
+    expect(r.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^zone 2\.0\.192\.in-addr\.arpa: serial \d+, \d+ records \(.*2\.0\.192\.in-addr\.arpa\.zone\)$/),
+      expect.stringMatching(/^zone example\.org: serial 2026010101, \d+ records \(.*example\.org\.zone\)$/),
+    ])
+  })
+
+  it('broken zone files: exit 1, every broken file named with its line and the fix, not only the first', () => {
+    const r = run(['check', '--zones-dir', BAD, '--incus-socket', 'none'])
+    expect(r.status).toBe(1)
+    const lines = r.stderr.trim().split('\n')
+    expect(lines.length).toBe(readdirSync(BAD).filter((f) => f.endsWith('.zone')).length)
+    expect(lines.every((l) => /^incus-dns check: \S+\.zone:\d+: /.test(l))).toBe(true)
+    expect(lines).toContain(`incus-dns check: ${BAD}02_no_ttl.zone:2: no TTL for this record: give one, or add a $TTL line at the top`)
+    expect(lines).toContain(`incus-dns check: ${BAD}09_cname_and_data.zone:5: www.09_cname_and_data has a CNAME and other data; a CNAME must be alone at its name (RFC 1034 3.6.2)`)
+  })
+
+  it('settings: a bad one is refused with one line (exit 2); an Incus certificate that cannot be read is a problem (exit 1); no zones folder is one', () => {
+    const bad = run(['check', '--listen', 'nowhere'])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1)
+    const cert = run(['check', '--zones-dir', ZONES_DIR, '--incus-url', 'https://192.0.2.10:8443', '--incus-tls-cert', '/nonexistent/client.crt', '--incus-tls-key', '/nonexistent/client.key'])
+    expect(cert.status).toBe(1)
+    expect(cert.stderr).toContain("incus-dns check: INCUS_DNS_INCUS_TLS_CERT: cannot read the client certificate '/nonexistent/client.crt': ENOENT")
+    const none = run(['check', '--zones-dir', '/nonexistent/zones', '--incus-socket', 'none'])
+    expect(none.status).toBe(1)
+    expect(none.stderr.trim()).toBe("incus-dns check: INCUS_DNS_ZONES_DIR (--zones-dir): '/nonexistent/zones' is not a folder (ENOENT); create it or point the setting at your zone files")
+  })
+
+  it('--help lists it', () => {
+    expect(run(['--help']).stdout).toContain('incus-dns check [--flag value ...]')
   })
 })
 

@@ -50,6 +50,12 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('the npm package, installed 
     expect(readdirSync(join(installed, 'node_modules', 'incus-dns'))).not.toContain('src')
   })
 
+  it('the installed command checks the packaged zones', async () => {
+    const zones = join(installed, 'node_modules', 'incus-dns', 'zones')
+    const { stdout } = await run(process.execPath, [join(installed, 'node_modules', '.bin', 'incus-dns'), 'check', '--zones-dir', zones, '--incus-socket', 'none'])
+    expect(stdout).toMatch(/^zone example\.org: serial \d+, \d+ records/m)
+  })
+
   it('the installed command serves the packaged zones, and dig gets answers', async () => {
     const port = await freePort()
     const zones = join(installed, 'node_modules', 'incus-dns', 'zones')
