@@ -12,24 +12,19 @@ import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
 import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
+import { DROP, FORWARD, Reply, SEND, TRANSFER } from './reply.ts'
+import type { Outcome } from './reply.ts'
 import { COOKIE_BADCOOKIE, COOKIE_ISSUED, COOKIE_MALFORMED, COOKIE_NONE, COOKIE_PROVEN, COOKIE_TC, OPTION_COOKIE, RCODE_BADCOOKIE } from './cookies.ts'
-import type { Cookies } from './cookies.ts'
 import { dname } from './dname.ts'
 import { chaos, OPTION_NSID } from './identity.ts'
-import type { Identity } from './identity.ts'
 import { clientSubnet, OPTION_ECS, withOption } from './subnet.ts'
 import type { Views } from './views.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
 
-export const DROP = 0
-export const SEND = 1
-/** Not in our zones: `out` holds a REFUSED reply; a forwarder may answer instead. */
-export const FORWARD = 2
-/** AXFR or IXFR: `req` is left untouched (TSIG signs it as sent); call `refuse()` unless a transfer hook answers. */
-export const TRANSFER = 3
-export type Outcome = typeof DROP | typeof SEND | typeof FORWARD | typeof TRANSFER
+export { DROP, FORWARD, Reply, SEND, TRANSFER } from './reply.ts'
+export type { Outcome } from './reply.ts'
 
 const CLASS_IN = 1
 const CLASS_CH = 3
@@ -51,33 +46,6 @@ const OPT_BADCOOKIE = opt(false, RCODE_BADCOOKIE >> 4)
 const OPT_BADCOOKIE_DO = opt(true, RCODE_BADCOOKIE >> 4)
 const TC = 0x02
 
-/**
- * Filled by `answer()`: the reply is head + body + auth + opt. Reused across queries; its Buffers are not.
- * `identity` is the server's (NSID, CHAOS TXT), fixed for the transport that owns this Reply.
- */
-export class Reply {
-  readonly identity: Identity | null
-  /** DNS cookies (dns/cookies.ts), or null when off. */
-  readonly cookies: Cookies | null
-  constructor(identity: Identity | null = null, cookies: Cookies | null = null) { this.identity = identity; this.cookies = cookies }
-
-  /** The client's address, set by the transport before each query (cookies are bound to it). */
-  peer = ''
-  /** Set by answer(): the query carried a valid server cookie of ours (its address is proven). */
-  proven = false
-  /** Set by answer(): what it did with the query's cookie (COOKIE_* of dns/cookies.ts), for the counters. */
-  cookie = COOKIE_NONE
-  head: Buffer = EMPTY
-  body: Buffer = EMPTY
-  auth: Buffer = EMPTY
-  opt: Buffer = EMPTY
-  /** The question's type, and (on FORWARD) the lowercase wire qname + qtype key for a forwarder's cache. */
-  qtype = 0
-  key = ''
-  /** Client's EDNS payload size (0 = no EDNS) and DO bit, for a forwarder to pass on. */
-  ednsSize = 0
-  ednsDo = false
-}
 
 const scratch = Buffer.allocUnsafe(255 + 2)
 /** Round-robin position for RRsets with precompiled rotations. */

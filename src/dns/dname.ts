@@ -8,8 +8,8 @@ import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { hashOf } from '../zone/names.ts'
 import { at, EMPTY, headOf, u16, u32 } from './bytes.ts'
 // A cycle with answer.ts, which calls dname(); SEND is only read when dname() runs, long after both load.
-import { SEND } from './answer.ts'
-import type { Outcome, Reply } from './answer.ts'
+import { SEND } from './reply.ts'
+import type { Outcome, Reply } from './reply.ts'
 
 const RCODE_YXDOMAIN = 6
 /** DNAMEs followed through one another (RFC 6672 3.2 allows a chain); knotd follows them too. */

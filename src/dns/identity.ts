@@ -7,7 +7,7 @@
  */
 import { wireKey } from '../zone/name.ts'
 import { EMPTY, headOf, latin1 } from './bytes.ts'
-import type { Outcome, Reply } from './answer.ts'
+import type { Identity, Outcome, Reply } from './reply.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 /** RFC 5001's option code. */
@@ -16,20 +16,7 @@ const TYPE_TXT = 16
 const CLASS_CH = 3
 const RCODE_REFUSED = 5
 
-/** Prepared once from the identity setting. */
-export interface Identity {
-  /** What it was made from (worker threads make their own from these). */
-  readonly id: string
-  readonly version: string
-  /** The OPT record carrying NSID, without and with DO. */
-  readonly opt: Buffer
-  readonly optDo: Buffer
-  /**
-   * CHAOS TXT answers by lowercase wire qname (latin1), as answer.ts folds the question: the TXT record after
-   * the question, owner a pointer.
-   */
-  readonly chaos: ReadonlyMap<string, Buffer>
-}
+export type { Identity } from './reply.ts'
 
 /** The prepared identity for `id` (null: none, answer neither) and `version` (the version.bind text). */
 export function makeIdentity(id: string | null, version: string): Identity | null {

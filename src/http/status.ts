@@ -8,6 +8,7 @@
  * event stream and the last sync; the forwarding upstreams. Plain HTML rendered here, readable
  * without JavaScript, refreshed by the browser every 5 s.
  */
+import { SETTINGS } from '../config/settings.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
 import type { ServiceRow } from '../incus/services.ts'
 import type { IncusSource } from '../incus/source.ts'
@@ -196,7 +197,7 @@ ${s.cluster.sharedAddresses.length === 0 ? '' : `<p>One address on two members (
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
 ${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${esc(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
 <h2>Forwarding</h2>
-${s.upstreams.length === 0 ? '<p>Off (INCUS_DNS_FORWARD is empty).</p>' : table(['upstream', 'health', 'queries', 'errors'], s.upstreams.map((u) => row([u.upstream, u.healthy ? 'healthy' : 'held back after failures', String(u.queries), String(u.errors)])))}
+${s.upstreams.length === 0 ? `<p>Off (${SETTINGS.forwarders.env} is empty).</p>` : table(['upstream', 'health', 'queries', 'errors'], s.upstreams.map((u) => row([u.upstream, u.healthy ? 'healthy' : 'held back after failures', String(u.queries), String(u.errors)])))}
 <p><a href="/status.json">JSON</a> · <a href="/zone">/zone</a> · <a href="/metrics">/metrics</a> · refreshed every 5 s</p>
 </body></html>
 `

@@ -75,6 +75,7 @@ describe('the status page', () => {
     expect(html).toContain('<meta http-equiv="refresh" content="5">')
     expect(html).not.toContain('<script')
     expect(html).toContain(`<h1>incus-dns ${VERSION} on ns-b.lab.example</h1>`)
+    expect(html).toContain('<p>Off (INCUS_DNS_FORWARDERS is empty).</p>') // the setting's real name
   })
 
   it.skipIf(!havePeer('chromium', 'chromium'))('rendered in headless Chromium: the rows, and a screenshot', async () => {

@@ -32,3 +32,28 @@ describe('import direction', () => {
     }
   })
 })
+
+describe('no import cycles', () => {
+  it('src has none, type imports included: the arrows run one way, inside a folder too', () => {
+    const graph = new Map<string, string[]>()
+    for (const file of files(SRC)) {
+      graph.set(file, importsOf(file).filter((spec) => spec.startsWith('.')).map((spec) => join(file, '..', spec)))
+    }
+    const cycles: string[] = []
+    const state = new Map<string, 'open' | 'done'>()
+    const path: string[] = []
+    const visit = (file: string): void => {
+      state.set(file, 'open')
+      path.push(file)
+      for (const next of graph.get(file) ?? []) {
+        if (!graph.has(next)) continue
+        if (state.get(next) === 'open') cycles.push([...path.slice(path.indexOf(next)), next].map((f) => f.replace(SRC, 'src/')).join(' -> '))
+        else if (state.get(next) === undefined) visit(next)
+      }
+      path.pop()
+      state.set(file, 'done')
+    }
+    for (const file of graph.keys()) if (state.get(file) === undefined) visit(file)
+    expect(cycles).toEqual([])
+  })
+})

@@ -1,7 +1,8 @@
 /**
  * Settings: parsers, precedence, and docs/configuration.md's table kept in step with the settings table.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { hostname } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../src/config/load.ts'
@@ -171,5 +172,18 @@ describe('docs/troubleshooting.md table', () => {
     const documented = [...readme.matchAll(/^\| `(INCUS_DNS_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]).sort()
     expect(documented).toEqual(codes)
     expect(codes.length).toBeGreaterThanOrEqual(8)
+  })
+})
+
+describe('settings named in the code', () => {
+  it('every INCUS_DNS_* name in src/ is a setting of the table (or an error code, INCUS_DNS_ERR_*)', () => {
+    const src = new URL('../../../src/', import.meta.url).pathname
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [])
+    const envs = new Set(Object.values(SETTINGS).map((s) => s.env))
+    const unknown = new Set<string>()
+    for (const file of walk(src)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/INCUS_DNS_[A-Z0-9_]+/g)) if (!envs.has(m[0]) && !m[0].startsWith('INCUS_DNS_ERR_')) unknown.add(`${file.replace(src, 'src/')}: ${m[0]}`)
+    }
+    expect([...unknown]).toEqual([])
   })
 })
