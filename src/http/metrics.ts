@@ -78,6 +78,7 @@ export const METRICS = [
   ['incus_dns_incus_event_stream_connected', 'gauge', '', '1 while the Incus event stream is connected.'],
   ['incus_dns_incus_reconnects_total', 'counter', '', 'Event-stream reconnections.'],
   ['incus_dns_incus_member_switches_total', 'counter', '', 'Moves from one Incus cluster member to another because the one in use stopped answering.'],
+  ['incus_dns_incus_answering_from_state_file', 'gauge', '', '1 while the Incus records come from the state file (warm restart) because Incus has not answered a sync yet.'],
   ['incus_dns_incus_member_in_use', 'gauge', 'member, url', 'The Incus cluster member talked to: 1 for it (its name as the cluster gives it, and its URL); none over a unix socket.'],
   ['incus_dns_incus_cluster_members', 'gauge', 'status', 'Members of the Incus cluster by the status the cluster gives them (Online, Offline, Evacuated, ...); none for a standalone server.'],
   ['incus_dns_incus_held_instances', 'gauge', '', 'Instances listed as Error because their cluster member is offline: their last records are kept.'],
@@ -153,6 +154,7 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_incus_event_stream_connected', () => [{ value: all.length > 0 && all.every((s) => s.eventsConnected) ? 1 : 0 }])
   add('incus_dns_incus_reconnects_total', () => [{ value: sum((s) => s.reconnects) }])
   add('incus_dns_incus_member_switches_total', () => [{ value: sum((s) => s.cluster.status().moved) }])
+  add('incus_dns_incus_answering_from_state_file', () => [{ value: all.some((s) => s.restored) ? 1 : 0 }])
   add('incus_dns_incus_member_in_use', () => all.flatMap((s) => {
     const c = s.cluster.status()
     if (c.current === null) return []
