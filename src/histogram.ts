@@ -30,3 +30,31 @@ export function addInto(into: Histogram, from: Histogram): void {
   into.sum += from.sum
   into.count += from.count
 }
+
+/**
+ * The q-quantile (0..1) of what `now` counted since `before` (the same histogram read twice), interpolated
+ * linearly inside its bucket as Prometheus's histogram_quantile does; null when nothing was counted.
+ */
+export function quantileSince(now: Histogram, before: Histogram | null, bounds: readonly number[], q: number): number | null {
+  const counts = Array.from(now.counts, (c, i) => c - (before?.counts[i] ?? 0))
+  const total = counts.reduce((a, b) => a + b, 0)
+  if (total <= 0) return null
+  const rank = q * total
+  let seen = 0
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i] as number
+    if (seen + c >= rank && c > 0) {
+      const lower = i === 0 ? 0 : (bounds[i - 1] as number)
+      // The +Inf bucket has no upper bound: its lower bound is the best that can be said.
+      if (i >= bounds.length) return lower
+      return lower + ((bounds[i] as number) - lower) * ((rank - seen) / c)
+    }
+    seen += c
+  }
+  return bounds[bounds.length - 1] ?? null
+}
+
+/** A copy to compare a later reading with. */
+export function snapshot(h: Histogram): Histogram {
+  return { counts: Float64Array.from(h.counts), sum: h.sum, count: h.count }
+}

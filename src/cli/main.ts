@@ -15,6 +15,10 @@ import { makeIdentity } from '../dns/identity.ts'
 import { Rrl } from '../dns/rrl.ts'
 import { check } from './check.ts'
 import { cookieKeeper } from './cookies.ts'
+import { History, SAMPLE_MS } from '../http/history.ts'
+import { addInto, newHistogram } from '../histogram.ts'
+import type { Histogram } from '../histogram.ts'
+import { LAG_BUCKETS } from '../incus/lag.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { startWorkers } from '../dns/workers.ts'
 import type { WorkerPool } from '../dns/workers.ts'
@@ -59,6 +63,8 @@ export interface Running {
   readonly remotes: readonly IncusSource[]
   /** DNS cookies and their secret's keeper; null with INCUS_DNS_COOKIES=off. */
   readonly cookies: CookieKeeper | null
+  /** The last 15 minutes, sampled every 10 s, for the status page's graphs. */
+  readonly history: History
   /** The forwarder, or null when INCUS_DNS_FORWARDERS is empty. */
   readonly forwarder: Forwarder | null
   /** The HTTP side port, or null when INCUS_DNS_HTTP_LISTEN is empty. */
@@ -202,6 +208,11 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     return waiting.every((s) => s.restored) ? `answering from the state file; the first Incus sync${which} has not succeeded yet` : `the first Incus sync${which} has not succeeded yet`
   }
   let http: HttpServer | null = null
+  // The status page's graphs: a sample every 10 s of the counters /metrics reads (http/history.ts).
+  const history = new History(() => ({ dns: workers?.totals() ?? stats, lag: publishLag(sources) }))
+  history.sample()
+  const sampler = setInterval(() => history.sample(), SAMPLE_MS)
+  sampler.unref()
   if (config.httpListen !== null) {
     try {
       http = await startHttp(config.httpListen, {
@@ -213,7 +224,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
           return of === undefined ? null : zoneDump(of, incus?.records ?? null)
         },
         viewNames: () => [...(zones?.views.keys() ?? [])],
-        status: () => status({ store, incus, remotes: sources.length > 1 ? sources.map((s, k) => ({ name: remotes[k]?.name ?? '', source: s })) : [], forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
+        status: () => status({ store, incus, history, remotes: sources.length > 1 ? sources.map((s, k) => ({ name: remotes[k]?.name ?? '', source: s })) : [], forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
       }, log)
     } catch (err) {
       for (const s of sources) await s.stop()
@@ -225,7 +236,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info({ http: formatAddress(http.address) }, 'serving /metrics, /healthz, /readyz, /zone')
   }
   return {
-    config, store, zones, views, server, stats, log, incus, remotes: sources, cookies: keeper, forwarder, http, notReady, transferStats, notifier,
+    config, store, zones, views, server, stats, log, incus, remotes: sources, cookies: keeper, history, forwarder, http, notReady, transferStats, notifier,
     async reloadZones() {
       try {
         await loadZones()
@@ -242,6 +253,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       for (const s of sources) await s.stop()
       for (const c of clients) await c.close()
       keeper?.stop()
+      clearInterval(sampler)
     },
   }
 }
@@ -298,4 +310,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
+}
+
+/** The Incus publish lag over every source and both ways it is learnt, as one histogram; null without Incus. */
+function publishLag(sources: readonly IncusSource[]): Histogram | null {
+  if (sources.length === 0) return null
+  const h = newHistogram(LAG_BUCKETS)
+  for (const s of sources) { addInto(h, s.stats.lag.event); addInto(h, s.stats.lag.address) }
+  return h
 }

@@ -11,12 +11,17 @@
 import { SETTINGS } from '../config/settings.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
 import type { ServiceRow } from '../incus/services.ts'
+import { lineChart } from './graphs.ts'
+import { GRAPHED_RCODES, SAMPLE_MS, SAMPLES } from './history.ts'
+import type { History, Sample } from './history.ts'
 import type { IncusSource } from '../incus/source.ts'
 import type { ZoneStore } from '../zone/store.ts'
 
 export interface StatusSources {
   readonly store: ZoneStore
   readonly incus: IncusSource | null
+  /** The last 15 minutes, for the graphs; absent: no graphs. */
+  readonly history?: History
   /** Several servers in one zone (INCUS_DNS_INCUS_REMOTES): each with its name; empty for one server. */
   readonly remotes?: readonly { readonly name: string; readonly source: IncusSource }[]
   readonly forwarder: Forwarder | null
@@ -95,6 +100,8 @@ export interface Status {
   readonly cluster: ClusterRow | null
   /** One row per remote with INCUS_DNS_INCUS_REMOTES of several servers; empty otherwise. */
   readonly remotes: readonly RemoteRow[]
+  /** Samples of the last 15 minutes (every 10 s), oldest first: what the graphs draw. */
+  readonly history: readonly Sample[]
   /** Resolvers whose EDNS Client Subnet picks the view (INCUS_DNS_VIEWS_ECS). */
   readonly subnetSources: readonly string[]
   readonly incus: null | { connected: boolean; reconnects: number; syncs: number; syncErrors: number; lastSyncAgeSeconds: number | null; answeringFromStateFile: boolean }
@@ -143,6 +150,7 @@ export function status(src: StatusSources): Status {
     instances,
     services: i?.records.services() ?? [],
     views,
+    history: src.history?.samples() ?? [],
     remotes: (src.remotes ?? []).map(({ name, source: r }) => ({
       remote: name, incus: r.client.connection.kind === 'unix' ? r.client.connection.socketPath : r.client.connection.url,
       connected: r.eventsConnected, syncs: r.stats.syncs, syncErrors: r.stats.syncErrors,
@@ -169,6 +177,23 @@ export function status(src: StatusSources): Status {
   }
 }
 
+const RCODE_COLOURS = ['#2a7', '#c80', '#888', '#d22', '#82c']
+const perSecond = (v: number): string => `${v < 10 ? v.toFixed(1) : Math.round(v)}/s`
+const duration = (v: number): string => (v < 0.001 ? `${Math.round(v * 1e6)} µs` : v < 1 ? `${(v * 1000).toFixed(v < 0.01 ? 2 : 0)} ms` : `${v.toFixed(1)} s`)
+
+/** The last 15 minutes as three charts: responses per second by rcode, answer latency, publish lag. */
+function graphs(history: readonly Sample[]): string {
+  if (history.length === 0) return '<p>Graphs of the last 15 minutes appear after the first 10 s.</p>'
+  const times = history.map((h) => h.at)
+  const now = times.at(-1) as number
+  const window = SAMPLES * SAMPLE_MS
+  return `<h2>Last 15 minutes</h2>\n<div class="graphs">${[
+    lineChart('Responses per second', times, GRAPHED_RCODES.map(([name], i) => ({ name, color: RCODE_COLOURS[i] as string, values: history.map((h) => h.perSecond[i] ?? 0) })), perSecond, window, now),
+    lineChart('Answer latency (UDP)', times, [{ name: 'p50', color: '#27c', values: history.map((h) => h.p50) }, { name: 'p99', color: '#c27', values: history.map((h) => h.p99) }], duration, window, now),
+    lineChart('Incus publish lag (p99)', times, [{ name: 'p99', color: '#72c', values: history.map((h) => h.lagP99) }], duration, window, now),
+  ].join('')}</div>`
+}
+
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 export function statusPage(s: Status): string {
@@ -180,8 +205,9 @@ export function statusPage(s: Status): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>incus-dns status</title>
 <style>body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
-th{background:#eee}tr.published td:nth-child(3){color:#060}tr.problem td:nth-child(3){color:#a00;font-weight:bold}</style></head><body>
+th{background:#eee}.graphs{display:flex;flex-wrap:wrap;gap:1em;margin-bottom:1em}tr.published td:nth-child(3){color:#060}tr.problem td:nth-child(3){color:#a00;font-weight:bold}</style></head><body>
 <h1>incus-dns${s.server === null ? '' : esc(` ${s.server.version.replace(/^incus-dns /, '')}${s.server.identity === null ? '' : ` on ${s.server.identity}`}`)}</h1>
+${graphs(s.history)}
 <h2>Instances</h2>
 ${s.remotes.length === 0 ? incus : table(['remote', 'Incus', 'event stream', 'last full sync', 'syncs ok', 'failed', 'instances'], s.remotes.map((r) => row([r.remote, r.incus, r.connected ? 'connected' : 'down',
     r.lastSyncAgeSeconds === null ? (r.answeringFromStateFile ? 'none yet (answering from the state file)' : 'none yet') : `${r.lastSyncAgeSeconds} s ago`, String(r.syncs), String(r.syncErrors), String(r.instances)], r.connected ? 'published' : 'problem')))}

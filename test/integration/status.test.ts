@@ -12,7 +12,8 @@ import type { SimIncus } from '../../src/sim/server.ts'
 import type { Status } from '../../src/http/status.ts'
 import { havePeer, which } from '../helpers/binaries.ts'
 import { simSocket, startWithIncus } from '../helpers/incus.ts'
-import { waitFor } from '../helpers/net.ts'
+import { udpExchange, waitFor } from '../helpers/net.ts'
+import { query } from '../helpers/packets.ts'
 import type { TestServer } from '../helpers/server.ts'
 
 const ZONES = new URL('../../zones/', import.meta.url).pathname
@@ -79,7 +80,17 @@ describe('the status page', () => {
   })
 
   it.skipIf(!havePeer('chromium', 'chromium'))('rendered in headless Chromium: the rows, and a screenshot', async () => {
+    // Some traffic between samples, so that the graphs have lines to draw.
+    for (let k = 0; k < 4; k++) {
+      await Promise.all(Array.from({ length: 5 + 5 * k }, (_, i) => udpExchange(server.port, query(i % 3 === 0 ? 'nothere.incus.example.org' : 'web.incus.example.org', 'A'))))
+      server.history.sample(Date.now() + k * 10_000)
+    }
     const dom = await chromium(['--dump-dom', url])
+    // The graphs: inline SVG drawn on the server, no script.
+    expect(dom).toContain('<h2>Last 15 minutes</h2>')
+    for (const title of ['Responses per second', 'Answer latency (UDP)', 'Incus publish lag (p99)']) expect(dom).toContain(`aria-label="${title}"`)
+    expect((dom.match(/<polyline /g) ?? []).length).toBeGreaterThanOrEqual(3)
+    expect(dom).not.toContain('<script')
     expect(dom).toMatch(/<tr class="published"><td>default\/web<\/td><td>Running<\/td><td>published<\/td><td>web\.incus\.example\.org www\.incus\.example\.org<\/td><td>10\.42\.0\.15<\/td>/)
     expect(dom).toMatch(/<tr class="problem"><td>default\/beta<\/td><td>Running<\/td><td>name conflict<\/td>.*answered for default\/alpha/)
     expect(dom).toMatch(/<tr class="problem"><td>default\/slow<\/td><td>Running<\/td><td>no address yet<\/td>/)
