@@ -30,7 +30,6 @@ export interface ClusterStatus {
 }
 
 export class ClusterState {
-  clustered = false
   serverName: string | null = null
   readonly #client: IncusClient
   readonly #log: Logger
@@ -47,9 +46,8 @@ export class ClusterState {
 
   /** After /1.0: reads the members of a cluster and lets the client learn their URLs. A failure here is logged, not fatal. */
   async refresh(info: ServerInfo): Promise<void> {
-    this.clustered = info.environment?.server_clustered === true
     this.serverName = info.environment?.server_name ?? null
-    if (!this.clustered) return
+    if (info.environment?.server_clustered !== true) return
     try {
       const members = await this.#client.clusterMembers()
       this.#client.members?.learn(members)

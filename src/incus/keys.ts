@@ -5,6 +5,7 @@
  */
 import { flatString } from '../zone/name.ts'
 import { instanceKey } from './map.ts'
+import type { Mapped } from './map.ts'
 
 export class InstanceKeys {
   /** `<remote>:`, or '' for one server. */
@@ -16,6 +17,11 @@ export class InstanceKeys {
 
   key(project: string, name: string): string {
     return this.prefix === '' ? instanceKey(project, name) : flatString(this.prefix + instanceKey(project, name))
+  }
+
+  /** The mapped instance under this server's key (mapInstance keys it `<project>/<name>`). */
+  keyed(m: Mapped): Mapped {
+    return this.prefix === '' ? m : { ...m, key: this.key(m.project, m.name) }
   }
 
   /** Whether the key is one of this server's instances. */

@@ -30,7 +30,8 @@ export interface RecordSettings {
   readonly compare?: (a: string, b: string) => number
 }
 
-const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+/** Instance keys in their plain order (project/name). */
+export const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 export interface RecordEvents {
   /** A name two instances claim: `winner` keeps it, by `rule`. */

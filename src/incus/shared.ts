@@ -8,6 +8,7 @@
 import type { Logger } from 'pino'
 import type { Name } from '../zone/types.ts'
 import { remoteOf } from './keys.ts'
+import { byKey } from './records.ts'
 import type { RecordEvents, RecordSettings } from './records.ts'
 import { ViewRecords } from './views.ts'
 
@@ -16,7 +17,7 @@ export interface SharedRecords {
   readonly remote: string
   readonly views: ViewRecords
   /** This remote wants these reverse zones; returns the union over every remote (where PTRs may go). */
-  reverseZones(remote: string, wanted: ReadonlySet<Name>): ReadonlySet<Name>
+  reverseZones(wanted: ReadonlySet<Name>): ReadonlySet<Name>
 }
 
 /** Conflicts and refused names, logged (the default view's records report them; views.ts says why). */
@@ -35,13 +36,13 @@ export class RemotesRecords {
     const rank = new Map(remotes.map((r, i) => [r, i]))
     // The remote's place in the list first, then project/name.
     const compare = (a: string, b: string): number =>
-      ((rank.get(remoteOf(a)) ?? remotes.length) - (rank.get(remoteOf(b)) ?? remotes.length)) || (a < b ? -1 : a > b ? 1 : 0)
+      ((rank.get(remoteOf(a)) ?? remotes.length) - (rank.get(remoteOf(b)) ?? remotes.length)) || byKey(a, b)
     this.views = new ViewRecords({ ...settings, compare }, recordEvents(log.child({ mod: 'incus' })))
   }
 
   /** What the source of `remote` is given. */
   for(remote: string): SharedRecords {
-    return { remote, views: this.views, reverseZones: (r, wanted) => this.#union(r, wanted) }
+    return { remote, views: this.views, reverseZones: (wanted) => this.#union(remote, wanted) }
   }
 
   #union(remote: string, wanted: ReadonlySet<Name>): ReadonlySet<Name> {

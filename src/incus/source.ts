@@ -310,7 +310,7 @@ export class IncusSource {
   #applyZones(wanted: ReadonlySet<Name>): void {
     this.#ownZones.ensure(wanted)
     const shared = this.#o.shared
-    if (this.views.setReverseZones(shared === undefined || shared === null ? wanted : shared.reverseZones(shared.remote, wanted))) {
+    if (this.views.setReverseZones(shared === undefined || shared === null ? wanted : shared.reverseZones(wanted))) {
       // PTRs move in or out of zones: re-settle every instance's claims (another remote's are settled with
       // them: the records are one).
       this.#queue(new Map(this.records.instances))
@@ -324,8 +324,7 @@ export class IncusSource {
 
   /** Maps an instance (with the lease fallback of leases.ts), keyed as this server keys them. */
   async #map(inst: Instance, leases: LeaseCache): Promise<Mapped> {
-    const mapped = await mapWithLeases(inst, this.#o.map, this.#families, leases)
-    return this.#keys.prefix === '' ? mapped : { ...mapped, key: this.#keys.key(inst.project, inst.name) }
+    return this.#keys.keyed(await mapWithLeases(inst, this.#o.map, this.#families, leases))
   }
 
   #onEvent(e: Event): void {

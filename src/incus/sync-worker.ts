@@ -63,8 +63,7 @@ async function read(req: SyncRequest): Promise<SyncReply> {
         if (last !== undefined) next.set(k, last) // held: what it was stays what was sent
         continue
       }
-      const m = await mapWithLeases(inst, map, families, leases)
-      const keyed = keys.prefix === '' ? m : { ...m, key: k }
+      const keyed = keys.keyed(await mapWithLeases(inst, map, families, leases))
       const json = JSON.stringify(keyed)
       if (sent.get(k) !== json) changed.push(keyed)
       next.set(k, json)
