@@ -16,9 +16,7 @@ import { Rrl } from '../dns/rrl.ts'
 import { check } from './check.ts'
 import { cookieKeeper } from './cookies.ts'
 import { History, SAMPLE_MS } from '../http/history.ts'
-import { addInto, newHistogram } from '../histogram.ts'
-import type { Histogram } from '../histogram.ts'
-import { LAG_BUCKETS } from '../incus/lag.ts'
+import { sumLag } from '../incus/lag.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { startWorkers } from '../dns/workers.ts'
 import type { WorkerPool } from '../dns/workers.ts'
@@ -209,7 +207,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   }
   let http: HttpServer | null = null
   // The status page's graphs: a sample every 10 s of the counters /metrics reads (http/history.ts).
-  const history = new History(() => ({ dns: workers?.totals() ?? stats, lag: publishLag(sources) }))
+  const history = new History(() => ({ dns: workers?.totals() ?? stats, lag: sources.length === 0 ? null : sumLag(sources.map((s) => s.stats.lag), ['event', 'address']) }))
   history.sample()
   const sampler = setInterval(() => history.sample(), SAMPLE_MS)
   sampler.unref()
@@ -310,12 +308,4 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
-}
-
-/** The Incus publish lag over every source and both ways it is learnt, as one histogram; null without Incus. */
-function publishLag(sources: readonly IncusSource[]): Histogram | null {
-  if (sources.length === 0) return null
-  const h = newHistogram(LAG_BUCKETS)
-  for (const s of sources) { addInto(h, s.stats.lag.event); addInto(h, s.stats.lag.address) }
-  return h
 }

@@ -11,8 +11,6 @@ import { randomBytes } from 'node:crypto'
 import siphash from 'siphash'
 import { addressBytes } from './peer.ts'
 
-export { addressBytes }
-
 /** Bounded cache of cookies found valid: a resolver or two send most cookies; a flood just clears it. */
 const CACHE_ENTRIES = 4096
 

@@ -8,10 +8,9 @@ import client from 'prom-client'
 import { COUNTED_QTYPES, LATENCY_BUCKETS } from '../dns/stats.ts'
 import type { DnsStats } from '../dns/stats.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
-import { newHistogram } from '../histogram.ts'
 import type { Histogram } from '../histogram.ts'
 import { COOKIE_RESULTS } from '../dns/cookies.ts'
-import { LAG_BUCKETS } from '../incus/lag.ts'
+import { LAG_BUCKETS, sumLag } from '../incus/lag.ts'
 import type { IncusSource } from '../incus/source.ts'
 import type { TransferStats } from '../xfr/hook.ts'
 import type { Notifier } from '../xfr/notify.ts'
@@ -140,16 +139,8 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_incus_last_sync_age_seconds', () => [{ value: i === null || lastSync() === 0 ? -1 : (Date.now() - lastSync()) / 1000 }])
   add('incus_dns_incus_last_sync_duration_seconds', () => [{ value: Math.max(0, ...all.map((s) => s.stats.lastSyncMs)) / 1000 }])
   add('incus_dns_incus_last_sync_bytes', () => [{ value: sum((s) => s.stats.lastSyncBytes) }])
-  add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) => {
-    const h = newHistogram(LAG_BUCKETS)
-    for (const s of all) {
-      const x = s.stats.lag[via]
-      h.sum += x.sum
-      h.count += x.count
-      x.counts.forEach((c, k) => { h.counts[k] = (h.counts[k] ?? 0) + c })
-    }
-    return histogramValues('incus_dns_incus_publish_lag_seconds', LAG_BUCKETS, h, { via })
-  }))
+  add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) =>
+    histogramValues('incus_dns_incus_publish_lag_seconds', LAG_BUCKETS, sumLag(all.map((s) => s.stats.lag), [via]), { via })))
   add('incus_dns_incus_events_total', () => [{ value: sum((s) => s.stats.events) }])
   add('incus_dns_incus_event_stream_connected', () => [{ value: all.length > 0 && all.every((s) => s.eventsConnected) ? 1 : 0 }])
   add('incus_dns_incus_reconnects_total', () => [{ value: sum((s) => s.reconnects) }])
@@ -157,9 +148,7 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_incus_answering_from_state_file', () => [{ value: all.some((s) => s.restored) ? 1 : 0 }])
   add('incus_dns_incus_member_in_use', () => all.flatMap((s) => {
     const c = s.cluster.status()
-    if (c.current === null) return []
-    const member = c.members.find((m) => m.url.replace(/\/$/, '') === c.current)?.server_name ?? ''
-    return [{ labels: { member, url: c.current }, value: 1 }]
+    return c.current === null ? [] : [{ labels: { member: c.currentMember ?? '', url: c.current }, value: 1 }]
   }))
   add('incus_dns_incus_cluster_members', () => {
     const by = new Map<string, number>()

@@ -160,7 +160,7 @@ export function status(src: StatusSources): Status {
     cluster: c === undefined || (c.members.length === 0 && c.moved === 0 && c.urls.length < 2) ? null : {
       current: c.current, serverName: c.serverName, moved: c.moved,
       members: c.members.map((m) => ({
-        member: m.server_name, url: m.url, status: m.status, message: m.message ?? '', inUse: m.url.replace(/\/$/, '') === c.current,
+        member: m.server_name, url: m.url, status: m.status, message: m.message ?? '', inUse: m.url === c.current,
         instances: instances.filter((r) => r.member === m.server_name).length,
       })),
       switches: c.switches.slice(-5).map((w) => ({ at: new Date(w.at).toISOString(), from: w.from, to: w.to, reason: w.reason })),

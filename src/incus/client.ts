@@ -135,7 +135,8 @@ export class IncusClient {
   async clusterMembers(): Promise<ClusterMember[]> {
     const list = await this.get<ClusterMember[]>('/1.0/cluster/members?recursion=1')
     if (!Array.isArray(list)) throw new IncusProtocolError(`Incus at ${describe(this.connection)} sent a non-list for /1.0/cluster/members`)
-    return list.filter((m) => typeof m?.server_name === 'string' && typeof m.url === 'string')
+    // URLs as configured ones are written (no trailing slash), so that they compare as they are.
+    return list.filter((m) => typeof m?.server_name === 'string' && typeof m.url === 'string').map((m) => ({ ...m, url: m.url.replace(/\/$/, '') }))
   }
 
   /** Every instance with its state (§4.1: recursion=2). */

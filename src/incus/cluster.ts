@@ -19,8 +19,9 @@ export interface ClusterStatus {
   readonly urls: readonly string[]
   /** This server's name as /1.0 gives it (the member in use). */
   readonly serverName: string | null
-  /** The member URL in use (for a unix socket, null). */
+  /** The member URL in use (for a unix socket, null), and that member's name when the cluster lists it. */
   readonly current: string | null
+  readonly currentMember: string | null
   readonly members: readonly ClusterMember[]
   /** Moves from one member to another since start, and the last few with their reasons. */
   readonly moved: number
@@ -79,8 +80,10 @@ export class ClusterState {
 
   status(): ClusterStatus {
     const m = this.#client.members
+    const members = m?.known ?? this.#known
+    const current = m?.current ?? null
     return {
-      urls: m?.urls ?? [], serverName: this.serverName, current: m?.current ?? null, members: m?.known ?? this.#known,
+      urls: m?.urls ?? [], serverName: this.serverName, current, currentMember: members.find((x) => x.url === current)?.server_name ?? null, members,
       moved: m?.moved ?? 0, switches: m?.switches ?? [], held: this.held,
     }
   }

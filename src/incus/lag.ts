@@ -3,7 +3,7 @@
  * The change-to-published lag: its histogram's buckets, apart from the source so that /metrics can read them
  * without loading the Incus client (undici, ws) when Incus is not configured, and what each instance waits for.
  */
-import { newHistogram, observe } from '../histogram.ts'
+import { addInto, newHistogram, observe } from '../histogram.ts'
 import type { Histogram } from '../histogram.ts'
 import type { Name } from '../zone/types.ts'
 import type { Mapped } from './map.ts'
@@ -42,4 +42,11 @@ export class PublishLag {
       else if (m === null || m.awaitingAddress === false) this.#since.delete(k) // nothing to publish after all
     }
   }
+}
+
+/** The lag histograms of several sources, for the ways given, added into one (metrics, the status graphs). */
+export function sumLag(lags: readonly Record<LagVia, Histogram>[], vias: readonly LagVia[]): Histogram {
+  const h = newHistogram(LAG_BUCKETS)
+  for (const lag of lags) for (const via of vias) addInto(h, lag[via])
+  return h
 }

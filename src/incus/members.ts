@@ -69,7 +69,7 @@ export class Members {
   learn(members: readonly ClusterMember[]): void {
     this.known = members
     const inUse = this.current
-    const learnt = members.map((m) => m.url.replace(/\/$/, '')).filter((u) => /^https:\/\//.test(u))
+    const learnt = members.map((m) => m.url).filter((u) => /^https:\/\//.test(u))
     const next = [...new Set([...this.#urls.filter((u) => this.#configured.has(u) || u === inUse || learnt.includes(u)), ...learnt])]
     this.#urls = next
     this.#current = next.indexOf(inUse)

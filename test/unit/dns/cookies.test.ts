@@ -4,7 +4,8 @@
  * 4.3 across the 2^32 wrap, and what comes back: the same cookie while fresh, a new one once worn.
  */
 import { describe, expect, it } from 'vitest'
-import { addressBytes, Cookies, OPTION_COOKIE, serverCookie } from '../../../src/dns/cookies.ts'
+import { Cookies, OPTION_COOKIE, serverCookie } from '../../../src/dns/cookies.ts'
+import { addressBytes } from '../../../src/dns/peer.ts'
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 const A_SECRET = 'e5e973e5a6b2a43f48e7dc849e37bfcf'
