@@ -7,18 +7,13 @@
  * nothing is asked of Incus. One line per zone when all is good; one line per problem, with its file:line
  * and the fix, when not.
  */
-import { readdir, readFile } from 'node:fs/promises'
-import { basename, join } from 'node:path'
 import { incusConnection } from '../config/incus.ts'
 import { incusRemotes } from '../config/remotes.ts'
 import type { Config } from '../config/settings.ts'
 import { ConfigErrors, IncusDnsError } from '../errors.ts'
-import { ZoneFileSource } from '../zone/file/source.ts'
-import { parseZoneFile } from '../zone/file/parse.ts'
+import { readZoneFiles, ZoneFileSource } from '../zone/file/source.ts'
 import type { ParsedZone } from '../zone/file/parse.ts'
-import { canonicalName } from '../zone/name.ts'
 import { ZoneStore } from '../zone/store.ts'
-import type { Name } from '../zone/types.ts'
 
 export interface CheckResult {
   /** One line per zone (apex, serial, records, file), when it loaded. */
@@ -37,28 +32,17 @@ export async function check(config: Config, env: NodeJS.ProcessEnv = process.env
     if (!(err instanceof ConfigErrors)) throw err
     problems.push(...err.problems.map((p) => p.message))
   }
-  let files: string[]
+  let parsed: ParsedZone[]
   try {
-    files = (await readdir(config.zonesDir)).filter((f) => f.endsWith('.zone')).sort()
+    const read = await readZoneFiles(config.zonesDir)
+    parsed = read.zones
+    problems.push(...read.problems.map((p) => p.message))
   } catch (err) {
+    // The folder itself (a file in it that cannot be read is not this, and is thrown as before).
+    if ((err as NodeJS.ErrnoException).path !== config.zonesDir) throw err
     const code = (err as NodeJS.ErrnoException).code ?? ''
     problems.push(`INCUS_DNS_ZONES_DIR (--zones-dir): '${config.zonesDir}' is not a folder (${code}); create it or point the setting at your zone files`)
     return { zones: [], problems }
-  }
-  const parsed: ParsedZone[] = []
-  const apexes = new Map<Name, string>()
-  for (const f of files) {
-    const path = join(config.zonesDir, f)
-    try {
-      const zone = parseZoneFile(path, await readFile(path, 'utf8'), canonicalName(basename(f, '.zone')))
-      const other = apexes.get(zone.apex)
-      if (other !== undefined) { problems.push(`${path}:1: zone ${zone.apex} is also defined in ${other}; keep one file per zone`); continue }
-      apexes.set(zone.apex, path)
-      parsed.push(zone)
-    } catch (err) {
-      if (!(err instanceof IncusDnsError)) throw err
-      problems.push(err.message)
-    }
   }
   // Together, as start-up loads them: what only shows across records (data beside a CNAME, say).
   const store = new ZoneStore({ journalSize: 0 })

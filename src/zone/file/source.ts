@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { ZoneFileError } from '../../errors.ts'
+import { IncusDnsError, ZoneFileError } from '../../errors.ts'
 import { canonicalName } from '../name.ts'
 import type { ZoneWriter } from '../store.ts'
 import type { Name, Rec } from '../types.ts'
@@ -14,19 +14,36 @@ import type { ParsedZone } from './parse.ts'
 
 /** Reads and parses every `*.zone` file in `dir` (sorted by name). Throws ZoneFileError on the first problem. */
 export async function readZoneDir(dir: string): Promise<ParsedZone[]> {
+  const { zones, problems } = await readZoneFiles(dir)
+  if (problems[0] !== undefined) throw problems[0]
+  return zones
+}
+
+/**
+ * Reads and parses every `*.zone` file in `dir` (sorted by name), each on its own: the zones that parsed, and
+ * one problem per file that did not (`incus-dns check` names them all). A folder that cannot be read throws.
+ */
+export async function readZoneFiles(dir: string): Promise<{ zones: ParsedZone[]; problems: IncusDnsError[] }> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.zone')).sort()
   const zones: ParsedZone[] = []
+  const problems: IncusDnsError[] = []
   const apexes = new Map<Name, string>()
   for (const f of files) {
     const path = join(dir, f)
-    const origin = canonicalName(basename(f, '.zone'))
-    const zone = parseZoneFile(path, await readFile(path, 'utf8'), origin)
+    let zone: ParsedZone
+    try {
+      zone = parseZoneFile(path, await readFile(path, 'utf8'), canonicalName(basename(f, '.zone')))
+    } catch (err) {
+      if (!(err instanceof IncusDnsError)) throw err
+      problems.push(err)
+      continue
+    }
     const other = apexes.get(zone.apex)
-    if (other !== undefined) throw new ZoneFileError(path, 1, `zone ${zone.apex} is also defined in ${other}`)
+    if (other !== undefined) { problems.push(new ZoneFileError(path, 1, `zone ${zone.apex} is also defined in ${other}; keep one file per zone`)); continue }
     apexes.set(zone.apex, path)
     zones.push(zone)
   }
-  return zones
+  return { zones, problems }
 }
 
 /** Publishes parsed zones as source 'file', removing what an earlier load published and this one does not. */
