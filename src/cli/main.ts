@@ -61,8 +61,8 @@ export interface Running {
   readonly remotes: readonly IncusSource[]
   /** DNS cookies and their secret's keeper; null with INCUS_DNS_COOKIES=off. */
   readonly cookies: CookieKeeper | null
-  /** The last 15 minutes, sampled every 10 s, for the status page's graphs. */
-  readonly history: History
+  /** The last 15 minutes, sampled every 10 s, for the status page's graphs; null without the HTTP port. */
+  readonly history: History | null
   /** The forwarder, or null when INCUS_DNS_FORWARDERS is empty. */
   readonly forwarder: Forwarder | null
   /** The HTTP side port, or null when INCUS_DNS_HTTP_LISTEN is empty. */
@@ -206,11 +206,13 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     return waiting.every((s) => s.restored) ? `answering from the state file; the first Incus sync${which} has not succeeded yet` : `the first Incus sync${which} has not succeeded yet`
   }
   let http: HttpServer | null = null
-  // The status page's graphs: a sample every 10 s of the counters /metrics reads (http/history.ts).
-  const history = new History(() => ({ dns: workers?.totals() ?? stats, lag: sources.length === 0 ? null : sumLag(sources.map((s) => s.stats.lag), ['event', 'address']) }))
-  history.sample()
-  const sampler = setInterval(() => history.sample(), SAMPLE_MS)
-  sampler.unref()
+  // The status page's graphs: a sample every 10 s of the counters /metrics reads (http/history.ts); only
+  // when there is a status page to show them.
+  const history = config.httpListen === null ? null
+    : new History(() => ({ dns: workers?.totals() ?? stats, lag: sources.length === 0 ? null : sumLag(sources.map((s) => s.stats.lag), ['event', 'address']) }))
+  history?.sample()
+  const sampler = history === null ? null : setInterval(() => history.sample(), SAMPLE_MS)
+  sampler?.unref()
   if (config.httpListen !== null) {
     try {
       http = await startHttp(config.httpListen, {
@@ -222,7 +224,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
           return of === undefined ? null : zoneDump(of, incus?.records ?? null)
         },
         viewNames: () => [...(zones?.views.keys() ?? [])],
-        status: () => status({ store, incus, history, remotes: sources.length > 1 ? sources.map((s, k) => ({ name: remotes[k]?.name ?? '', source: s })) : [], forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
+        status: () => status({ store, incus, history: history ?? undefined, remotes: sources.length > 1 ? sources.map((s, k) => ({ name: remotes[k]?.name ?? '', source: s })) : [], forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
       }, log)
     } catch (err) {
       for (const s of sources) await s.stop()
@@ -251,7 +253,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       for (const s of sources) await s.stop()
       for (const c of clients) await c.close()
       keeper?.stop()
-      clearInterval(sampler)
+      if (sampler !== null) clearInterval(sampler)
     },
   }
 }

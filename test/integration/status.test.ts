@@ -83,7 +83,7 @@ describe('the status page', () => {
     // Some traffic between samples, so that the graphs have lines to draw.
     for (let k = 0; k < 4; k++) {
       await Promise.all(Array.from({ length: 5 + 5 * k }, (_, i) => udpExchange(server.port, query(i % 3 === 0 ? 'nothere.incus.example.org' : 'web.incus.example.org', 'A'))))
-      server.history.sample(Date.now() + k * 10_000)
+      server.history?.sample(Date.now() + k * 10_000)
     }
     const dom = await chromium(['--dump-dom', url])
     // The graphs: inline SVG drawn on the server, no script.
