@@ -12,6 +12,7 @@
  * TCP is never limited, nor exempt ranges, nor a client that proved its address with a DNS cookie.
  */
 import { LRUCache } from 'lru-cache'
+import { FNV_OFFSET, fnvStep } from '../zone/names.ts'
 import type { Acl } from './acl.ts'
 import { addressBytes } from './peer.ts'
 
@@ -47,11 +48,6 @@ interface Bucket {
 /** Bytes of each section hashed at most: enough to tell responses apart, bounded work per query. */
 const HASHED = 256
 
-const FNV_OFFSET = 0x811c9dc5
-function fnv(h: number, byte: number): number {
-  return Math.imul(h ^ byte, 0x01000193) >>> 0
-}
-
 export class Rrl {
   readonly options: RrlOptions
   readonly #buckets: LRUCache<number, Bucket>
@@ -75,16 +71,16 @@ export class Rrl {
     if (ip === null) return RRL_SEND
     // The key: the client's prefix (masked), its family, the rcode, and the response's bytes.
     const bits = ip.length === 4 ? o.ipv4Prefix : o.ipv6Prefix
-    let h = fnv(FNV_OFFSET, ip.length)
+    let h = fnvStep(FNV_OFFSET, ip.length)
     for (let i = 0; i * 8 < bits; i++) {
       const keep = bits - i * 8 >= 8 ? 0xff : (0xff << (8 - (bits - i * 8))) & 0xff
-      h = fnv(h, (ip[i] as number) & keep)
+      h = fnvStep(h, (ip[i] as number) & keep)
     }
     const rcode = (head[3] as number) & 0x0f
-    h = fnv(h, rcode)
+    h = fnvStep(h, rcode)
     for (const s of sections) {
-      for (let i = 0, end = s.length < HASHED ? s.length : HASHED; i < end; i++) h = fnv(h, s[i] as number)
-      h = fnv(h, 0x5a) // a section boundary: [ab][c] and [a][bc] differ
+      for (let i = 0, end = s.length < HASHED ? s.length : HASHED; i < end; i++) h = fnvStep(h, s[i] as number)
+      h = fnvStep(h, 0x5a) // a section boundary: [ab][c] and [a][bc] differ
     }
     let b = this.#buckets.get(h)
     if (b === undefined) {
