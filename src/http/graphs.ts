@@ -4,6 +4,7 @@
  * fixed 15-minute window ending now, a y axis from 0 to a round maximum, one polyline per series (broken
  * where a sample has no value), and a legend with each series' latest value.
  */
+import { escapeHtml } from './html.ts'
 
 export interface Series {
   readonly name: string
@@ -18,8 +19,6 @@ const LEFT = 52
 const RIGHT = 8
 const TOP = 22
 const BOTTOM = 20
-
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 /** 1, 2 or 5 times a power of ten, at least `v`: an axis maximum people read at a glance. */
 export function niceMax(v: number): number {
@@ -49,13 +48,13 @@ export function lineChart(title: string, times: readonly number[], series: reado
   }).join('')
   const legend = series.map((s, i) => {
     const last = [...s.values].reverse().find((v) => v !== null)
-    return `<text x="${LEFT + i * 105}" y="${H - 4}" font-size="11" fill="${s.color}">${esc(s.name)} ${last === undefined || last === null ? '–' : esc(format(last))}</text>`
+    return `<text x="${LEFT + i * 105}" y="${H - 4}" font-size="11" fill="${s.color}">${escapeHtml(s.name)} ${last === undefined || last === null ? '–' : escapeHtml(format(last))}</text>`
   }).join('')
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 12}" viewBox="0 0 ${W} ${H + 12}" role="img" aria-label="${esc(title)}">`
-    + `<text x="${LEFT}" y="14" font-size="13" font-weight="bold">${esc(title)}</text>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 12}" viewBox="0 0 ${W} ${H + 12}" role="img" aria-label="${escapeHtml(title)}">`
+    + `<text x="${LEFT}" y="14" font-size="13" font-weight="bold">${escapeHtml(title)}</text>`
     + `<rect x="${LEFT}" y="${TOP}" width="${plotW}" height="${plotH}" fill="#fafafa" stroke="#ccc"/>`
     + `<line x1="${LEFT}" y1="${TOP + plotH / 2}" x2="${LEFT + plotW}" y2="${TOP + plotH / 2}" stroke="#eee"/>`
-    + `<text x="${LEFT - 4}" y="${TOP + 4}" font-size="10" text-anchor="end">${esc(format(max))}</text>`
+    + `<text x="${LEFT - 4}" y="${TOP + 4}" font-size="10" text-anchor="end">${escapeHtml(format(max))}</text>`
     + `<text x="${LEFT - 4}" y="${TOP + plotH}" font-size="10" text-anchor="end">0</text>`
     + `<text x="${LEFT}" y="${TOP + plotH + 11}" font-size="10">-${Math.round(windowMs / 60000)} min</text>`
     + `<text x="${LEFT + plotW}" y="${TOP + plotH + 11}" font-size="10" text-anchor="end">now</text>`

@@ -12,6 +12,7 @@ import { SETTINGS } from '../config/settings.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
 import type { ServiceRow } from '../incus/services.ts'
 import { lineChart } from './graphs.ts'
+import { escapeHtml } from './html.ts'
 import { GRAPHED_RCODES, SAMPLE_MS, SAMPLES } from './history.ts'
 import type { History, Sample } from './history.ts'
 import type { IncusSource } from '../incus/source.ts'
@@ -194,19 +195,17 @@ function graphs(history: readonly Sample[]): string {
   ].join('')}</div>`
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-
 export function statusPage(s: Status): string {
-  const row = (cells: readonly string[], cls = ''): string => `<tr${cls === '' ? '' : ` class="${cls}"`}>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`
+  const row = (cells: readonly string[], cls = ''): string => `<tr${cls === '' ? '' : ` class="${cls}"`}>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`
   const table = (head: readonly string[], rows: readonly string[]): string =>
-    `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`
+    `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`
   const incus = s.incus === null ? '<p>Incus is not configured (INCUS_DNS_INCUS_SOCKET=none).</p>'
     : `<p>Event stream: <b>${s.incus.connected ? 'connected' : 'down'}</b> (${s.incus.reconnects} reconnects). Last full sync: ${s.incus.lastSyncAgeSeconds === null ? 'none yet' : `${s.incus.lastSyncAgeSeconds} s ago`} (${s.incus.syncs} ok, ${s.incus.syncErrors} failed).${s.incus.answeringFromStateFile ? ' Answering from the state file until Incus answers.' : ''}</p>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>incus-dns status</title>
 <style>body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
 th{background:#eee}.graphs{display:flex;flex-wrap:wrap;gap:1em;margin-bottom:1em}tr.published td:nth-child(3){color:#060}tr.problem td:nth-child(3){color:#a00;font-weight:bold}</style></head><body>
-<h1>incus-dns${s.server === null ? '' : esc(` ${s.server.version.replace(/^incus-dns /, '')}${s.server.identity === null ? '' : ` on ${s.server.identity}`}`)}</h1>
+<h1>incus-dns${s.server === null ? '' : escapeHtml(` ${s.server.version.replace(/^incus-dns /, '')}${s.server.identity === null ? '' : ` on ${s.server.identity}`}`)}</h1>
 ${graphs(s.history)}
 <h2>Instances</h2>
 ${s.remotes.length === 0 ? incus : table(['remote', 'Incus', 'event stream', 'last full sync', 'syncs ok', 'failed', 'instances'], s.remotes.map((r) => row([r.remote, r.incus, r.connected ? 'connected' : 'down',
@@ -215,13 +214,13 @@ ${table(['instance', 'status', 'DNS', 'names', 'IPv4', 'IPv6', ...(s.cluster !==
     ...(s.views.length > 0 ? [r.views.map((v) => `${v.view}: ${[v.ipv4, v.ipv6].filter((a) => a !== null).join(' ')}`).join('; ')] : []), r.detail], r.state === 'published' ? 'published' : 'problem')))}
 ${s.services.length === 0 ? '' : `<h2>Services</h2>\n${table(['service', 'stack', 'served', 'replica', 'health', 'answers with it', 'why'], s.services.flatMap((v) => v.replicas.map((r, k) =>
     row([k === 0 ? v.service : '', k === 0 ? v.stack : '', k === 0 ? `${v.served} of ${v.replicas.length}${v.failOpen ? ' (all withheld: all served)' : ''}` : '', r.instance, r.health, r.served ? 'yes' : 'no', r.why], r.served ? 'published' : 'problem'))))}`}
-${s.cluster === null ? '' : `<h2>Cluster</h2>\n<p>Talking to <b>${esc(s.cluster.current ?? 'the local socket')}</b>${s.cluster.serverName === null ? '' : ` (${esc(s.cluster.serverName)})`}; moved ${s.cluster.moved} times since start.${s.cluster.held.length === 0 ? '' : ` Held (member offline, last records kept): ${esc(s.cluster.held.map((h) => h.instance).join(', '))}.`}</p>
+${s.cluster === null ? '' : `<h2>Cluster</h2>\n<p>Talking to <b>${escapeHtml(s.cluster.current ?? 'the local socket')}</b>${s.cluster.serverName === null ? '' : ` (${escapeHtml(s.cluster.serverName)})`}; moved ${s.cluster.moved} times since start.${s.cluster.held.length === 0 ? '' : ` Held (member offline, last records kept): ${escapeHtml(s.cluster.held.map((h) => h.instance).join(', '))}.`}</p>
 ${table(['member', 'URL', 'status', 'talked to', 'instances', 'message'], s.cluster.members.map((m) => row([m.member, m.url, m.status, m.inUse ? 'yes' : '', String(m.instances), m.message], m.status === 'Online' ? 'published' : 'problem')))}
 ${s.cluster.switches.length === 0 ? '' : table(['moved at', 'from', 'to', 'why'], s.cluster.switches.map((w) => row([w.at, w.from, w.to, w.reason])))}
 ${s.cluster.sharedAddresses.length === 0 ? '' : `<p>One address on two members (no PTR, it could name the wrong instance):</p>\n${table(['PTR name', 'instances'], s.cluster.sharedAddresses.map((a) => row([a.ptr, a.instances.join(' ')], 'problem')))}`}`}
 <h2>Zones</h2>
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
-${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${esc(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
+${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${escapeHtml(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
 <h2>Forwarding</h2>
 ${s.upstreams.length === 0 ? `<p>Off (${SETTINGS.forwarders.env} is empty).</p>` : table(['upstream', 'health', 'queries', 'errors'], s.upstreams.map((u) => row([u.upstream, u.healthy ? 'healthy' : 'held back after failures', String(u.queries), String(u.errors)])))}
 <p><a href="/status.json">JSON</a> · <a href="/zone">/zone</a> · <a href="/metrics">/metrics</a> · refreshed every 5 s</p>
