@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import { start } from '../../src/cli/main.ts'
 import type { Running, StartOverrides } from '../../src/cli/main.ts'
 import { loadConfig } from '../../src/config/load.ts'
+import type { Status } from '../../src/http/status.ts'
 
 export type TestServer = Running & { port: number; port6: number }
 
@@ -19,4 +20,9 @@ export async function startServer(zonesDir: string, extraArgs: readonly string[]
   const running = await start(config, log ?? pino({ level: 'silent' }), overrides)
   const [v4, v6] = running.server.addresses
   return Object.assign(running, { port: v4?.port ?? 0, port6: v6?.port ?? 0 })
+}
+
+/** The server's /status.json (its HTTP port is on unless the arguments turned it off). */
+export async function statusOf(server: TestServer): Promise<Status> {
+  return await (await fetch(`http://127.0.0.1:${server.http?.address.port}/status.json`)).json() as Status
 }

@@ -8,16 +8,16 @@
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Status } from '../../src/http/status.ts'
 import { captureLog } from '../helpers/incus.ts'
 import type { LogLine } from '../helpers/incus.ts'
 import { CLUSTER_BRIDGE, clusterToolsMissing, INSTANCE_PREFIX, startRealCluster } from '../helpers/real-cluster.ts'
 import type { RealCluster } from '../helpers/real-cluster.ts'
 import { haveRealIncus, IMAGE } from '../helpers/real-incus.ts'
-import { startServer } from '../helpers/server.ts'
+import { startServer, statusOf } from '../helpers/server.ts'
 import type { TestServer } from '../helpers/server.ts'
 import { lag, observe } from '../helpers/timeline.ts'
-import { ask, msUntil, rdata, S, ZONES } from './parts/common.ts'
+import { ask, rdata } from '../helpers/answers.ts'
+import { msUntil, S, ZONES } from './parts/common.ts'
 
 const missing = clusterToolsMissing()
 if (missing.length > 0 && process.env.CI === 'true') throw new Error(`the cluster tests need ${missing.join(', ')} (util-linux)`)
@@ -29,7 +29,6 @@ describe.skipIf(missing.length > 0 || !haveRealIncus())('a real Incus cluster of
   let lines: LogLine[]
   let ran = 0
   const name = (n: string): string => `${INSTANCE_PREFIX}${n}`
-  const status = async (): Promise<Status> => await (await fetch(`http://127.0.0.1:${dns.http?.address.port}/status.json`)).json() as Status
   const talkingTo = (): string => (dns.incus?.client.connection.kind === 'https' ? dns.incus.client.connection.url : '')
   /** Launches on a member and checks each family is answered within 1 s of appearing in Incus's state. */
   const launch = async (n: string, target: string, via = 0): Promise<{ ipv4: string; ipv6: string }> => {
@@ -63,7 +62,7 @@ describe.skipIf(missing.length > 0 || !haveRealIncus())('a real Incus cluster of
     expect(dns.incus?.client.members?.urls).toEqual(cl.members.map((m) => m.url))
     for (const [n, m] of [['a', 'node1'], ['b', 'node2'], ['c', 'node3']] as const) await launch(n, m)
     await dns.incus?.sync()
-    const s = await status()
+    const s = await statusOf(dns)
     expect(s.cluster?.members.map((m) => [m.member, m.status, m.inUse])).toEqual([['node1', 'Online', true], ['node2', 'Online', false], ['node3', 'Online', false]])
     expect(s.instances.filter((r) => r.instance.startsWith(`default/${INSTANCE_PREFIX}`)).map((r) => [r.instance, r.member]))
       .toEqual([[`default/${name('a')}`, 'node1'], [`default/${name('b')}`, 'node2'], [`default/${name('c')}`, 'node3']])
@@ -76,7 +75,7 @@ describe.skipIf(missing.length > 0 || !haveRealIncus())('a real Incus cluster of
     await msUntil(async () => { await dns.incus?.sync(); return (await rdata(dns.port, `${name('a')}.${S}`)).join() === shared && (await rdata(dns.port, `${name('b')}.${S}`)).join() === shared }, 10_000, 'both at .250')
     const ptr = `250.${CLUSTER_BRIDGE.prefix4.split('.').slice(0, 3).reverse().join('.')}.in-addr.arpa`
     expect((await ask(dns.port, ptr, 'PTR')).rcode).toBe(3)
-    expect((await status()).cluster?.sharedAddresses).toEqual([{ ptr, instances: [`default/${name('a')}`, `default/${name('b')}`] }])
+    expect((await statusOf(dns)).cluster?.sharedAddresses).toEqual([{ ptr, instances: [`default/${name('a')}`, `default/${name('b')}`] }])
     expect(lines.some((l) => l.msg === 'two instances claim one name; the same address on two cluster members: no PTR, since it could name the wrong instance')).toBe(true)
     ran++
   }, 60_000)
@@ -123,7 +122,7 @@ describe.skipIf(missing.length > 0 || !haveRealIncus())('a real Incus cluster of
     await msUntil(async () => { await dns.incus?.sync(); return dns.incus?.cluster.held.has(`default/${name('b')}`) === true }, 15_000, 'b held')
     expect(await rdata(dns.port, `${name('b')}.${S}`)).toEqual(before)
     expect((await rdata(dns.port, `${name('c')}.${S}`)).length).toBe(1)
-    const s = await status()
+    const s = await statusOf(dns)
     expect(s.cluster?.members.find((m) => m.member === 'node2')?.status).toBe('Offline')
     expect(s.cluster?.held.map((h) => h.instance)).toEqual(expect.arrayContaining([`default/${name('b')}`, `default/${name('c')}`]))
     await cl.startDaemon(1)
@@ -139,7 +138,7 @@ describe.skipIf(missing.length > 0 || !haveRealIncus())('a real Incus cluster of
     console.log(`incus-dns moved from node1 to ${talkingTo()} ${movedMs} ms after node1's incusd was killed`)
     expect(lines.some((l) => l.msg === 'Incus cluster member not answering; moved to another')).toBe(true)
     await launch('d', 'node3', 2)
-    expect((await status()).cluster?.moved).toBeGreaterThanOrEqual(1)
+    expect((await statusOf(dns)).cluster?.moved).toBeGreaterThanOrEqual(1)
     ran++
   }, 150_000)
 })

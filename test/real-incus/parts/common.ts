@@ -8,9 +8,6 @@ import { join } from 'node:path'
 import { expect } from 'vitest'
 import { captureLog } from '../../helpers/incus.ts'
 import type { LogLine } from '../../helpers/incus.ts'
-import { udpExchange } from '../../helpers/net.ts'
-import { decode, query } from '../../helpers/packets.ts'
-import type { Decoded } from '../../helpers/packets.ts'
 import type { RealIncus } from '../../helpers/real-incus.ts'
 import { startServer } from '../../helpers/server.ts'
 import type { TestServer } from '../../helpers/server.ts'
@@ -27,17 +24,6 @@ export async function startDns(real: RealIncus, extra: readonly string[] = []): 
     ...(extra.includes('--state-file') ? [] : ['--state-file', stateFile]), ...extra]
   const dns = await startServer(ZONES, args, {}, log)
   return { dns, lines, stateFile }
-}
-
-export async function ask(port: number, name: string, type = 'A'): Promise<Decoded> {
-  const reply = await udpExchange(port, query(name, type), 1000)
-  if (reply === null) throw new Error(`no answer for ${name} ${type}`)
-  return decode(reply)
-}
-
-/** The rdata of the answers of that type. */
-export async function rdata(port: number, name: string, type = 'A'): Promise<string[]> {
-  return (await ask(port, name, type)).answer.map((l) => l.split(' ')).filter((f) => f[3] === type).map((f) => f.slice(4).join(' '))
 }
 
 /** ms until `check` holds, polled every 5 ms; throws after `boundMs` with what was seen. */

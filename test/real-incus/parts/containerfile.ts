@@ -15,7 +15,8 @@ import { havePeer } from '../../helpers/binaries.ts'
 import { freePort } from '../../helpers/net.ts'
 import { BUSYBOX, IMAGE } from '../../helpers/real-incus.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { msUntil, rdata, S } from './common.ts'
+import { rdata } from '../../helpers/answers.ts'
+import { msUntil, S } from './common.ts'
 
 const ROOT = new URL('../../../', import.meta.url).pathname
 const NODE = join(ROOT, 'node_modules/node/bin/node')

@@ -13,7 +13,8 @@ import { freePort } from '../../helpers/net.ts'
 import { buildBusyboxImage, IMAGE } from '../../helpers/real-incus.ts'
 import { lag, observe } from '../../helpers/timeline.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { msUntil, rdata, S } from './common.ts'
+import { rdata } from '../../helpers/answers.ts'
+import { msUntil, S } from './common.ts'
 
 const ROOT = new URL('../../../', import.meta.url).pathname
 const SCRIPT = join(ROOT, 'deploy/incus-container.sh')

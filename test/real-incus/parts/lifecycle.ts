@@ -7,7 +7,8 @@ import { IMAGE } from '../../helpers/real-incus.ts'
 import type { TestServer } from '../../helpers/server.ts'
 import { lag, observe } from '../../helpers/timeline.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { ask, launchAndCheck, msUntil, rdata, S, startDns } from './common.ts'
+import { ask, rdata } from '../../helpers/answers.ts'
+import { launchAndCheck, msUntil, S, startDns } from './common.ts'
 
 const ptrName = (v4: string): string => `${v4.split('.').reverse().join('.')}.in-addr.arpa`
 

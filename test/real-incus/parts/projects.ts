@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BRIDGES, IMAGE } from '../../helpers/real-incus.ts'
 import type { TestServer } from '../../helpers/server.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { ask, launchAndCheck, msUntil, rdata, S, startDns } from './common.ts'
+import { ask, rdata } from '../../helpers/answers.ts'
+import { launchAndCheck, msUntil, S, startDns } from './common.ts'
 
 export function projectTests(env: RealEnv): void {
   describe('two projects on two bridges', () => {

@@ -8,15 +8,16 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Status } from '../../../src/http/status.ts'
 import { selfSigned } from '../../helpers/certs.ts'
 import type { LogLine } from '../../helpers/incus.ts'
 import { freePort } from '../../helpers/net.ts'
 import { IMAGE, SECOND_BRIDGES, startRealIncus } from '../../helpers/real-incus.ts'
 import type { RealIncus } from '../../helpers/real-incus.ts'
+import { statusOf } from '../../helpers/server.ts'
 import type { TestServer } from '../../helpers/server.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { launchAndCheck, msUntil, rdata, S, startDns } from './common.ts'
+import { rdata } from '../../helpers/answers.ts'
+import { launchAndCheck, msUntil, S, startDns } from './common.ts'
 
 export function remoteTests(env: RealEnv): void {
   describe('two standalone daemons in one zone (INCUS_DNS_INCUS_REMOTES)', () => {
@@ -24,7 +25,6 @@ export function remoteTests(env: RealEnv): void {
     let dns: TestServer
     let lines: LogLine[]
     const ra: { v4?: string } = {}
-    const status = async (): Promise<Status> => await (await fetch(`http://127.0.0.1:${dns.http?.address.port}/status.json`)).json() as Status
     beforeAll(async () => {
       second = await startRealIncus(SECOND_BRIDGES)
       const port = await freePort()
@@ -51,14 +51,14 @@ export function remoteTests(env: RealEnv): void {
       ra.v4 = a.ipv4.address as string
       const b = await launchAndCheck(second, dns.port, 'rb', { image: IMAGE })
       expect(b.ipv4.address).toMatch(/^10\.251\.73\./)
-      expect((await status()).remotes.map((r) => [r.remote, r.connected])).toEqual([['one', true], ['two', true]])
+      expect((await statusOf(dns)).remotes.map((r) => [r.remote, r.connected])).toEqual([['one', true], ['two', true]])
     }, 90_000)
 
     it('one name on both servers goes to the remote named first; the other is shown on the status page', async () => {
       await second.incus(['config', 'set', 'rb', 'user.dns.hostname=shared'])
       await env.real.incus(['config', 'set', 'ra', 'user.dns.hostname=shared'])
       await msUntil(async () => (await rdata(dns.port, `shared.${S}`)).join() === ra.v4, 1000, 'shared answers ra (remote one)')
-      const row = (await status()).instances.find((r) => r.instance === 'two:default/rb')
+      const row = (await statusOf(dns)).instances.find((r) => r.instance === 'two:default/rb')
       expect(row).toMatchObject({ state: 'name conflict', detail: `shared.${S} is answered for one:default/ra (its remote comes first in INCUS_DNS_INCUS_REMOTES)` })
     }, 30_000)
 
@@ -68,8 +68,8 @@ export function remoteTests(env: RealEnv): void {
       await launchAndCheck(env.real, dns.port, 'ra2', { image: IMAGE, lines })
       await dns.remotes[1]?.sync()
       expect(await rdata(dns.port, `shared.${S}`)).toEqual([ra.v4])
-      expect((await status()).instances.find((r) => r.instance === 'two:default/rb')?.ipv4).toMatch(/^10\.251\.73\./)
-      expect((await status()).remotes.find((r) => r.remote === 'two')?.connected).toBe(false)
+      expect((await statusOf(dns)).instances.find((r) => r.instance === 'two:default/rb')?.ipv4).toMatch(/^10\.251\.73\./)
+      expect((await statusOf(dns)).remotes.find((r) => r.remote === 'two')?.connected).toBe(false)
       await second.startDaemon() // for its teardown
     }, 90_000)
   })

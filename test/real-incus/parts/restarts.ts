@@ -8,7 +8,8 @@ import type { LogLine } from '../../helpers/incus.ts'
 import { IMAGE } from '../../helpers/real-incus.ts'
 import type { TestServer } from '../../helpers/server.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { launchAndCheck, msUntil, rdata, S, startDns } from './common.ts'
+import { rdata } from '../../helpers/answers.ts'
+import { launchAndCheck, msUntil, S, startDns } from './common.ts'
 
 async function readyz(dns: TestServer): Promise<number> {
   const at = dns.http?.address

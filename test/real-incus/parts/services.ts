@@ -10,7 +10,8 @@ import type { LogLine } from '../../helpers/incus.ts'
 import { BRIDGES, IMAGE } from '../../helpers/real-incus.ts'
 import type { TestServer } from '../../helpers/server.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { ask, launchAndCheck, msUntil, rdata, S, startDns } from './common.ts'
+import { ask, rdata } from '../../helpers/answers.ts'
+import { launchAndCheck, msUntil, S, startDns } from './common.ts'
 
 const STACK = { 'user.label.incus-compose.project': 'shop', 'user.label.incus-compose.service': 'web', 'user.dns.srv.http': 'tcp/80' }
 

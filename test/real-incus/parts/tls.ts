@@ -11,7 +11,8 @@ import type { CertFiles } from '../../helpers/certs.ts'
 import { freePort } from '../../helpers/net.ts'
 import { IMAGE } from '../../helpers/real-incus.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { launchAndCheck, msUntil, rdata, startDns } from './common.ts'
+import { rdata } from '../../helpers/answers.ts'
+import { launchAndCheck, msUntil, startDns } from './common.ts'
 
 const FAILED = 'Incus sync failed; keeping the last good records'
 
