@@ -5,13 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { havePeer } from '../helpers/binaries.ts'
-import { dig } from '../helpers/dig.ts'
 import type { DigResult } from '../helpers/dig.ts'
 import { startKnotd } from '../helpers/knotd.ts'
 import type { Knotd } from '../helpers/knotd.ts'
 import { startServer } from '../helpers/server.ts'
 import { ZONES_DIR } from './cases.ts'
-import { normalize } from './normalize.ts'
+import { expectSameAsKnot } from './differential.ts'
 
 interface HygieneCase {
   readonly what: string
@@ -61,11 +60,7 @@ describe.skipIf(!havePeer('knotd', 'knot') || !havePeer('dig', 'bind9-dnsutils')
   afterAll(async () => { await server?.stop(); await knot?.stop() })
 
   it.each(CASES)('$what', async (c) => {
-    const [ours, theirs] = await Promise.all([
-      dig('127.0.0.1', server.port, c.qname, c.qtype, { args: c.args }),
-      dig('127.0.0.1', knot.port, c.qname, c.qtype, { args: c.args }),
-    ])
-    expect(normalize(ours, true), `ours:\n${ours.raw}\nknotd:\n${theirs.raw}`).toEqual(normalize(theirs, true))
+    const [ours, theirs] = await expectSameAsKnot(server.port, knot.port, c.qname, c.qtype, { args: c.args, serials: true })
     expect(ours.opt).toBe(theirs.opt)
     c.expect(ours)
   })
