@@ -17,6 +17,7 @@ import { check } from './check.ts'
 import { cookieKeeper } from './cookies.ts'
 import { History, SAMPLE_MS } from '../http/history.ts'
 import { sumLag } from '../incus/lag.ts'
+import { formatPatterns, NameRules } from '../incus/name-rules.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { startWorkers } from '../dns/workers.ts'
 import type { WorkerPool } from '../dns/workers.ts'
@@ -163,7 +164,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       log.warn({ url: connection.url }, "INCUS_DNS_INCUS_TLS_SKIP_VERIFY=true: Incus's certificate is NOT verified; anyone on the path can pose as Incus")
     }
     const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }, { RemotesRecords }] = await Promise.all([import('../incus/client.ts'), import('../incus/source.ts'), import('../incus/shared.ts')])
-    const records = { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget }
+    // The name rules know each remote's suffix: instances' own names, and the other projects' homes, are below it.
+    const suffixes = new Map<string, string | null>(connection !== null ? [['', config.suffix]] : remotes.map((r) => [r.name, r.suffix]))
+    const records = { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget, rules: new NameRules(config.projectNames, suffixes) }
+    if (config.projectNames.size > 0) log.info({ projects: [...config.projectNames].map(([project, p]) => `${project}=${formatPatterns(p)}`) }, 'names each project may claim (INCUS_DNS_PROJECT_NAMES)')
     const base = {
       zone: writer,
       views: zones === null ? null : viewHost({ specs: config.views, zones, views, changed: () => workers?.viewsChanged() }),
@@ -240,6 +244,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     async reloadZones() {
       try {
         await loadZones()
+        for (const s of sources) s.resettle()
       } catch (err) {
         log.error({ err: err instanceof IncusDnsError ? err.message : err }, 'zone reload failed; still serving the previous zones')
       }

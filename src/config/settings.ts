@@ -8,6 +8,8 @@ import type { ListenAddress } from '../dns/server.ts'
 import { DEFAULT_FORWARD_ALLOW } from '../dns/acl.ts'
 import { parseTsigKey } from '../xfr/tsig.ts'
 import type { TsigKey } from '../xfr/tsig.ts'
+import { parseProjectNames } from '../incus/name-rules.ts'
+import type { ProjectNames } from '../incus/name-rules.ts'
 import { parseViews } from './views.ts'
 import type { ViewSpec } from './views.ts'
 import { oneOf, parseAddressList, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseRemotes, parseStates, parseUpstreams } from './parse.ts'
@@ -106,6 +108,11 @@ export const SETTINGS = {
     env: 'INCUS_DNS_PROJECT', flag: 'project', default: '',
     help: 'Only this Incus project; empty: all projects (all-projects=true).',
     parse: (raw) => raw,
+  }),
+  projectNames: setting<ProjectNames>({
+    env: 'INCUS_DNS_PROJECT_NAMES', flag: 'project-names', default: '',
+    help: "Which names each project's instances may claim through their keys (hostname, aliases, services, SRV): <project>=<pattern>[|<pattern>...], comma-separated, patterns like *.tenant.example.org, shop.example.org or *. A project not listed: 'default' any name in a zone served, the others only at or below <project>.<suffix>. Never a zone apex, a reverse-zone name, a wildcard or a zone file's name. See docs/names.md.",
+    parse: parseProjectNames,
   }),
   pollInterval: setting<number>({
     env: 'INCUS_DNS_POLL_INTERVAL', flag: 'poll-interval', default: '30s',

@@ -38,18 +38,23 @@ export interface SrvSpec {
 
 type Config = Readonly<Record<string, string>>
 
-/** The first of `keys` set to something other than blanks, trimmed; null when none is. */
-export function firstSet(config: Config, keys: readonly string[]): string | null {
-  for (const k of keys) {
-    const v = (config[k] ?? '').trim()
-    if (v !== '') return v
+/** The first of `keys` set to something other than blanks, trimmed, with its key; null when none is. */
+export function firstSetKey(config: Config, keys: readonly string[]): { key: string; value: string } | null {
+  for (const key of keys) {
+    const value = (config[key] ?? '').trim()
+    if (value !== '') return { key, value }
   }
   return null
 }
 
-/** The service label as written (not yet a DNS name), or null. */
-export function serviceLabel(config: Config): string | null {
-  return firstSet(config, SERVICE_KEYS)
+/** The first of `keys` set to something other than blanks, trimmed; null when none is. */
+export function firstSet(config: Config, keys: readonly string[]): string | null {
+  return firstSetKey(config, keys)?.value ?? null
+}
+
+/** The service label as written (not yet a DNS name) and the key it came from, or null. */
+export function serviceLabel(config: Config): { key: string; value: string } | null {
+  return firstSetKey(config, SERVICE_KEYS)
 }
 
 /** The compose stack, or null for an instance no stack made. */
@@ -71,9 +76,9 @@ export function isWithheld(health: string | null | undefined): boolean {
   return health !== null && health !== undefined && WITHHELD_HEALTH.has(health)
 }
 
-/** The values of every alias key, split on commas, in key order. */
-export function aliasValues(config: Config): string[] {
-  return ALIAS_KEYS.flatMap((k) => (config[k] ?? '').split(','))
+/** The values of every alias key, split on commas, in key order, each with its key. */
+export function aliasValues(config: Config): [key: string, value: string][] {
+  return ALIAS_KEYS.flatMap((k) => (config[k] ?? '').split(',').map((v): [string, string] => [k, v]))
 }
 
 const u16 = (s: string | undefined, min: number): number | null => {

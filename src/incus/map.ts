@@ -29,6 +29,11 @@ export interface Mapped {
   readonly aliases: readonly Name[]
   /** `user.dns.wildcard=true`: `*.<hostname>` answers with the instance's records too (reverse proxies, ingress). */
   readonly wildcard?: boolean
+  /**
+   * The config key each name came from (hostname key, alias keys, service key), for names that did not come
+   * from the instance's own name; absent when none did. Name rules (name-rules.ts) say which key they refuse.
+   */
+  readonly keys?: Readonly<Record<Name, string>>
   /** The service it is a replica of, named as instances are (labels.ts has the keys); absent: none. */
   readonly service?: Name
   /** incus-compose's stack (its project label): two stacks' services of one name are told apart by it. */
@@ -95,14 +100,22 @@ export function isLive(inst: Instance, states: ReadonlySet<string>): boolean {
   return states.has(status) || (status === 'ready' && states.has('running'))
 }
 
+/** An instance's own name: `<name>.<suffix>`, or `<name>.<project>.<suffix>` outside the default project; null without a suffix. */
+export function ownName(project: string, label: string, suffix: Name | null): Name | null {
+  if (suffix === null) return null
+  return project === 'default' ? `${label}.${suffix}` : `${label}.${project}.${suffix}`
+}
+
+/** The hostname keys, first set wins: ours, then dnsweaver's (so users can switch without relabelling). */
+const HOSTNAME_KEYS = ['user.dns.hostname', 'user.dnsweaver.hostname'] as const
+/** What `keys` says of a hostname that is the instance's name with dots in it (Incus allows none, §4.2). */
+export const INSTANCE_NAME_KEY = 'instance name'
+
 /** Hostname and aliases per the naming rules; throws nothing, returns null hostname with a reason. */
-export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name | null; aliases: Name[]; service: Name | null; why: string | null; problem: string | null } {
+export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name | null; aliases: Name[]; service: Name | null; keys: Record<Name, string>; why: string | null; problem: string | null } {
   const config = configOf(inst)
   const project = inst.project
-  const relative = (label: string): Name | null => {
-    if (settings.suffix === null) return null
-    return project === 'default' ? `${label}.${settings.suffix}` : `${label}.${project}.${settings.suffix}`
-  }
+  const relative = (label: string): Name | null => ownName(project, label, settings.suffix)
   const resolve = (value: string): Name | null => {
     const v = value.trim()
     if (v === '') return null
@@ -112,29 +125,40 @@ export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name
     if (n === null) return null
     try { return flatString(canonicalName(n)) } catch { return null } // kept for the instance's lifetime
   }
-  // First match wins: our key, dnsweaver's (so users can switch without relabelling), a dotted name, the default.
-  const override = config['user.dns.hostname'] ?? config['user.dnsweaver.hostname']
+  // First match wins: our key, dnsweaver's, a dotted name, the default.
+  const keys: Record<Name, string> = {}
+  const hostnameKey = HOSTNAME_KEYS.find((k) => config[k] !== undefined)
+  const override = hostnameKey === undefined ? undefined : config[hostnameKey]
   let hostname: Name | null
   let why: string | null = null
   if (override !== undefined && override.trim() !== '') {
     hostname = checked(resolve(override))
+    if (hostname !== null) keys[hostname] = hostnameKey as string
     if (hostname === null) why = settings.suffix === null && !override.includes('.')
       ? `hostname key '${override}' is relative and INCUS_DNS_SUFFIX is not set`
       : `hostname key '${override}' is not a valid DNS name`
   } else if (inst.name.includes('.')) {
     hostname = checked(inst.name)
+    if (hostname !== null) keys[hostname] = INSTANCE_NAME_KEY
     if (hostname === null) why = `instance name '${inst.name}' is not a valid DNS name`
   } else {
     hostname = checked(relative(inst.name))
     if (hostname === null) why = settings.suffix === null ? 'no INCUS_DNS_SUFFIX and no user.dns.hostname' : `'${inst.name}' in project '${project}' makes no valid DNS name`
   }
-  const aliases = aliasValues(config).map((a) => checked(resolve(a))).filter((a): a is Name => a !== null && a !== hostname)
+  const aliases: Name[] = []
+  for (const [key, value] of aliasValues(config)) {
+    const a = checked(resolve(value))
+    if (a === null || a === hostname || keys[a] !== undefined) continue
+    aliases.push(a)
+    keys[a] = key
+  }
   // A service is named as an instance is; one named like the instance itself is just its hostname.
   const label = serviceLabel(config)
-  const resolved = label === null ? null : checked(resolve(label))
+  const resolved = label === null ? null : checked(resolve(label.value))
   const service = resolved === hostname ? null : resolved
-  const problem = label !== null && resolved === null ? `service '${label}' makes no valid DNS name${settings.suffix === null && !label.includes('.') ? ' (INCUS_DNS_SUFFIX is not set)' : ''}; it is not published` : null
-  return { hostname, aliases: [...new Set(aliases)].filter((a) => a !== service), service, why, problem }
+  if (service !== null && label !== null) keys[service] = label.key
+  const problem = label !== null && resolved === null ? `service '${label.value}' makes no valid DNS name${settings.suffix === null && !label.value.includes('.') ? ' (INCUS_DNS_SUFFIX is not set)' : ''}; it is not published` : null
+  return { hostname, aliases: aliases.filter((a) => a !== service), service, keys, why, problem }
 }
 
 /** Usable for DNS: not link-local, loopback, unspecified or multicast. ULA and CGNAT are kept. */
@@ -248,7 +272,7 @@ function managedNicMissing(inst: Instance, networks: NetworkFamilies): boolean {
  */
 export function mapInstance(inst: Instance, settings: MapSettings, networks: NetworkFamilies = new Map(), leases: Leases | null = null): Mapped {
   const key = instanceKey(inst.project, inst.name)
-  const { hostname, aliases, service, why, problem } = namesOf(inst, settings)
+  const { hostname, aliases, service, keys, why, problem } = namesOf(inst, settings)
   const config = configOf(inst)
   const { health, problem: healthProblem } = healthOf(config)
   const stack = stackOf(config)
@@ -258,6 +282,7 @@ export function mapInstance(inst: Instance, settings: MapSettings, networks: Net
   const base = {
     key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true', status: inst.status,
     ...(inst.location !== undefined && inst.location !== '' && inst.location !== 'none' ? { location: inst.location } : {}),
+    ...(Object.keys(keys).length > 0 ? { keys } : {}),
     ...(service !== null ? { service } : {}), ...(stack !== null ? { stack } : {}), ...(health !== null ? { health } : {}),
     ...(specs.length > 0 ? { srv: specs } : {}),
     ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),

@@ -5,18 +5,22 @@
  * smaller project/name) and a warning; a service name answers with its served replicas (services.ts); an
  * alias claimed by one instance is a CNAME to its hostname, by several a round-robin of all their addresses;
  * PTRs point at the hostname of the address's owner. On one name a hostname beats a service, which beats
- * an alias. SRV owners (`_<svc>._<proto>.<name>`) follow whoever keeps `<name>`.
+ * an alias; an instance's own name beats a hostname another one claims through a key. SRV owners
+ * (`_<svc>._<proto>.<name>`) follow whoever keeps `<name>`. Names an instance claims through its keys go
+ * through the name rules first (name-rules.ts): what they refuse is never claimed, and reported once.
  */
 import { ZoneDataError } from '../errors.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { Name, Rec } from '../zone/types.ts'
 import { srvOwner } from './labels.ts'
 import type { Mapped } from './map.ts'
+import type { NameRules, Refusal } from './name-rules.ts'
 import { reverseName } from './reverse.ts'
 import { selectService, serviceRows } from './services.ts'
 import type { ServiceRow } from './services.ts'
 
-type Claim = 'hostname' | 'service' | 'alias' | 'ptr' | 'srv'
+/** How an instance claims a name: its own name, a hostname through a key, a service, an alias, a PTR, an SRV owner. */
+type Claim = 'own' | 'hostname' | 'service' | 'alias' | 'ptr' | 'srv'
 
 export interface RecordSettings {
   readonly ttl: number
@@ -28,6 +32,8 @@ export interface RecordSettings {
    * several remotes (keys `<remote>:<project>/<name>`), the remotes' order in INCUS_DNS_INCUS_REMOTES first.
    */
   readonly compare?: (a: string, b: string) => number
+  /** Which names an instance may claim through its keys; absent: every name (tests of the mechanics alone). */
+  readonly rules?: NameRules
 }
 
 /** Instance keys in their plain order (project/name). */
@@ -38,10 +44,17 @@ export interface RecordEvents {
   conflict(name: Name, winner: string, loser: string, rule: string): void
   /** A name the store would not take (outside every zone, ...). */
   rejected(name: Name, reason: string): void
+  /** A name an instance's key asked for that the name rules refuse: once, until the key or the instance changes it. */
+  refused?(refusal: Refusal): void
 }
 
 export class InstanceRecords {
+  /** Every instance as Incus gave it (what the source compares a sync against, and the state file keeps). */
   readonly #instances = new Map<string, Mapped>()
+  /** The instances the name rules took something from, as they may publish; the others publish as given. */
+  readonly #settled = new Map<string, Mapped>()
+  /** Instance → the names its keys asked for that the rules refused. */
+  readonly #refused = new Map<string, readonly Refusal[]>()
   /**
    * The owners each instance claims, as claimed (not recomputed: reverse zones may have changed since), as a
    * flat list [owner, how, owner, how, ...]. Flat arrays rather than tuples or Maps: at 100k instances the
@@ -71,6 +84,10 @@ export class InstanceRecords {
   }
 
   get instances(): ReadonlyMap<string, Mapped> { return this.#instances }
+  /** The instance as it publishes, after the name rules. */
+  settled(key: string): Mapped | undefined { return this.#settled.get(key) ?? this.#instances.get(key) }
+  /** Every name refused now, by instance then name. */
+  refusals(): Refusal[] { return [...this.#refused.values()].flat().sort((a, b) => this.#compare(a.instance, b.instance) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) }
   /** The instances (project/name) claiming `owner`. */
   claimsOf(owner: Name): string[] {
     const c = this.#claims.get(owner) ?? []
@@ -80,9 +97,13 @@ export class InstanceRecords {
   /** The instance whose hostname `owner` is now (the first by project/name), or null when none claims it so. */
   hostnameWinner(owner: Name): string | null {
     const c = this.#claims.get(owner) ?? []
+    const own: string[] = []
     const hosts: string[] = []
-    for (let i = 0; i < c.length; i += 2) if (c[i + 1] === 'hostname') hosts.push(c[i] as string)
-    return hosts.sort(this.#compare)[0] ?? null
+    for (let i = 0; i < c.length; i += 2) {
+      if (c[i + 1] === 'own') own.push(c[i] as string)
+      else if (c[i + 1] === 'hostname') hosts.push(c[i] as string)
+    }
+    return own.sort(this.#compare)[0] ?? hosts.sort(this.#compare)[0] ?? null
   }
 
   get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
@@ -93,7 +114,7 @@ export class InstanceRecords {
   }
 
   /** Every service with its replicas and which of them are served, for the status page and metrics. */
-  services(): ServiceRow[] { return serviceRows(this.#instances.values(), (name) => this.hostnameWinner(name)) }
+  services(): ServiceRow[] { return serviceRows([...this.#instances.keys()].map((k) => this.settled(k) as Mapped), (name) => this.hostnameWinner(name)) }
 
   /** Sets the reverse zones PTRs go into; returns true when they changed (re-apply every instance then). */
   setReverseZones(zones: Iterable<Name>): boolean {
@@ -110,9 +131,9 @@ export class InstanceRecords {
       const old = this.#owned.get(key) ?? []
       for (let i = 0; i < old.length; i += 2) { this.#unclaim(old[i] as Name, key); touched.add(old[i] as Name) }
       this.#owned.delete(key)
-      if (next === null) { this.#instances.delete(key); continue }
+      if (next === null) { this.#forget(key); continue }
       this.#instances.set(key, next)
-      const owners = this.#ownersOf(next)
+      const owners = this.#ownersOf(this.#settle(key, next, zone))
       if (owners.length > 0) this.#owned.set(key, owners.slice()) // sized exactly: push() leaves room for 16 more
       for (let i = 0; i < owners.length; i += 2) { this.#claim(owners[i] as Name, key, owners[i + 1] as Claim); touched.add(owners[i] as Name) }
     }
@@ -137,12 +158,36 @@ export class InstanceRecords {
     return written
   }
 
+  /** The instance after the name rules; new refusals are reported, and the instance's old ones forgotten. */
+  #settle(key: string, m: Mapped, zone: ZoneWriter): Mapped {
+    const rules = this.#settings.rules
+    if (rules === undefined) return m
+    const { allowed, refused } = rules.settle(m, zone)
+    if (allowed === m) this.#settled.delete(key)
+    else this.#settled.set(key, allowed)
+    const before = this.#refused.get(key) ?? []
+    for (const r of refused) {
+      if (!before.some((b) => b.key === r.key && b.name === r.name && b.reason === r.reason)) this.#events.refused?.(r)
+    }
+    if (refused.length === 0) this.#refused.delete(key)
+    else this.#refused.set(key, refused)
+    return allowed
+  }
+
+  #forget(key: string): void {
+    this.#instances.delete(key)
+    this.#settled.delete(key)
+    this.#refused.delete(key)
+  }
+
   /** Every name an instance claims, and how, flat: [owner, how, ...]. Nothing when it publishes nothing. */
   #ownersOf(m: Mapped): string[] {
     if (m.skipped !== null || m.hostname === null) return []
-    const out: string[] = [m.hostname, 'hostname']
+    // Its own name, unless a key gave it (then another instance's own name beats it).
+    const how: Claim = m.keys?.[m.hostname] === undefined ? 'own' : 'hostname'
+    const out: string[] = [m.hostname, how]
     // A wildcard below the hostname (RFC 4592) with the same records: app1.web.<suffix> resolves to web.
-    if (m.wildcard === true) out.push(`*.${m.hostname}`, 'hostname')
+    if (m.wildcard === true) out.push(`*.${m.hostname}`, how)
     if (m.service !== undefined) out.push(m.service, 'service')
     for (const a of m.aliases) out.push(a, 'alias')
     const srv = new Set<Name>()
@@ -198,17 +243,19 @@ export class InstanceRecords {
     const how = new Map<string, string>()
     for (let i = 0; i < claims.length; i += 2) how.set(claims[i] as string, claims[i + 1] as string)
     const sorted = [...how.keys()].sort(this.#compare)
-    const of = (kind: Claim): Mapped[] => sorted.filter((k) => how.get(k) === kind).map((k) => this.#instances.get(k) as Mapped)
+    const of = (kind: Claim): Mapped[] => sorted.filter((k) => how.get(k) === kind).map((k) => this.settled(k) as Mapped)
     const { ttl, targetMode, cnameTarget } = this.#settings
     const cname = targetMode === 'cname' ? cnameTarget : null
-    const hosts = of('hostname')
+    const own = of('own')
+    const hosts = [...own, ...of('hostname')]
     const services = of('service')
     const aliases = of('alias')
     const ptrs = of('ptr')
     // A hostname beats a service, which beats aliases; PTRs only meet each other (a PTR owner is never a
     // hostname or alias), and SRV owners (their first label starts with '_') nearly always do.
     if (hosts.length > 0) {
-      this.#noteConflicts(owner, hosts[0], hosts.slice(1), 'the first by project/name keeps it')
+      const rule = own.length > 0 && hosts.length > own.length ? "an instance's own name beats a hostname key; among equals the first by project/name keeps it" : 'the first by project/name keeps it'
+      this.#noteConflicts(owner, hosts[0], hosts.slice(1), rule)
       this.#noteConflicts(owner, hosts[0], [...services, ...aliases], "an instance's own name beats a service or an alias", 'other')
       return this.#addressRecords(owner, [hosts[0] as Mapped], cname)
     }
@@ -254,7 +301,7 @@ export class InstanceRecords {
     if (host !== null) from = claimants.filter((m) => m.key === host)
     else {
       const replicas = (this.#claims.get(base) ?? []).filter((_, i, a) => i % 2 === 0 && a[i + 1] === 'service').sort(this.#compare)
-      const served = new Set(selectService(replicas.map((k) => this.#instances.get(k) as Mapped)).served.map((m) => m.key))
+      const served = new Set(selectService(replicas.map((k) => this.settled(k) as Mapped)).served.map((m) => m.key))
       from = claimants.filter((m) => served.has(m.key))
     }
     const ttl = this.#settings.ttl

@@ -20,11 +20,12 @@ export interface SharedRecords {
   reverseZones(wanted: ReadonlySet<Name>): ReadonlySet<Name>
 }
 
-/** Conflicts and refused names, logged (the default view's records report them; views.ts says why). */
+/** Conflicts, names the store would not take and names the rules refuse, logged (the default view's records report them; views.ts says why). */
 export function recordEvents(log: Logger): RecordEvents {
   return {
     conflict: (name, winner, loser, rule) => log.warn({ name, winner, loser, rule }, `two instances claim one name; ${rule}`),
     rejected: (name, reason) => log.warn({ name, reason }, 'name not published'),
+    refused: (r) => log.warn({ instance: r.instance, key: r.key, name: r.name, reason: r.reason, rule: r.rule, fix: r.fix }, `name refused: ${r.rule}`),
   }
 }
 

@@ -218,6 +218,14 @@ export class IncusSource {
     if (this.ready) this.#saver?.schedule()
   }
 
+  /**
+   * Settles every instance's names again: the zone files changed (a reload), so the names they hold, and their
+   * apexes, may have changed hands (name-rules.ts).
+   */
+  resettle(): void {
+    this.#queue(new Map(this.#mine()))
+  }
+
   /** Waits for the next full sync attempt to finish (success or failure). */
   nextSync(): Promise<void> {
     return new Promise((resolve) => this.#syncWaiters.push(resolve))
