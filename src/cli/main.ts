@@ -168,6 +168,9 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     const suffixes = new Map<string, string | null>(connection !== null ? [['', config.suffix]] : remotes.map((r) => [r.name, r.suffix]))
     const records = { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget, rules: new NameRules(config.projectNames, suffixes) }
     if (config.projectNames.size > 0) log.info({ projects: [...config.projectNames].map(([project, p]) => `${project}=${formatPatterns(p)}`) }, 'names each project may claim (INCUS_DNS_PROJECT_NAMES)')
+    // One budget for requests about single instances, whatever the number of remotes.
+    const { RequestBudget } = await import('../incus/request-budget.ts')
+    const budget = new RequestBudget(config.incusRequestRate)
     const base = {
       zone: writer,
       views: zones === null ? null : viewHost({ specs: config.views, zones, views, changed: () => workers?.viewsChanged() }),
@@ -176,6 +179,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       pollIntervalMs: config.pollInterval,
       reverse: config.reverseZones === 'auto' ? { mode: 'auto' as const } : config.reverseZones === 'off' ? { mode: 'off' as const } : { mode: 'list' as const, cidrs: config.reverseZones },
       onBulkSync: () => collected('Incus sync'),
+      budget,
       ...overrides,
     }
     const map = { suffix: config.suffix, states: config.stateFilter, allAddresses: zones !== null }

@@ -119,6 +119,11 @@ export const SETTINGS = {
     help: 'Full resync with Incus this often (events cover changes in between; addresses change without events).',
     parse: (raw) => { const ms = parseDuration(raw); if (ms < 1000) throw new Error(`'${raw}' is shorter than 1s`); return ms },
   }),
+  incusRequestRate: setting<number>({
+    env: 'INCUS_DNS_INCUS_REQUEST_RATE', flag: 'incus-request-rate', default: '50',
+    help: 'Most requests a second about single instances (re-reads after events, polls for addresses not there yet), for the whole process; when more instances wait than this serves in a second, one listing of them all is made instead.',
+    parse: (raw) => { if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1) throw new Error(`'${raw}' is not a number of requests per second (1 or more)`); return Number(raw) },
+  }),
   stateFilter: setting<ReadonlySet<string>>({
     env: 'INCUS_DNS_STATE_FILTER', flag: 'state-filter', default: 'running',
     help: 'Instance statuses that get records, comma list (running also covers ready): running, ready, frozen, ...',

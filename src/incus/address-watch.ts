@@ -5,6 +5,8 @@
  * arrive a second or so apart, in either order. So: poll often in the first seconds, when addresses arrive,
  * then back off, and give up at a bound (long for a family a managed network hands out, short for a guess).
  * After giving up, the instance is left to the periodic sync until a lifecycle event gives it a new chance.
+ * Polls go through the process's request budget (fetch-queue.ts: a listing replaces them when a fleet waits);
+ * a poll Incus does not answer backs the instance off exponentially, whatever phase it is in.
  */
 import type { Logger } from 'pino'
 import type { Mapped } from './map.ts'
@@ -27,42 +29,56 @@ export const DEFAULT_ADDRESS_POLL: AddressPollTiming = { firstMs: 100, fastForMs
 export interface AddressWatchOptions {
   readonly timing: AddressPollTiming
   readonly log: Logger
-  /** Fetches the instance again and applies it; undefined when a fetch was already running (its result lands anyway). */
-  readonly refresh: (key: string) => Promise<Mapped | null | undefined>
+  /** Reads the instance again and applies it (within the budget); false when Incus did not answer. */
+  readonly poll: (key: string) => Promise<boolean>
   /** What the zone has for the instance now. */
   readonly current: (key: string) => Mapped | undefined
+}
+
+/** A watch that gave up: after how long, and on which family. */
+export interface GaveUp {
+  readonly afterMs: number
+  readonly family: 'IPv4' | 'IPv6'
 }
 
 export class AddressWatcher {
   readonly #o: AddressWatchOptions
   readonly #timers = new Map<string, NodeJS.Timeout>()
   /** Watches that gave up: not started again by a sync, only by a lifecycle event (`reset`). */
-  readonly #gaveUp = new Set<string>()
+  readonly #gaveUp = new Map<string, GaveUp>()
   #stopped = false
 
   constructor(options: AddressWatchOptions) { this.#o = options }
 
   get watching(): number { return this.#timers.size }
+  get gaveUpCount(): number { return this.#gaveUp.size }
+  /** Whether the watch of `key` gave up, and after how long; undefined while watching or never watched. */
+  gaveUp(key: string): GaveUp | undefined { return this.#gaveUp.get(key) }
 
   /** Starts watching, unless it is already, or it gave up and nothing happened to the instance since. */
   watch(key: string): void {
     if (this.#timers.has(key) || this.#gaveUp.has(key) || this.#stopped) return
     const { firstMs, fastForMs, maxMs, giveUpMs, guessGiveUpMs } = this.#o.timing
     const started = Date.now()
+    let failures = 0
     const attempt = (delay: number): void => {
       const timer = setTimeout(async () => {
-        const fetched = await this.#o.refresh(key)
-        if (this.#stopped) return
-        const m = fetched === undefined ? this.#o.current(key) : fetched
-        if (m === null || m === undefined || m.awaitingAddress === false) { this.#timers.delete(key); return }
+        const ok = await this.#o.poll(key)
+        if (this.#stopped || this.#timers.get(key) !== timer) return
+        const m = this.#o.current(key)
+        if (m === undefined || m.awaitingAddress === false) { this.#timers.delete(key); return }
         const elapsed = Date.now() - started
         if (elapsed > (m.awaitingAddress === 'guess' ? guessGiveUpMs : giveUpMs)) {
           this.#timers.delete(key)
-          this.#gaveUp.add(key)
-          this.#o.log.debug({ instance: key, afterMs: elapsed, ipv4: m.ipv4, ipv6: m.ipv6 }, 'an expected address family never appeared; leaving it to the periodic sync')
+          const family = m.ipv4 === null ? 'IPv4' : 'IPv6'
+          this.#gaveUp.set(key, { afterMs: elapsed, family })
+          this.#o.log.debug({ instance: key, afterMs: elapsed, family }, 'an expected address family never appeared; leaving it to the periodic sync')
           return
         }
-        attempt(elapsed < fastForMs ? firstMs : Math.min(maxMs, Math.max(delay, firstMs) * 2))
+        // Incus did not answer: back off from this instance, fast phase or not.
+        failures = ok ? 0 : failures + 1
+        attempt(failures > 0 ? Math.min(maxMs, firstMs * 2 ** failures)
+          : elapsed < fastForMs ? firstMs : Math.min(maxMs, Math.max(delay, firstMs) * 2))
       }, delay)
       timer.unref()
       this.#timers.set(key, timer)

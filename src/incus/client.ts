@@ -7,7 +7,8 @@
  */
 import { Client } from 'undici'
 import { IncusApiError, IncusAuthError, IncusDnsError, IncusProtocolError, IncusUnreachableError } from '../errors.ts'
-import type { Envelope, Instance, Lease, Network } from './api.ts'
+import type { Envelope, Lease, Network } from './api.ts'
+import { readLeases, readNetworks } from './instance-shape.ts'
 import { describe, explainConnectError, tlsOptions } from './connection.ts'
 import type { IncusConnection } from './connection.ts'
 import { Members } from './members.ts'
@@ -31,6 +32,8 @@ export class IncusClient {
   readonly members: Members | null
   /** Bytes of response bodies read so far (a full sync's share is what it grew by). */
   bytesRead = 0
+  /** Requests sent since `takeRequests` last took them, by kind (kindOf). */
+  #requests: Record<string, number> = {}
   /** Called when a member stops answering and another takes over. */
   onMemberMoved: ((move: MemberSwitch) => void) | null = null
 
@@ -86,9 +89,18 @@ export class IncusClient {
     }
   }
 
+  /** The requests sent since the last call, by kind, and forgotten here (the caller adds them up). */
+  takeRequests(): Record<string, number> {
+    const r = this.#requests
+    this.#requests = {}
+    return r
+  }
+
   async #get<T>(connection: IncusConnection, path: string): Promise<T> {
     let status: number
     let text: string
+    const kind = kindOf(path)
+    this.#requests[kind] = (this.#requests[kind] ?? 0) + 1
     try {
       const res = await this.#client(connection).request({ method: 'GET', path, signal: AbortSignal.timeout(this.#timeoutMs) })
       status = res.statusCode
@@ -139,42 +151,47 @@ export class IncusClient {
     return list.filter((m) => typeof m?.server_name === 'string' && typeof m.url === 'string').map((m) => ({ ...m, url: m.url.replace(/\/$/, '') }))
   }
 
-  /** Every instance with its state (§4.1: recursion=2). */
-  async instances(scope: Scope): Promise<Instance[]> {
-    const list = await this.get<Instance[]>(`/1.0/instances?recursion=2&${scopeQuery(scope)}`)
+  /**
+   * Every instance with its state (§4.1: recursion=2), each as sent: instance-shape.ts reads each one on its
+   * own, so that one that does not fit fails only itself.
+   */
+  async instances(scope: Scope): Promise<unknown[]> {
+    const list = await this.get<unknown>(`/1.0/instances?recursion=2&${scopeQuery(scope)}`)
     if (!Array.isArray(list)) throw new IncusProtocolError(`Incus at ${describe(this.connection)} sent a non-list for /1.0/instances`)
-    for (const i of list) checkInstance(i)
     return list
   }
 
-  /** One instance with its state (§4.5: recursion=1 on the single endpoint), or null when it is gone. */
-  async instance(project: string, name: string): Promise<Instance | null> {
+  /** One instance with its state (§4.5: recursion=1 on the single endpoint), as sent (`raw`), or null when it is gone. */
+  async instance(project: string, name: string): Promise<{ readonly raw: unknown } | null> {
     try {
-      const inst = await this.get<Instance>(`/1.0/instances/${encodeURIComponent(name)}?recursion=1&project=${encodeURIComponent(project)}`)
-      checkInstance(inst)
-      return inst
+      return { raw: await this.get<unknown>(`/1.0/instances/${encodeURIComponent(name)}?recursion=1&project=${encodeURIComponent(project)}`) }
     } catch (err) {
       if (err instanceof IncusApiError && err.status === 404) return null
       throw err
     }
   }
 
+  /** The networks that fit the shape incus-dns reads (instance-shape.ts); the others are left out. */
   async networks(project: string): Promise<Network[]> {
-    return await this.get<Network[]>(`/1.0/networks?recursion=1&project=${encodeURIComponent(project)}`)
+    return readNetworks(await this.get<unknown>(`/1.0/networks?recursion=1&project=${encodeURIComponent(project)}`))
   }
 
+  /** The leases that name a MAC and an address; the others are left out. */
   async leases(network: string, project: string): Promise<Lease[]> {
-    return await this.get<Lease[]>(`/1.0/networks/${encodeURIComponent(network)}/leases?project=${encodeURIComponent(project)}`)
+    return readLeases(await this.get<unknown>(`/1.0/networks/${encodeURIComponent(network)}/leases?project=${encodeURIComponent(project)}`))
   }
+}
+
+/** What a request is for: a listing of instances, one instance, networks, leases, the server, its members. */
+export function kindOf(path: string): string {
+  if (path.startsWith('/1.0/instances?')) return 'listing'
+  if (path.startsWith('/1.0/instances/')) return 'instance'
+  if (path.includes('/leases')) return 'leases'
+  if (path.startsWith('/1.0/networks')) return 'networks'
+  if (path.startsWith('/1.0/cluster/members')) return 'members'
+  return path === '/1.0' ? 'server' : 'other'
 }
 
 export function scopeQuery(scope: Scope): string {
   return scope === 'all' ? 'all-projects=true' : `project=${encodeURIComponent(scope.project)}`
-}
-
-function checkInstance(i: unknown): void {
-  const x = i as Partial<Instance> | null
-  if (typeof x !== 'object' || x === null || typeof x.name !== 'string' || typeof x.project !== 'string' || typeof x.status !== 'string') {
-    throw new IncusProtocolError(`Incus sent an instance without name, project or status: ${JSON.stringify(i).slice(0, 120)}`)
-  }
 }

@@ -1,10 +1,12 @@
 /**
  * @module incus/source
- * Keeps the zone live from Incus: a full sync at start, after every event-stream (re)connection and every
- * poll interval, reconciled by difference; on each lifecycle event, a re-fetch of that one instance (events
- * are hints, not a log: they arrive out of order and are never replayed, §0.2); an instance that is live but
- * has no address yet is polled with backoff, since no event says when it gets one (§0.1). Errors keep the
- * last good records: nothing is removed because Incus failed to answer.
+ * Keeps the zone live from Incus: a full sync at start, after an event-stream (re)connection (at most once a
+ * poll interval: a flapping stream must not list every instance at each flap) and every poll interval,
+ * reconciled by difference; on each lifecycle event, a re-read of that one instance (events are hints, not a
+ * log: they arrive out of order and are never replayed, §0.2); an instance that is live but has no address yet
+ * is polled with backoff, since no event says when it gets one (§0.1). Re-reads and polls share the process's
+ * request budget (fetch-queue.ts). Errors keep the last good records: nothing is removed because Incus failed
+ * to answer, nor because one instance could not be read.
  */
 import type { Logger } from 'pino'
 import type { Histogram } from '../histogram.ts'
@@ -12,24 +14,31 @@ import type { ZoneWriter } from '../zone/store.ts'
 import type { Name } from '../zone/types.ts'
 import { AddressWatcher, DEFAULT_ADDRESS_POLL } from './address-watch.ts'
 import type { AddressPollTiming } from './address-watch.ts'
-import type { Event, Instance, Network } from './api.ts'
+import type { Instance, Network } from './api.ts'
 import type { IncusClient, Scope } from './client.ts'
 import { ClusterState, isErrorStub } from './cluster.ts'
 import { PerKey } from './coalesce.ts'
 import { describe } from './connection.ts'
-import { DNS_ACTIONS, EventStream, nameAndProject } from './events.ts'
+import { faultClass, FaultLog } from './fault-log.ts'
+import { FetchQueue } from './fetch-queue.ts'
+import type { FetchWhy } from './fetch-queue.ts'
+import { readInstance } from './instance-shape.ts'
 import { InstanceKeys } from './keys.ts'
 import { networkFamilies } from './map.ts'
 import type { MapSettings, Mapped, NetworkFamilies } from './map.ts'
 import { PublishLag } from './lag.ts'
 import type { LagVia } from './lag.ts'
 import { LeaseCache, mapWithLeases } from './leases.ts'
+import { Lifecycle } from './lifecycle.ts'
+import { Publisher, sameMapped } from './publisher.ts'
+import { RequestBudget } from './request-budget.ts'
 import { SyncReader } from './sync-reader.ts'
 import type { InstanceRecords } from './records.ts'
 import type { RecordSettings } from './records.ts'
 import { recordEvents } from './shared.ts'
 import type { SharedRecords } from './shared.ts'
 import { loadState, StateSaver } from './state-file.ts'
+import { UnreadableInstances } from './unreadable.ts'
 import { ViewRecords, ViewResolver } from './views.ts'
 import { OwnZones, wantedReverseZones } from './zones.ts'
 import type { ReverseSetting } from './zones.ts'
@@ -37,8 +46,8 @@ import type { ViewHost } from './views.ts'
 
 export type { ReverseSetting }
 
-/** After instance-migrated, the instance is read again this long after (ms): its new member and address. */
-const MIGRATED_REREADS = [250, 1000]
+/** Requests about single instances per second, when no budget is given (INCUS_DNS_INCUS_REQUEST_RATE's default). */
+export const DEFAULT_REQUEST_RATE = 50
 
 export interface IncusSourceOptions {
   readonly client: IncusClient
@@ -61,6 +70,8 @@ export interface IncusSourceOptions {
   readonly onBulkSync?: () => void
   /** One of several servers in one zone (INCUS_DNS_INCUS_REMOTES): the records they share, and this one's name. */
   readonly shared?: SharedRecords | null
+  /** The process's budget for requests about single instances (shared by every remote); absent: one of its own. */
+  readonly budget?: RequestBudget
 }
 
 /** Changed instances from which a sync counts as a bulk change (cli/heap.ts collects garbage after one). */
@@ -78,6 +89,8 @@ export interface IncusStats {
   events: number
   malformedEvents: number
   refreshErrors: number
+  /** Requests sent to Incus by kind: listing, networks, leases, server, members (from the client and the sync thread). */
+  readonly requests: Record<string, number>
 }
 
 export class IncusSource {
@@ -85,7 +98,7 @@ export class IncusSource {
   ready = false
   readonly #lag = new PublishLag()
   readonly stats: IncusStats = {
-    lag: this.#lag.histograms, syncs: 0, syncErrors: 0, lastSyncAt: 0, lastSyncMs: 0, lastSyncBytes: 0, events: 0, malformedEvents: 0, refreshErrors: 0,
+    lag: this.#lag.histograms, syncs: 0, syncErrors: 0, lastSyncAt: 0, lastSyncMs: 0, lastSyncBytes: 0, events: 0, malformedEvents: 0, refreshErrors: 0, requests: {},
   }
   /** The default view's records (the status page, /zone and the state file read them). */
   readonly records: InstanceRecords
@@ -97,9 +110,13 @@ export class IncusSource {
   /** Instance keys: `<remote>:` before them when several remotes share the records. */
   readonly #keys: InstanceKeys
   readonly #log: Logger
-  readonly #events: EventStream
-  readonly #pending = new Map<string, Mapped | null>()
-  #flushScheduled = false
+  readonly #lifecycle: Lifecycle
+  readonly #publisher: Publisher
+  /** Instances waiting to be read one by one, within the request budget. */
+  readonly #fetches: FetchQueue
+  readonly #faults: FaultLog
+  /** Instances Incus sent that do not fit the shape incus-dns reads: their last good records stay. */
+  readonly unreadable: UnreadableInstances
   readonly #refreshing = new PerKey()
   /** Resolves the configured views at each sync (views.ts). */
   readonly #viewResolver: ViewResolver
@@ -115,12 +132,13 @@ export class IncusSource {
   #pollTimer: NodeJS.Timeout | null = null
   #sync: Promise<void> | null = null
   #syncAgain = false
+  /** When the last full sync started (performance.now()). */
+  #lastSyncStart = -Infinity
   #failing: string | null = null
   #stopped = false
   /** Resolved after each full sync attempt, for tests and start-up. */
   #syncWaiters: (() => void)[] = []
   readonly #saver: StateSaver | null
-  #lastStreamError: string | null = null
   /** Answering from the state file, not yet from Incus. */
   restored = false
   /** The cluster's members, the one in use, and the instances held while their member is offline. */
@@ -140,45 +158,53 @@ export class IncusSource {
     this.#saver = file === undefined || file === null ? null
       : new StateSaver(file, () => ({ reverseZones: this.records.reverseZones, instances: this.#mine().map(([, m]) => m), networks: this.#networksSeen }), this.#log)
     this.#ownZones = new OwnZones(options.zone, options.map.suffix, options.records.ttl, this.#log)
+    this.#faults = new FaultLog(this.#log)
+    this.unreadable = new UnreadableInstances(this.#log)
+    this.#fetches = new FetchQueue({
+      budget: options.budget ?? new RequestBudget(DEFAULT_REQUEST_RATE),
+      fetch: (k, why) => this.#read(k, why),
+      list: () => void this.sync(),
+      listing: () => this.#sync !== null,
+      // A listing in place of GETs takes at most a fifth of the time: at 10k instances one took 0.55-0.72 s.
+      listingGap: () => Math.max(1000, 5 * this.stats.lastSyncMs),
+    })
     this.#addresses = new AddressWatcher({
       timing: { ...DEFAULT_ADDRESS_POLL, ...options.addressPoll },
       log: this.#log,
-      refresh: (k) => { const [project, name] = this.#keys.split(k); return this.refresh(project, name) },
+      poll: (k) => this.#fetches.request(k, 'address'),
       current: (k) => this.records.instances.get(k),
     })
-    this.#events = new EventStream({
-      connection: () => options.client.connection,
-      memberFailed: (url, reason) => options.client.memberFailed(url, reason),
-      scope: options.scope,
-      minBackoffMs: options.eventBackoff?.minMs,
-      maxBackoffMs: options.eventBackoff?.maxMs,
-      handlers: {
-        connected: () => {
-          this.#lastStreamError = null
-          this.#log.info({ incus: describe(options.client.connection) }, 'event stream connected; resyncing')
-          void this.sync()
-        },
-        event: (e) => this.#onEvent(e),
-        disconnected: (reason, retryInMs) => {
-          // The same failure again (Incus stays down) is not news: log it once, then at debug.
-          if (reason === this.#lastStreamError) this.#log.debug({ reason, retryInMs }, 'event stream still down')
-          else this.#log.warn({ reason, retryInMs }, 'event stream down; reconnecting')
-          this.#lastStreamError = reason
-        },
-        malformed: (text) => { this.stats.malformedEvents++; this.#log.warn({ text }, 'event stream sent a message that is not an event') },
+    this.#publisher = new Publisher({ views: this.views, zone: this.#defaultZone, log: this.#log, lag: this.#lag, addresses: this.#addresses, applied: () => this.#scheduleSave() })
+    this.#lifecycle = new Lifecycle({
+      client: options.client, scope: options.scope, log: this.#log, faults: this.#faults, pollIntervalMs: options.pollIntervalMs, backoff: options.eventBackoff,
+      key: (project, name) => this.#keys.key(project, name),
+      changed: (k, at, also) => {
+        this.#addresses.reset(k)
+        this.#lag.pending(k, at, 'event')
+        for (const a of also) void this.#fetches.request(a, 'event')
+        void this.#fetches.request(k, 'event')
       },
+      resync: () => void this.sync(),
+      lastSyncStart: () => this.#lastSyncStart,
+      counts: this.stats,
     })
   }
 
-  get eventsConnected(): boolean { return this.#events.connected }
+  get eventsConnected(): boolean { return this.#lifecycle.connected }
   /** The REST client (the cluster member in use, for the status page and tests). */
   get client(): IncusClient { return this.#o.client }
-  get reconnects(): number { return this.#events.reconnects }
+  get reconnects(): number { return this.#lifecycle.reconnects }
+  /** The address watch: how many instances it polls, and whether one's watch gave up. */
+  get addressWatch(): AddressWatcher { return this.#addresses }
+  /** GETs of single instances sent, by why, and listings made in their place. */
+  get fetched(): Readonly<{ event: number; address: number; listings: number }> { return this.#fetches.sent }
+  /** Instances waiting to be read one by one. */
+  get waitingToRead(): number { return this.#fetches.waiting }
 
   start(): void {
     void this.#restore().then(() => {
       if (this.#stopped) return
-      this.#events.start()
+      this.#lifecycle.start()
       void this.sync()
     })
   }
@@ -186,9 +212,10 @@ export class IncusSource {
   /** Stops syncing; writes the state file one last time when there is one. */
   async stop(): Promise<void> {
     this.#stopped = true
-    this.#events.stop()
+    this.#lifecycle.stop()
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer)
     this.#addresses.stop()
+    this.#fetches.stop()
     await this.#reader.close()
     await this.#saver?.flush()
   }
@@ -204,8 +231,8 @@ export class IncusSource {
       // The views as at the last sync (a file from before views were saved: address ranges only).
       this.#networksSeen = state.networks ?? []
       this.#viewResolver.apply(this.#networksSeen, state.networks !== undefined)
-      this.#queue(new Map(state.instances.map((m) => [m.key, m])))
-      this.#flush()
+      this.#publisher.queue(new Map(state.instances.map((m) => [m.key, m])))
+      this.#publisher.flush()
       this.restored = true
       this.#log.info({ file: path, instances: state.instances.length, savedAt: state.savedAt }, 'answering from the state file until Incus answers')
     } catch (err) {
@@ -223,7 +250,7 @@ export class IncusSource {
    * apexes, may have changed hands (name-rules.ts).
    */
   resettle(): void {
-    this.#queue(new Map(this.#mine()))
+    this.#publisher.queue(new Map(this.#mine()))
   }
 
   /** Waits for the next full sync attempt to finish (success or failure). */
@@ -253,7 +280,9 @@ export class IncusSource {
   async #fullSync(): Promise<void> {
     const { client } = this.#o
     const started = performance.now()
+    this.#lastSyncStart = started
     const bytesBefore = client.bytesRead
+    let ok = false
     try {
       await this.cluster.refresh(await client.server())
       // The listing, its parse and the mapping happen in the sync thread; only changes come back.
@@ -274,9 +303,12 @@ export class IncusSource {
       }
       const seen = new Set(read.seen)
       for (const [k] of this.#mine()) if (!seen.has(k)) changes.set(k, null)
-      this.#queue(changes)
-      this.#flush()
+      this.unreadable.replace(read.unreadable)
+      addCounts(this.stats.requests, read.requests)
+      this.#publisher.queue(changes)
+      this.#publisher.flush()
       for (const [k, m] of this.#mine()) if (m.awaitingAddress !== false) this.#addresses.watch(k)
+      ok = true
       this.stats.syncs++
       this.stats.lastSyncAt = Date.now()
       this.stats.lastSyncMs = performance.now() - started
@@ -300,6 +332,8 @@ export class IncusSource {
       else this.#log.debug({ err: message }, 'Incus sync failed again')
       this.#failing = message
     } finally {
+      addCounts(this.stats.requests, client.takeRequests())
+      this.#fetches.listed(started, ok)
       const waiters = this.#syncWaiters
       this.#syncWaiters = []
       for (const w of waiters) w()
@@ -321,7 +355,7 @@ export class IncusSource {
     if (this.views.setReverseZones(shared === undefined || shared === null ? wanted : shared.reverseZones(wanted))) {
       // PTRs move in or out of zones: re-settle every instance's claims (another remote's are settled with
       // them: the records are one).
-      this.#queue(new Map(this.records.instances))
+      this.#publisher.queue(new Map(this.records.instances))
     }
   }
 
@@ -335,85 +369,38 @@ export class IncusSource {
     return this.#keys.keyed(await mapWithLeases(inst, this.#o.map, this.#families, leases))
   }
 
-  #onEvent(e: Event): void {
-    this.stats.events++
-    if (e.type !== 'lifecycle') return
-    const action = e.metadata.action ?? ''
-    if (!DNS_ACTIONS.has(action)) return
-    const where = nameAndProject(e)
-    if (where === null) return
-    const { name, project } = where
-    if (this.#o.scope !== 'all' && this.#o.scope.project !== project) return
-    const k = this.#keys.key(project, name)
-    this.#log.debug({ action, instance: k }, 'lifecycle event')
-    this.#addresses.reset(k)
-    const at = Date.parse(e.timestamp)
-    this.#lag.pending(k, Number.isNaN(at) ? Date.now() : Math.min(at, Date.now()), 'event')
-    const old = e.metadata.context?.old_name
-    if (action === 'instance-renamed' && typeof old === 'string') void this.refresh(project, old)
-    // Whatever the action, ask Incus for the instance as it is now: deleted gives 404, which removes it.
-    void this.refresh(project, name)
-    // A move between cluster members can be announced before the database names the new member: read again.
-    if (action === 'instance-migrated') for (const ms of MIGRATED_REREADS) setTimeout(() => { if (!this.#stopped) void this.refresh(project, name) }, ms).unref()
-  }
-
-  /** Re-fetches one instance and applies it; coalesces calls for the same instance while one runs. */
-  async refresh(project: string, name: string): Promise<Mapped | null | undefined> {
-    const k = this.#keys.key(project, name)
+  /**
+   * Reads one instance and applies it (fetch-queue.ts calls this within the budget); calls for the same
+   * instance while one runs make one more read after it. False when Incus did not answer: logged once per
+   * kind of failure and minute, worded for why it was read.
+   */
+  async #read(k: string, why: FetchWhy): Promise<boolean> {
+    const [project, name] = this.#keys.split(k)
     try {
-      return await this.#refreshing.run(k, async () => {
-        const inst = await this.#o.client.instance(project, name)
-        if (inst !== null && isErrorStub(inst)) { this.cluster.hold(k, inst.location); return undefined }
+      await this.#refreshing.run(k, async () => {
+        const got = await this.#o.client.instance(project, name)
+        const read = got === null ? null : readInstance(got.raw)
+        if (read !== null && !read.ok) { this.unreadable.note(k, read.problem); return } // its last good records stay
+        const inst = read?.instance ?? null
+        if (inst !== null && isErrorStub(inst)) { this.cluster.hold(k, inst.location); return }
         this.cluster.release(k)
+        this.unreadable.readable(k)
         const result = inst === null ? null : await this.#map(inst, new LeaseCache(this.#o.client, this.#log))
-        this.#queue(new Map([[k, result]]))
+        this.#publisher.queue(new Map([[k, result]]))
         this.#dirty.add(k) // set outside a sync: the sync thread sends it again next time
-        return result
       }, () => this.#stopped)
+      return true
     } catch (err) {
       this.stats.refreshErrors++
-      this.#log.warn({ instance: k, err: (err as Error).message }, 'could not fetch an instance after its event; the next sync will')
-      return undefined
+      this.#faults.warn(`${why}:${faultClass(err)}`, { instance: k, err: (err as Error).message }, why === 'event'
+        ? 'could not read an instance after its lifecycle event; the next full sync will'
+        : 'could not read an instance whose address the watch waits for; it is polled less often until Incus answers')
+      return false
     }
-  }
-
-  /** Collects changes; they are applied together at the end of this event-loop turn (one zone batch). */
-  #queue(changes: ReadonlyMap<string, Mapped | null>): void {
-    for (const [k, m] of changes) this.#pending.set(k, m)
-    if (this.#flushScheduled) return
-    this.#flushScheduled = true
-    setImmediate(() => this.#flush())
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false
-    if (this.#pending.size === 0) return
-    const changes = new Map(this.#pending)
-    this.#pending.clear()
-    for (const [k, m] of changes) {
-      const before = this.records.instances.get(k)
-      if (m === null) { if (before !== undefined) this.#log.info({ instance: k }, 'instance gone; names removed'); continue }
-      if (m.skipped !== null) this.#log.debug({ instance: k, reason: m.skipped }, 'instance publishes no records')
-      else if (before === undefined || !sameMapped(before, m)) {
-        this.#log.info({ instance: k, name: m.hostname, aliases: m.aliases, ipv4: m.ipv4, ipv6: m.ipv6 }, 'instance published')
-      }
-      if (m.warning !== undefined && m.warning !== before?.warning) this.#log.warn({ instance: k, problem: m.warning }, 'instance configuration problem')
-    }
-    const written = new Set(this.views.apply(this.#defaultZone, changes))
-    const now = Date.now()
-    this.#lag.settled(changes, written, now)
-    for (const [k, m] of changes) {
-      if (m === null) this.#addresses.forget(k)
-      else if (m.awaitingAddress !== false) {
-        // Still waiting for an address, and no event will say when it comes: its lag counts from this look.
-        this.#lag.looked(k, now)
-        this.#addresses.watch(k)
-      } else this.#addresses.reset(k)
-    }
-    this.#scheduleSave()
   }
 }
 
-function sameMapped(a: Mapped, b: Mapped): boolean {
-  return JSON.stringify(a) === JSON.stringify(b)
+/** Adds request counts into `into`. */
+function addCounts(into: Record<string, number>, add: Readonly<Record<string, number>>): void {
+  for (const [k, n] of Object.entries(add)) into[k] = (into[k] ?? 0) + n
 }

@@ -40,6 +40,13 @@ export type SyncReply =
     readonly stubs: [string, string][]
     /** Every key listed, stubs included. */
     readonly seen: string[]
+    /**
+     * Instances that do not fit the shape incus-dns reads (instance-shape.ts), with what was wrong: their last
+     * good records stay. The key is null for one without a project and name (nothing to keep it under).
+     */
+    readonly unreadable: [string | null, string][]
+    /** Requests the sync thread sent Incus since its last reply, by kind (client.ts kindOf). */
+    readonly requests: Record<string, number>
     readonly bytes: number
   }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code?: string; readonly unreachable: boolean }

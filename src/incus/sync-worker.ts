@@ -10,6 +10,7 @@ import { IncusUnreachableError } from '../errors.ts'
 import { createLogger } from '../log.ts'
 import { IncusClient } from './client.ts'
 import { isErrorStub } from './cluster.ts'
+import { readInstance } from './instance-shape.ts'
 import type { IncusConnection } from './connection.ts'
 import { InstanceKeys } from './keys.ts'
 import { LeaseCache, mapWithLeases } from './leases.ts'
@@ -40,6 +41,12 @@ function clientFor(url: string | null): IncusClient {
   return c
 }
 
+/** What was last sent for `k` stays what was sent (a held or unreadable instance keeps its last mapping). */
+function keep(k: string, next: Map<string, string>): void {
+  const last = sent.get(k)
+  if (last !== undefined) next.set(k, last)
+}
+
 async function read(req: SyncRequest): Promise<SyncReply> {
   for (const k of req.forget) sent.delete(k)
   const client = clientFor(req.url)
@@ -54,22 +61,39 @@ async function read(req: SyncRequest): Promise<SyncReply> {
     const changed: Mapped[] = []
     const stubs: [string, string][] = []
     const seen: string[] = []
-    for (const inst of instances) {
+    const unreadable: [string | null, string][] = []
+    for (const raw of instances) {
+      const read = readInstance(raw)
+      if (!read.ok) {
+        // Listed, so not gone: the main thread keeps its last good records, and so does this memory.
+        const k = read.project !== null && read.name !== null ? keys.key(read.project, read.name) : null
+        if (k !== null) { seen.push(k); keep(k, next) }
+        unreadable.push([k, read.problem])
+        continue
+      }
+      const inst = read.instance
       const k = keys.key(inst.project, inst.name)
       seen.push(k)
       if (isErrorStub(inst)) {
         stubs.push([k, inst.location ?? ''])
-        const last = sent.get(k)
-        if (last !== undefined) next.set(k, last) // held: what it was stays what was sent
+        keep(k, next) // held: what it was stays what was sent
         continue
       }
-      const keyed = keys.keyed(await mapWithLeases(inst, map, families, leases))
+      let keyed: Mapped
+      try {
+        keyed = keys.keyed(await mapWithLeases(inst, map, families, leases))
+      } catch (err) {
+        // Not expected (the instance fits the shape the mapping reads); still, one instance fails only itself.
+        keep(k, next)
+        unreadable.push([k, `it could not be mapped: ${(err as Error).message}`])
+        continue
+      }
       const json = JSON.stringify(keyed)
       if (sent.get(k) !== json) changed.push(keyed)
       next.set(k, json)
     }
     sent = next
-    return { id: req.id, ok: true, networks, changed, stubs, seen, bytes: client.bytesRead - before }
+    return { id: req.id, ok: true, networks, changed, stubs, seen, unreadable, requests: client.takeRequests(), bytes: client.bytesRead - before }
   } catch (err) {
     const e = err as Error & { code?: string }
     return { id: req.id, ok: false, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), unreachable: err instanceof IncusUnreachableError }
