@@ -11,6 +11,7 @@ import type { Forwarder } from '../forward/forwarder.ts'
 import type { Histogram } from '../histogram.ts'
 import { COOKIE_RESULTS } from '../dns/cookies.ts'
 import { LAG_BUCKETS, sumLag } from '../incus/lag.ts'
+import { REFUSAL_REASONS } from '../incus/name-rules.ts'
 import type { IncusSource } from '../incus/source.ts'
 import type { TransferStats } from '../xfr/hook.ts'
 import type { Notifier } from '../xfr/notify.ts'
@@ -85,6 +86,10 @@ export const METRICS = [
   ['incus_dns_service_replicas', 'gauge', 'state', 'Replicas of service names: served (answered for the service) or withheld (by user.healthcheck.status).'],
   ['incus_dns_services_all_withheld', 'gauge', '', 'Services whose every replica is withheld by its health, so that all of them are served.'],
   ['incus_dns_name_conflicts_total', 'counter', '', 'Names claimed by two instances (each losing instance counted once).'],
+  ['incus_dns_names_refused', 'gauge', 'reason', "Names instances ask for through their keys that the name rules refuse now, by reason: apex, reverse, wildcard, zone-file, no-zone, project (docs/names.md)."],
+  ['incus_dns_incus_requests_total', 'counter', 'kind', 'Requests sent to Incus: listing (every instance with its state), event and address (one instance, after a lifecycle event or for the address watch), networks, leases, server, members.'],
+  ['incus_dns_incus_unreadable_instances', 'gauge', '', 'Instances Incus sent in a shape incus-dns cannot read: they keep their last good records.'],
+  ['incus_dns_incus_address_watch', 'gauge', 'state', 'Instances the address watch polls for an address family not there yet (watching), and those whose watch gave up (gave_up: left to the full sync).'],
   ['incus_dns_ready', 'gauge', '', '1 once listening and, with Incus configured, the first sync has succeeded.'],
   ['incus_dns_forward_requests_total', 'counter', '', 'Queries forwarded for allowed clients (cache hits included).'],
   ['incus_dns_forward_cache_hits_total', 'counter', '', 'Forwarded queries answered from the cache.'],
@@ -167,6 +172,18 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   })
   add('incus_dns_services_all_withheld', () => [{ value: (i?.records.services() ?? []).filter((r) => r.failOpen).length }])
   add('incus_dns_name_conflicts_total', () => [{ value: i?.records.conflicts ?? 0 }])
+  add('incus_dns_names_refused', () => {
+    const refused = i?.records.refusals() ?? []
+    return REFUSAL_REASONS.map((reason) => ({ labels: { reason }, value: refused.filter((r) => r.reason === reason).length }))
+  })
+  add('incus_dns_incus_requests_total', () => {
+    const fetched = { event: sum((s) => s.fetched.event), address: sum((s) => s.fetched.address) }
+    return ['listing', 'event', 'address', 'networks', 'leases', 'server', 'members'].map((kind) => ({
+      labels: { kind }, value: kind === 'event' || kind === 'address' ? fetched[kind] : sum((s) => s.stats.requests[kind] ?? 0),
+    }))
+  })
+  add('incus_dns_incus_unreadable_instances', () => [{ value: sum((s) => s.unreadable.list().length) }])
+  add('incus_dns_incus_address_watch', () => [{ labels: { state: 'watching' }, value: sum((s) => s.addressWatch.watching) }, { labels: { state: 'gave_up' }, value: sum((s) => s.addressWatch.gaveUpCount) }])
   add('incus_dns_ready', () => [{ value: ready() ? 1 : 0 }])
   const f = src.forwarder
   add('incus_dns_forward_requests_total', () => [{ value: f?.stats.requests ?? 0 }])

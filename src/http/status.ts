@@ -4,12 +4,16 @@
  * instance with the names and addresses it publishes, or why it publishes none (opted out, no address yet,
  * filtered out by state, no name, or a name another instance won, and which); the zones with serial and record
  * count; the services with each replica's health and whether it is served; an Incus cluster's members, the
- * one talked to and why it moved, and the instances held while their member is offline; the split-horizon views, with their clients, what they see and the queries each answered; the
+ * one talked to and why it moved, and the instances held while their member is offline; the split-horizon views, with their clients, what they see and the queries each answered;
+ * the names the name rules refused each instance, and instances Incus sent that could not be read; the
  * event stream and the last sync; the forwarding upstreams. Plain HTML rendered here, readable
  * without JavaScript, refreshed by the browser every 5 s.
  */
 import { SETTINGS } from '../config/settings.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
+import type { Mapped } from '../incus/map.ts'
+import { REFUSED_SKIP } from '../incus/name-rules.ts'
+import type { Refusal } from '../incus/name-rules.ts'
 import type { ServiceRow } from '../incus/services.ts'
 import { lineChart } from './graphs.ts'
 import { escapeHtml } from './html.ts'
@@ -39,7 +43,7 @@ export interface InstanceRow {
   /** Incus's status of it. */
   readonly status: string
   /** published: it answers; otherwise why not. */
-  readonly state: 'published' | 'opted out' | 'no address yet' | 'filtered out by state' | 'no name' | 'name conflict'
+  readonly state: 'published' | 'opted out' | 'no address yet' | 'filtered out by state' | 'no name' | 'name refused' | 'name conflict'
   readonly names: readonly string[]
   readonly ipv4: string | null
   readonly ipv6: string | null
@@ -97,6 +101,10 @@ export interface Status {
   readonly zones: readonly { zone: string; serial: number; records: number }[]
   /** Empty without INCUS_DNS_VIEWS. */
   readonly views: readonly ViewRow[]
+  /** Names instances asked for through their keys that the name rules refused (docs/names.md), by instance. */
+  readonly refusals: readonly Refusal[]
+  /** Instances Incus sent that do not fit the shape incus-dns reads: they keep their last good records. */
+  readonly unreadable: readonly { instance: string; problem: string }[]
   /** null unless Incus is a cluster, or several member URLs are configured. */
   readonly cluster: ClusterRow | null
   /** One row per remote with INCUS_DNS_INCUS_REMOTES of several servers; empty otherwise. */
@@ -113,6 +121,7 @@ function why(skipped: string): InstanceRow['state'] {
   if (skipped.startsWith('opted out')) return 'opted out'
   if (skipped.startsWith('no usable address')) return 'no address yet'
   if (skipped.startsWith('status ')) return 'filtered out by state'
+  if (skipped.startsWith(REFUSED_SKIP)) return 'name refused'
   return 'no name'
 }
 
@@ -121,10 +130,14 @@ export function status(src: StatusSources): Status {
   const instances: InstanceRow[] = []
   const c = i?.cluster.status()
   const held = c?.held ?? new Map<string, string>()
-  for (const m of [...(i?.records.instances.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+  const refusals = i?.records.refusals() ?? []
+  const pollEvery = `${Math.round((i?.pollIntervalMs ?? 0) / 1000)} s`
+  for (const m of [...(i?.records.instances.keys() ?? [])].sort().map((k) => i?.records.settled(k) as Mapped)) {
+    const refused = refusals.filter((r) => r.instance === m.key)
+    const note = refused.length === 0 ? '' : `; refused: ${refused.map((r) => `${r.key}=${r.name} (${r.reason})`).join(', ')}`
     const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...(m.service !== undefined ? [m.service] : []), ...m.aliases]
     if (m.skipped !== null) {
-      instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped, views: [], member: m.location ?? '' })
+      instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped + note, views: [], member: m.location ?? '' })
       continue
     }
     const winner = m.hostname === null ? null : i?.records.hostnameWinner(m.hostname) ?? null
@@ -132,11 +145,14 @@ export function status(src: StatusSources): Status {
       instances.push({ instance: m.key, status: m.status ?? '', state: 'name conflict', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `${m.hostname ?? ''} is answered for ${winner} (${winner.includes(':') && winner.split(':')[0] !== m.key.split(':')[0] ? 'its remote comes first in INCUS_DNS_INCUS_REMOTES' : 'the first by project/name'})`, views: [], member: m.location ?? '' })
       continue
     }
-    const waiting = m.awaitingAddress !== false ? `; still waiting for ${m.ipv4 === null ? 'IPv4' : 'IPv6'}` : ''
+    const gaveUp = i?.addressWatch.gaveUp(m.key)
+    const waiting = m.awaitingAddress === false ? ''
+      : gaveUp !== undefined ? `; no ${gaveUp.family} after ${Math.round(gaveUp.afterMs / 1000)} s of polling: the watch gave up, the full sync every ${pollEvery} looks again`
+        : `; still waiting for ${m.ipv4 === null ? 'IPv4' : 'IPv6'}`
     const views = (i?.views.perView(m) ?? []).filter((v) => v.ipv4 !== m.ipv4 || v.ipv6 !== m.ipv6)
     const warning = m.warning !== undefined ? `; ${m.warning}` : ''
     const hold = held.has(m.key) ? `; held: its member ${held.get(m.key) || m.location || '?'} is offline, so these are its last records` : ''
-    instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}${hold}${warning}`, views, member: m.location ?? '' })
+    instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}${hold}${note}${warning}`, views, member: m.location ?? '' })
   }
   const counts = src.store.namesPerZone()
   const now = Date.now()
@@ -151,6 +167,8 @@ export function status(src: StatusSources): Status {
     instances,
     services: i?.records.services() ?? [],
     views,
+    refusals,
+    unreadable: i?.unreadable.list() ?? [],
     history: src.history?.samples() ?? [],
     remotes: (src.remotes ?? []).map(({ name, source: r }) => ({
       remote: name, incus: r.client.connection.kind === 'unix' ? r.client.connection.socketPath : r.client.connection.url,
@@ -218,6 +236,8 @@ ${s.cluster === null ? '' : `<h2>Cluster</h2>\n<p>Talking to <b>${escapeHtml(s.c
 ${table(['member', 'URL', 'status', 'talked to', 'instances', 'message'], s.cluster.members.map((m) => row([m.member, m.url, m.status, m.inUse ? 'yes' : '', String(m.instances), m.message], m.status === 'Online' ? 'published' : 'problem')))}
 ${s.cluster.switches.length === 0 ? '' : table(['moved at', 'from', 'to', 'why'], s.cluster.switches.map((w) => row([w.at, w.from, w.to, w.reason])))}
 ${s.cluster.sharedAddresses.length === 0 ? '' : `<p>One address on two members (no PTR, it could name the wrong instance):</p>\n${table(['PTR name', 'instances'], s.cluster.sharedAddresses.map((a) => row([a.ptr, a.instances.join(' ')], 'problem')))}`}`}
+${s.refusals.length === 0 ? '' : `<h2>Names refused</h2>\n<p>Names instances asked for through their keys that the name rules do not let them have (<code>INCUS_DNS_PROJECT_NAMES</code>, docs/names.md):</p>\n${table(['instance', 'key', 'name', 'reason', 'rule', 'to fix'], s.refusals.map((r) => row([r.instance, r.key, r.name, r.reason, r.rule, r.fix], 'problem')))}`}
+${s.unreadable.length === 0 ? '' : `<h2>Instances not read</h2>\n<p>Incus sent these in a shape incus-dns cannot read; they keep their last good records:</p>\n${table(['instance', 'what was wrong'], s.unreadable.map((u) => row([u.instance, u.problem], 'problem')))}`}
 <h2>Zones</h2>
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
 ${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${escapeHtml(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}

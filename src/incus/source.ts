@@ -191,6 +191,8 @@ export class IncusSource {
   }
 
   get eventsConnected(): boolean { return this.#lifecycle.connected }
+  /** How often a full sync runs (ms). */
+  get pollIntervalMs(): number { return this.#o.pollIntervalMs }
   /** The REST client (the cluster member in use, for the status page and tests). */
   get client(): IncusClient { return this.#o.client }
   get reconnects(): number { return this.#lifecycle.reconnects }

@@ -72,6 +72,8 @@ export interface SimInstance {
   stub: boolean
   extraNics: (ExtraNic & { readonly hwaddr: string; configured: boolean })[]
   location: string
+  /** Makes its JSON odd as a patched daemon or a proxy might (tests of one unreadable instance); undefined: as Incus sends it. */
+  oddly?: (json: Record<string, unknown>) => void
 }
 
 const STATUS_CODE: Record<string, number> = { Running: 103, Stopped: 102, Frozen: 110, Error: 112, Ready: 113 }
@@ -204,7 +206,9 @@ export function renderInstance(i: SimInstance): Instance {
 
 /** `InstanceFull` (recursion=2 lists, recursion=1 single GETs). */
 export function renderFull(i: SimInstance): Instance {
-  return { ...renderInstance(i), backups: null, state: i.stub ? null : stateOf(i), snapshots: null } as unknown as Instance
+  const json = { ...renderInstance(i), backups: null, state: i.stub ? null : stateOf(i), snapshots: null } as unknown as Record<string, unknown>
+  i.oddly?.(json)
+  return json as unknown as Instance
 }
 
 export function renderState(i: SimInstance): unknown {

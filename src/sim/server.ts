@@ -53,6 +53,8 @@ export class SimIncus {
   readonly trusted: Buffer[] = []
   /** Event delivery quirks of released Incus versions (§5.6). */
   readonly events = { drop: false, duplicate: false, reorder: false }
+  /** Entries added to the network list and to every lease list, in shapes Incus never sends (tests of odd input). */
+  readonly oddEntries: { networks: unknown[]; leases: unknown[] } = { networks: [], leases: [] }
   /** Refuse websocket upgrades with this status (e.g. 503 while "starting up"). */
   refuseEvents: number | null = null
   /** Clustered: the members, one per HTTPS listener (listenMember); null: a standalone server. */
@@ -226,6 +228,14 @@ export class SimIncus {
     this.emit(lifecycleEvent('instance-updated', inst))
   }
 
+  /** Its JSON made odd by `edit` from now on (null: as Incus sends it again), announced by instance-updated. */
+  oddly(project: string, name: string, edit: ((json: Record<string, unknown>) => void) | null): void {
+    const inst = this.get(project, name)
+    if (edit === null) delete inst.oddly
+    else inst.oddly = edit
+    this.emit(lifecycleEvent('instance-updated', inst))
+  }
+
   /** A guest's DHCP client or `ip addr`: addresses change and no event is sent (§0.1). */
   setAddresses(project: string, name: string, ipv4: string | null, ipv6: string | null): void {
     const inst = this.get(project, name)
@@ -356,14 +366,14 @@ export class SimIncus {
       return
     }
     if (path === '/1.0/networks') {
-      sync(recursion >= 1 ? BRIDGES : BRIDGES.map((b) => `/1.0/networks/${b.name}`))
+      sync(recursion >= 1 ? [...BRIDGES, ...this.oddEntries.networks] : BRIDGES.map((b) => `/1.0/networks/${b.name}`))
       return
     }
     const n = /^\/1\.0\/networks\/([^/]+)\/leases$/.exec(path)
     if (n !== null) {
       const network = BRIDGES.find((b) => b.name === decodeURIComponent(n[1] as string))
       if (network === undefined) { error(404, 'Network not found'); return }
-      sync(leasesOf(network, [...this.instances.values()].filter(inProject)))
+      sync([...leasesOf(network, [...this.instances.values()].filter(inProject)), ...this.oddEntries.leases])
       return
     }
     error(404, 'not found')
