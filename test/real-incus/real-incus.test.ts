@@ -1,7 +1,7 @@
 /**
  * incus-dns against a real incusd (6.0.4 LTS from bookworm-backports) with real busybox containers on real
  * bridges: launches answered within 1 s of each address appearing in Incus's own state, changes to a running
- * instance within 500 ms, two projects on two bridges, incusd restarts, warm restarts, mTLS, the bridge
+ * instance within 500 ms, two projects on two bridges, a tenant's hostile keys through a restricted certificate, incusd restarts, warm restarts, mTLS, the bridge
  * dnsmasq forwarding recipe, compose services with health and SRV, split horizon across two bridges, two standalone daemons as remotes, and the deploy script. The poll interval is 120 s, so no poll hides a slow path.
  * One daemon serves every part (they run in order, in this one file); parts live in ./parts/.
  */
@@ -16,6 +16,7 @@ import { remoteTests } from './parts/remotes.ts'
 import { restartTests } from './parts/restarts.ts'
 import { serviceTests } from './parts/services.ts'
 import { resolverTests } from './parts/resolver.ts'
+import { tenantTests } from './parts/tenants.ts'
 import { tlsTests } from './parts/tls.ts'
 import { viewTests } from './parts/views.ts'
 
@@ -34,6 +35,7 @@ describe.skipIf(!haveRealIncus())('a real incusd', () => {
 
   lifecycleTests(env)
   projectTests(env)
+  tenantTests(env)
   resolverTests(env)
   serviceTests(env)
   viewTests(env)
