@@ -29,8 +29,11 @@ export const DEFAULT_ADDRESS_POLL: AddressPollTiming = { firstMs: 100, fastForMs
 export interface AddressWatchOptions {
   readonly timing: AddressPollTiming
   readonly log: Logger
-  /** Reads the instance again and applies it (within the budget); false when Incus did not answer. */
-  readonly poll: (key: string) => Promise<boolean>
+  /**
+   * Reads the instance again and applies it (within the budget), then calls `done` (false: Incus did not
+   * answer). A callback, not a promise: at 10k instances waiting, 10k suspended async frames were memory.
+   */
+  readonly poll: (key: string, done: (ok: boolean) => void) => void
   /** What the zone has for the instance now. */
   readonly current: (key: string) => Mapped | undefined
 }
@@ -41,49 +44,63 @@ export interface GaveUp {
   readonly family: 'IPv4' | 'IPv6'
 }
 
+/** One instance being watched: since when, its last delay and failures in a row, and its timer (null while a poll runs). */
+interface Watch {
+  readonly started: number
+  delay: number
+  failures: number
+  timer: NodeJS.Timeout | null
+}
+
 export class AddressWatcher {
   readonly #o: AddressWatchOptions
-  readonly #timers = new Map<string, NodeJS.Timeout>()
+  readonly #watches = new Map<string, Watch>()
   /** Watches that gave up: not started again by a sync, only by a lifecycle event (`reset`). */
   readonly #gaveUp = new Map<string, GaveUp>()
   #stopped = false
 
   constructor(options: AddressWatchOptions) { this.#o = options }
 
-  get watching(): number { return this.#timers.size }
+  get watching(): number { return this.#watches.size }
   get gaveUpCount(): number { return this.#gaveUp.size }
   /** Whether the watch of `key` gave up, and after how long; undefined while watching or never watched. */
   gaveUp(key: string): GaveUp | undefined { return this.#gaveUp.get(key) }
 
   /** Starts watching, unless it is already, or it gave up and nothing happened to the instance since. */
   watch(key: string): void {
-    if (this.#timers.has(key) || this.#gaveUp.has(key) || this.#stopped) return
+    if (this.#watches.has(key) || this.#gaveUp.has(key) || this.#stopped) return
+    const w: Watch = { started: Date.now(), delay: this.#o.timing.firstMs, failures: 0, timer: null }
+    this.#watches.set(key, w)
+    this.#schedule(key, w)
+  }
+
+  #schedule(key: string, w: Watch): void {
+    // Give or take a fifth: instances started together (a fleet's first sync) do not all fire in one turn.
+    w.timer = setTimeout(() => {
+      w.timer = null
+      this.#o.poll(key, (ok) => this.#polled(key, w, ok))
+    }, w.delay * (0.8 + Math.random() * 0.4))
+    w.timer.unref()
+  }
+
+  #polled(key: string, w: Watch, ok: boolean): void {
+    if (this.#stopped || this.#watches.get(key) !== w) return
     const { firstMs, fastForMs, maxMs, giveUpMs, guessGiveUpMs } = this.#o.timing
-    const started = Date.now()
-    let failures = 0
-    const attempt = (delay: number): void => {
-      const timer = setTimeout(async () => {
-        const ok = await this.#o.poll(key)
-        if (this.#stopped || this.#timers.get(key) !== timer) return
-        const m = this.#o.current(key)
-        if (m === undefined || m.awaitingAddress === false) { this.#timers.delete(key); return }
-        const elapsed = Date.now() - started
-        if (elapsed > (m.awaitingAddress === 'guess' ? guessGiveUpMs : giveUpMs)) {
-          this.#timers.delete(key)
-          const family = m.ipv4 === null ? 'IPv4' : 'IPv6'
-          this.#gaveUp.set(key, { afterMs: elapsed, family })
-          this.#o.log.debug({ instance: key, afterMs: elapsed, family }, 'an expected address family never appeared; leaving it to the periodic sync')
-          return
-        }
-        // Incus did not answer: back off from this instance, fast phase or not.
-        failures = ok ? 0 : failures + 1
-        attempt(failures > 0 ? Math.min(maxMs, firstMs * 2 ** failures)
-          : elapsed < fastForMs ? firstMs : Math.min(maxMs, Math.max(delay, firstMs) * 2))
-      }, delay)
-      timer.unref()
-      this.#timers.set(key, timer)
+    const m = this.#o.current(key)
+    if (m === undefined || m.awaitingAddress === false) { this.#watches.delete(key); return }
+    const elapsed = Date.now() - w.started
+    if (elapsed > (m.awaitingAddress === 'guess' ? guessGiveUpMs : giveUpMs)) {
+      this.#watches.delete(key)
+      const family = m.ipv4 === null ? 'IPv4' : 'IPv6'
+      this.#gaveUp.set(key, { afterMs: elapsed, family })
+      this.#o.log.debug({ instance: key, afterMs: elapsed, family }, 'an expected address family never appeared; leaving it to the periodic sync')
+      return
     }
-    attempt(firstMs)
+    // Incus did not answer: back off from this instance, fast phase or not.
+    w.failures = ok ? 0 : w.failures + 1
+    w.delay = w.failures > 0 ? Math.min(maxMs, firstMs * 2 ** w.failures)
+      : elapsed < fastForMs ? firstMs : Math.min(maxMs, Math.max(w.delay, firstMs) * 2)
+    this.#schedule(key, w)
   }
 
   /** Something happened to the instance (an event, or it has every address now): it may be watched again. */
@@ -92,13 +109,15 @@ export class AddressWatcher {
   /** The instance is gone: forget it. */
   forget(key: string): void {
     this.#gaveUp.delete(key)
-    const t = this.#timers.get(key)
-    if (t !== undefined) { clearTimeout(t); this.#timers.delete(key) }
+    const w = this.#watches.get(key)
+    if (w === undefined) return
+    if (w.timer !== null) clearTimeout(w.timer)
+    this.#watches.delete(key)
   }
 
   stop(): void {
     this.#stopped = true
-    for (const t of this.#timers.values()) clearTimeout(t)
-    this.#timers.clear()
+    for (const w of this.#watches.values()) if (w.timer !== null) clearTimeout(w.timer)
+    this.#watches.clear()
   }
 }

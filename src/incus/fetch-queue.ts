@@ -23,6 +23,9 @@ export interface FetchQueueOptions {
   readonly listingGap: () => number
 }
 
+/** Requests a listing answers per event-loop turn. */
+const ANSWER_SLICE = 500
+
 interface Waiting {
   why: FetchWhy
   /** When it was first queued (ms, performance.now()): a sync that started later answers it. */
@@ -50,31 +53,47 @@ export class FetchQueue {
   /** Instances waiting to be read. */
   get waiting(): number { return this.#events.size + this.#addresses.size }
 
-  /** Resolves when the instance has been read (true), or when reading it failed (false). */
-  request(key: string, why: FetchWhy): Promise<boolean> {
-    if (this.#stopped) return Promise.resolve(false)
-    return new Promise((resolve) => {
-      const queued = this.#events.get(key) ?? this.#addresses.get(key)
-      if (queued !== undefined) {
-        queued.waiters.push(resolve)
-        if (why === 'event' && queued.why === 'address') { this.#addresses.delete(key); queued.why = 'event'; this.#events.set(key, queued) }
-      } else {
-        (why === 'event' ? this.#events : this.#addresses).set(key, { why, since: performance.now(), waiters: [resolve] })
-      }
-      this.#schedule()
-    })
+  /**
+   * Queues `key` to be read; `done` is called when it has been (true), or when reading it failed (false). A
+   * callback: the address watch asks this of every instance it polls, and at 10k a promise each was memory.
+   */
+  ask(key: string, why: FetchWhy, done?: (ok: boolean) => void): void {
+    if (this.#stopped) { done?.(false); return }
+    const queued = this.#events.get(key) ?? this.#addresses.get(key)
+    if (queued !== undefined) {
+      if (done !== undefined) queued.waiters.push(done)
+      if (why === 'event' && queued.why === 'address') { this.#addresses.delete(key); queued.why = 'event'; this.#events.set(key, queued) }
+    } else {
+      (why === 'event' ? this.#events : this.#addresses).set(key, { why, since: performance.now(), waiters: done === undefined ? [] : [done] })
+    }
+    this.#schedule()
   }
 
-  /** A full sync that started at `startedAt` (performance.now()) ended: it answers every request queued before. */
+  /** `ask`, as a promise. */
+  request(key: string, why: FetchWhy): Promise<boolean> {
+    return new Promise((resolve) => this.ask(key, why, resolve))
+  }
+
+  /**
+   * A full sync that started at `startedAt` (performance.now()) ended: it answers every request queued before,
+   * a slice of them per event-loop turn (10k at once held answers up for ~10 ms).
+   */
   listed(startedAt: number, ok: boolean): void {
     this.#lastListingEnd = performance.now()
+    const answered: ((ok: boolean) => void)[] = []
     for (const queue of [this.#events, this.#addresses]) {
       for (const [key, w] of queue) {
         if (w.since > startedAt) continue
         queue.delete(key)
-        for (const r of w.waiters) r(ok)
+        answered.push(...w.waiters)
       }
     }
+    const slice = (from: number): void => {
+      const to = Math.min(answered.length, from + ANSWER_SLICE)
+      for (let i = from; i < to; i++) (answered[i] as (ok: boolean) => void)(ok)
+      if (to < answered.length) setImmediate(() => slice(to))
+    }
+    slice(0)
     this.#schedule()
   }
 

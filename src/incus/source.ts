@@ -171,7 +171,7 @@ export class IncusSource {
     this.#addresses = new AddressWatcher({
       timing: { ...DEFAULT_ADDRESS_POLL, ...options.addressPoll },
       log: this.#log,
-      poll: (k) => this.#fetches.request(k, 'address'),
+      poll: (k, done) => this.#fetches.ask(k, 'address', done),
       current: (k) => this.records.instances.get(k),
     })
     this.#publisher = new Publisher({ views: this.views, zone: this.#defaultZone, log: this.#log, lag: this.#lag, addresses: this.#addresses, applied: () => this.#scheduleSave() })
@@ -181,8 +181,8 @@ export class IncusSource {
       changed: (k, at, also) => {
         this.#addresses.reset(k)
         this.#lag.pending(k, at, 'event')
-        for (const a of also) void this.#fetches.request(a, 'event')
-        void this.#fetches.request(k, 'event')
+        for (const a of also) this.#fetches.ask(a, 'event')
+        this.#fetches.ask(k, 'event')
       },
       resync: () => void this.sync(),
       lastSyncStart: () => this.#lastSyncStart,

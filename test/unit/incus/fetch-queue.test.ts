@@ -100,7 +100,7 @@ describe('AddressWatcher', () => {
     const w = new AddressWatcher({
       timing: { firstMs: 10, fastForMs: 10_000, maxMs: 160, giveUpMs: 900, guessGiveUpMs: 900 },
       log: pino({ level: 'silent' }),
-      poll: async () => { polls.push(performance.now()); return ok },
+      poll: (_key, done) => { polls.push(performance.now()); setImmediate(() => done(ok)) },
       current: () => awaiting,
     })
     w.watch('default/web')
