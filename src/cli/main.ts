@@ -38,6 +38,9 @@ import { createLogger } from '../log.ts'
 import type { Logger } from '../log.ts'
 import { readZoneDir, ZoneFileSource } from '../zone/file/source.ts'
 import { collectAfterBulkChange } from './heap.ts'
+import { handoffHook } from './handoff.ts'
+import { makeUpdates } from './updates.ts'
+import type { Updates } from './updates.ts'
 import { ZoneStore } from '../zone/store.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import { ZoneViews } from '../zone/views.ts'
@@ -71,6 +74,8 @@ export interface Running {
   /** Why it is not ready (readiness), or null when it is. */
   notReady(): string | null
   readonly transferStats: TransferStats
+  /** Dynamic updates (the updater and the records it made), or null without INCUS_DNS_UPDATE_KEYS. */
+  readonly updates: Updates | null
   readonly notifier: Notifier | null
   /** Re-reads the zone files; a broken file keeps the previous version of every zone. */
   reloadZones(): Promise<void>
@@ -119,6 +124,8 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     collected('zone files loaded')
   }
   await loadZones()
+  const updates = makeUpdates(config, store, writer, log)
+  const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, views, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
   // Forwarding and the Incus client are loaded only when configured: undici, ws and lru-cache are ~40 MB of
   // RSS that a zone-files-only server does not need (bench/README.md, idle memory).
   let forwarder: Forwarder | null = null
@@ -143,13 +150,13 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const rrl = rrlOptions === null ? null : new Rrl({ ...rrlOptions, exempt: rrlOptions.exempt.length === 0 ? null : new Acl(rrlOptions.exempt) })
   if (rrlOptions !== null) log.info(rrlOptions, 'response rate limiting (UDP)')
   const server = await startDnsServer({
-    listen: config.listen, views, stats, log, forward, transfer, identity, cookies, rrl, reusePort: config.workers > 1,
+    listen: config.listen, views, stats, log, forward, handoff, identity, cookies, rrl, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
     tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, transfer, log, identity, cookies, rrl: rrlOptions })
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, handoff, log, identity, cookies, rrl: rrlOptions })
   }
   if (keeper !== null) keeper.onRotate = () => workers?.cookiesChanged()
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
@@ -201,9 +208,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     }
     incus = sources[0] ?? null
     for (const s of sources) s.start()
-  } else {
-    log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
   }
+  if (connection === null && remotes.length === 0) log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
+  // The records updates made go back into their zones: the zone files', and the Incus suffix zone, made with its source.
+  await updates?.dynamic.load()
   /** Queries per view over every thread; nothing without INCUS_DNS_VIEWS. */
   const viewQueries = (): Map<string, number> =>
     zones === null ? new Map() : workers?.viewQueries() ?? new Map(views.all.map((v) => [v.name, v.queries]))
@@ -244,7 +252,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info({ http: formatAddress(http.address) }, 'serving /metrics, /healthz, /readyz, /zone')
   }
   return {
-    config, store, zones, views, server, stats, log, incus, remotes: sources, cookies: keeper, history, forwarder, http, notReady, transferStats, notifier,
+    config, store, zones, views, server, stats, log, incus, remotes: sources, cookies: keeper, history, forwarder, http, notReady, transferStats, notifier, updates,
     async reloadZones() {
       try {
         await loadZones()
@@ -261,6 +269,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       await http?.close()
       for (const s of sources) await s.stop()
       for (const c of clients) await c.close()
+      await updates?.dynamic.stop()
       keeper?.stop()
       if (sampler !== null) clearInterval(sampler)
     },

@@ -91,6 +91,13 @@ function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigErro
   if (c.viewsEcs.length > 0 && c.views.length === 0) {
     out.push(new ConfigError('INCUS_DNS_VIEWS_ECS', 'INCUS_DNS_VIEWS_ECS is set but INCUS_DNS_VIEWS is not; a client subnet only picks among views, so set INCUS_DNS_VIEWS too or unset INCUS_DNS_VIEWS_ECS'))
   }
+  const updateKeys = new Set(c.updateKeys.map((k) => k.name))
+  for (const g of c.updateGrants) {
+    if (!updateKeys.has(g.key)) out.push(new ConfigError('INCUS_DNS_UPDATE_GRANTS', `INCUS_DNS_UPDATE_GRANTS grants key '${g.key}', which is not in INCUS_DNS_UPDATE_KEYS; add the key, or fix the grant's key name`))
+  }
+  if (c.tsigKey !== null && updateKeys.has(c.tsigKey.name)) {
+    out.push(new ConfigError('INCUS_DNS_UPDATE_KEYS', `INCUS_DNS_UPDATE_KEYS names '${c.tsigKey.name}', the key of INCUS_DNS_TSIG_KEY too; give updates a key of their own (keymgr -t <name>)`))
+  }
   if (c.views.length > 0 && c.targetMode === 'cname') {
     out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but INCUS_DNS_TARGET_MODE is cname, where no instance address is published; unset one of them'))
   }

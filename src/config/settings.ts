@@ -6,8 +6,10 @@
 import { hostname } from 'node:os'
 import type { ListenAddress } from '../dns/server.ts'
 import { DEFAULT_FORWARD_ALLOW } from '../dns/acl.ts'
-import { parseTsigKey } from '../xfr/tsig.ts'
-import type { TsigKey } from '../xfr/tsig.ts'
+import { parseTsigKey, parseTsigKeys } from '../dns/tsig.ts'
+import type { TsigKey } from '../dns/tsig.ts'
+import { parseGrants } from '../update/grants.ts'
+import type { Grant } from '../update/grants.ts'
 import { parseProjectNames } from '../incus/name-rules.ts'
 import type { ProjectNames } from '../incus/name-rules.ts'
 import { parseViews } from './views.ts'
@@ -208,6 +210,31 @@ export const SETTINGS = {
     env: 'INCUS_DNS_TSIG_KEY', flag: 'tsig-key', default: '',
     help: 'name:secret (base64, hmac-sha256): transfers must be signed with it, and answers and NOTIFY are signed.',
     parse: (raw) => (raw === '' ? null : parseTsigKey(raw)),
+  }),
+  updateKeys: setting<readonly TsigKey[]>({
+    env: 'INCUS_DNS_UPDATE_KEYS', flag: 'update-keys', default: '',
+    help: "TSIG keys that may send dynamic UPDATEs (RFC 2136), comma-separated, each [<algorithm>:]<name>:<base64 secret> as `keymgr -t <name>` prints it (algorithms hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256 (default), hmac-sha384, hmac-sha512); empty: UPDATE is NOTIMP. See docs/certificates.md.",
+    parse: (raw) => (raw.trim() === '' ? [] : parseTsigKeys(raw)),
+  }),
+  updateGrants: setting<readonly Grant[]>({
+    env: 'INCUS_DNS_UPDATE_GRANTS', flag: 'update-grants', default: '',
+    help: 'What each update key may change: <key>:<owner pattern>:<TYPE>[/<TYPE>...], comma-separated (a * label is one or more labels; ANY for every type). A key without grants may add and delete TXT at _acme-challenge.<name> in any zone served, and nothing else.',
+    parse: (raw) => (raw.trim() === '' ? [] : parseGrants(raw)),
+  }),
+  updateMaxTtl: setting<number>({
+    env: 'INCUS_DNS_UPDATE_MAX_TTL', flag: 'update-max-ttl', default: '1h',
+    help: 'Records added by UPDATE get at most this TTL (whole seconds).',
+    parse: (raw) => { const ms = parseDuration(raw); if (ms % 1000 !== 0 || ms > 86_400_000) throw new Error(`'${raw}' is not whole seconds up to 24h`); return ms / 1000 },
+  }),
+  updateChallengeLifetime: setting<number>({
+    env: 'INCUS_DNS_UPDATE_CHALLENGE_LIFETIME', flag: 'update-challenge-lifetime', default: '24h',
+    help: 'A TXT record at an _acme-challenge name that no UPDATE deleted goes this long after it was added (an ACME client that died before cleaning up).',
+    parse: (raw) => { const ms = parseDuration(raw); if (ms < 60_000 || ms > 30 * 86_400_000) throw new Error(`'${raw}' is not from 1m to 30 days`); return ms },
+  }),
+  updateFile: setting<string | null>({
+    env: 'INCUS_DNS_UPDATE_FILE', flag: 'update-file', default: '',
+    help: 'Where the records made by UPDATE are kept across restarts; empty: beside INCUS_DNS_STATE_FILE (<state file>.updates), or nowhere without one.',
+    parse: (raw) => (raw === '' ? null : raw),
   }),
   httpListen: setting<ListenAddress | null>({
     env: 'INCUS_DNS_HTTP_LISTEN', flag: 'http-listen', default: '127.0.0.1:9153',

@@ -12,7 +12,7 @@ import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
 import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
-import { DROP, FORWARD, Reply, SEND, TRANSFER } from './reply.ts'
+import { DROP, FORWARD, Reply, SEND, HANDOFF } from './reply.ts'
 import type { Outcome } from './reply.ts'
 import { COOKIE_BADCOOKIE, COOKIE_ISSUED, COOKIE_MALFORMED, COOKIE_NONE, COOKIE_PROVEN, COOKIE_TC, OPTION_COOKIE, RCODE_BADCOOKIE } from './cookies.ts'
 import { dname } from './dname.ts'
@@ -23,12 +23,13 @@ import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
 
-export { DROP, FORWARD, Reply, SEND, TRANSFER } from './reply.ts'
+export { DROP, FORWARD, Reply, SEND, HANDOFF } from './reply.ts'
 export type { Outcome } from './reply.ts'
 
 const CLASS_IN = 1
 const CLASS_CH = 3
 const TYPE_OPT = 41
+const TYPE_TSIG = 250
 const TYPE_IXFR = 251
 const TYPE_AXFR = 252
 const RCODE_FORMERR = 1
@@ -67,8 +68,9 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   out.qtype = 0
   out.proven = false
   out.cookie = COOKIE_NONE
-  // UPDATE (RFC 2136 3) carries records in every section: NOTIMP whatever they hold, never FORMERR.
-  if ((b2 & 0x78) === OPCODE_UPDATE) return error(req, 12, RCODE_NOTIMP, out)
+  // UPDATE (RFC 2136 3) carries records in every section: the update code reads it, as sent (TSIG signs it
+  // so); without one, refuse() makes it NOTIMP whatever it holds, never FORMERR.
+  if ((b2 & 0x78) === OPCODE_UPDATE) { out.head = req.subarray(0, 12); return HANDOFF }
 
   // Question: exactly one (RFC 9619), name without compression pointers, folded to lowercase.
   if (u16(req, 4) !== 1) return error(req, 12, RCODE_FORMERR, out)
@@ -103,7 +105,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     // Zone transfers carry records (IXFR's SOA, TSIG) this path would refuse: leave them to the transfer code.
     out.qtype = qtype
     out.head = req.subarray(0, qend)
-    return TRANSFER
+    return HANDOFF
   }
 
   // A query carries no answer or authority records; the additional section may hold one OPT.
@@ -129,6 +131,12 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     const rdlen = req.readUInt16BE(o + 8)
     const rdend = o + 10 + rdlen
     if (rdend > len) return error(req, qend, RCODE_FORMERR, out)
+    if (req.readUInt16BE(o) === TYPE_TSIG) {
+      // A signed query: verified and its answer signed off this path, with the keys (dns/tsig.ts).
+      out.qtype = qtype
+      out.head = req.subarray(0, qend)
+      return HANDOFF
+    }
     if (req.readUInt16BE(o) === TYPE_OPT) {
       // One OPT, owned by the root (RFC 6891 6.1.1); its options must frame the RDATA exactly.
       if (hasOpt || o !== owner + 1 || at(req, owner) !== 0) return error(req, qend, RCODE_FORMERR, out)
@@ -292,9 +300,9 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   return SEND
 }
 
-/** The REFUSED reply to a query `answer()` returned TRANSFER for, when no one answers it otherwise. */
+/** The reply to a message `answer()` returned HANDOFF for, when no one answers it otherwise: REFUSED, NOTIMP for an UPDATE. */
 export function refuse(req: Buffer, out: Reply): void {
-  error(req, out.head.length, RCODE_REFUSED, out)
+  error(req, out.head.length, (at(req, 2) & 0x78) === OPCODE_UPDATE ? RCODE_NOTIMP : RCODE_REFUSED, out)
 }
 
 /** A reply with no records: the header (and question, when `qend` > 12) echoed with `rcode`. */
@@ -324,7 +332,7 @@ export interface Peer {
 }
 
 /**
- * Answers an AXFR/IXFR `answer()` returned TRANSFER for: returns true when it will answer through `respond`
- * (one or more messages), false to have REFUSED sent.
+ * Answers a message `answer()` returned HANDOFF for (an AXFR or IXFR, an UPDATE, a TSIG-signed query): returns
+ * true when it will answer through `respond` (one or more messages), false to have `refuse()`'s reply sent.
  */
-export type TransferHook = (req: Buffer, reply: Reply, client: Peer, tcp: boolean, respond: (msgs: readonly Buffer[]) => void) => boolean
+export type HandoffHook = (req: Buffer, reply: Reply, client: Peer, tcp: boolean, respond: (msgs: readonly Buffer[]) => void) => boolean

@@ -12,9 +12,12 @@ export const DROP = 0
 export const SEND = 1
 /** Not in our zones: `out` holds a REFUSED reply; a forwarder may answer instead. */
 export const FORWARD = 2
-/** AXFR or IXFR: `req` is left untouched (TSIG signs it as sent); call `refuse()` unless a transfer hook answers. */
-export const TRANSFER = 3
-export type Outcome = typeof DROP | typeof SEND | typeof FORWARD | typeof TRANSFER
+/**
+ * For the main thread's handoff hook: an AXFR or IXFR, an UPDATE, or a TSIG-signed query. `req` is left
+ * untouched (TSIG signs it as sent); call `refuse()` unless the hook answers.
+ */
+export const HANDOFF = 3
+export type Outcome = typeof DROP | typeof SEND | typeof FORWARD | typeof HANDOFF
 
 /** Prepared once from the identity setting. */
 export interface Identity {

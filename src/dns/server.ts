@@ -5,7 +5,7 @@
 import type dgram from 'node:dgram'
 import type { Logger } from 'pino'
 import { ListenError } from '../errors.ts'
-import type { ForwardHook, TransferHook } from './answer.ts'
+import type { ForwardHook, HandoffHook } from './answer.ts'
 import type { Cookies } from './cookies.ts'
 import type { Rrl } from './rrl.ts'
 import type { Identity } from './identity.ts'
@@ -37,7 +37,7 @@ export interface DnsServerOptions {
   readonly tcpMaxPerSource: number
   readonly tcpPressureIdleTimeoutMs: number
   readonly forward?: ForwardHook
-  readonly transfer?: TransferHook
+  readonly handoff?: HandoffHook
   /** Bind UDP with SO_REUSEPORT (for worker threads on the same ports). */
   readonly reusePort?: boolean
   /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */

@@ -7,8 +7,8 @@
  */
 import net from 'node:net'
 import type { Logger } from 'pino'
-import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
-import type { ForwardHook, TransferHook } from './answer.ts'
+import { answer, DROP, FORWARD, refuse, Reply, HANDOFF } from './answer.ts'
+import type { ForwardHook, HandoffHook } from './answer.ts'
 import type { Cookies } from './cookies.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
@@ -24,7 +24,7 @@ export interface TcpOptions {
   /** Admits connections and times them out; one pool for every listener. */
   readonly pool: TcpPool
   readonly forward?: ForwardHook
-  readonly transfer?: TransferHook
+  readonly handoff?: HandoffHook
   /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */
   readonly identity?: Identity | null
   /** DNS cookies (dns/cookies.ts); null or absent: off. */
@@ -51,7 +51,7 @@ function writeFramed(sock: net.Socket, parts: readonly Buffer[], pool: TcpPool):
 }
 
 export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
-  const { views, stats, log, forward, transfer, pool } = opts
+  const { views, stats, log, forward, handoff, pool } = opts
   const table = views.default.table
   const reply = new Reply(opts.identity ?? null, opts.cookies ?? null)
   const sockets = new Set<net.Socket>()
@@ -91,10 +91,10 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         }
         if (outcome === DROP) { stats.dropped.malformed++; continue }
         stats.qtype(true, reply.qtype)
-        if (outcome === TRANSFER) {
+        if (outcome === HANDOFF) {
           // A transfer is written message after message; a large zone takes a while, so the frame is copied.
           const send = (msgs: readonly Buffer[]): void => { for (const m of msgs) if (!sock.destroyed) { stats.response(m); writeFramed(sock, [m], pool) } }
-          if (transfer !== undefined && transfer(Buffer.from(msg), reply, peer, true, send)) continue
+          if (handoff !== undefined && handoff(Buffer.from(msg), reply, peer, true, send)) continue
           refuse(msg, reply)
         }
         // Forwarded answers are written when they come (RFC 7766 6.2.1.1 allows out-of-order answers).

@@ -6,8 +6,8 @@
  */
 import dgram from 'node:dgram'
 import type { Logger } from 'pino'
-import { answer, DROP, FORWARD, refuse, Reply, TRANSFER } from './answer.ts'
-import type { ForwardHook, TransferHook } from './answer.ts'
+import { answer, DROP, FORWARD, refuse, Reply, HANDOFF } from './answer.ts'
+import type { ForwardHook, HandoffHook } from './answer.ts'
 import { EMPTY } from './bytes.ts'
 import type { Cookies } from './cookies.ts'
 import { RRL_DROP, RRL_SEND, slipped } from './rrl.ts'
@@ -28,7 +28,7 @@ export interface UdpOptions {
   /** Answers names outside our zones (forwarding), when configured. */
   readonly forward?: ForwardHook
   /** Answers AXFR/IXFR, when configured. */
-  readonly transfer?: TransferHook
+  readonly handoff?: HandoffHook
   /** SO_REUSEPORT, so worker threads can bind the same address and port. */
   readonly reusePort?: boolean
   /** NSID and CHAOS TXT (dns/identity.ts); null or absent: neither. */
@@ -40,7 +40,7 @@ export interface UdpOptions {
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
-  const { views, stats, log, forward, transfer } = opts
+  const { views, stats, log, forward, handoff } = opts
   const rrl = opts.rrl ?? null
   const table = views.default.table // never replaced: views change what `pick` returns, not this
   const v6 = opts.host.includes(':')
@@ -64,9 +64,9 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     }
     if (outcome === DROP) { stats.dropped.malformed++; return }
     stats.qtype(false, reply.qtype)
-    if (outcome === TRANSFER) {
+    if (outcome === HANDOFF) {
       const send = (msgs: readonly Buffer[]): void => { for (const m of msgs) { stats.response(m); socket.send(m, rinfo.port, rinfo.address) } }
-      if (transfer !== undefined && transfer(msg, reply, rinfo, false, send)) return
+      if (handoff !== undefined && handoff(msg, reply, rinfo, false, send)) return
       refuse(msg, reply)
     }
     if (outcome === FORWARD && forward !== undefined

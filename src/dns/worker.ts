@@ -53,16 +53,16 @@ port.on('message', (m: ToWorker) => {
 
 for (const [index, at] of data.listen.entries()) {
   /** Hands a query to the main thread with the REFUSED reply to send if nobody there answers it. */
-  const passOn = (kind: 'forward' | 'transfer') => (req: Buffer, reply: Reply, peer: Peer): boolean => {
-    const original = kind === 'transfer' ? Buffer.from(req) : req // a transfer request is still as sent
-    if (kind === 'transfer') refuse(req, reply)
+  const passOn = (kind: 'forward' | 'handoff') => (req: Buffer, reply: Reply, peer: Peer): boolean => {
+    const original = kind === 'handoff' ? Buffer.from(req) : req // handed off as sent (TSIG signs it so)
+    if (kind === 'handoff') refuse(req, reply)
     port.postMessage({
       kind, listen: index, req: original, refused: Buffer.concat([reply.head, reply.opt]), address: peer.address, port: peer.port,
       info: { key: reply.key, ednsSize: reply.ednsSize, ednsDo: reply.ednsDo, qtype: reply.qtype, qend: reply.head.length },
     } satisfies WorkerMessage)
     return true
   }
-  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), transfer: passOn('transfer'), identity, cookies, rrl })
+  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), handoff: passOn('handoff'), identity, cookies, rrl })
   port.postMessage({ kind: 'bound', listen: index } satisfies WorkerMessage)
 }
 

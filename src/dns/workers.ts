@@ -8,7 +8,7 @@ import type dgram from 'node:dgram'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { Reply } from './answer.ts'
-import type { ForwardHook, TransferHook } from './answer.ts'
+import type { ForwardHook, HandoffHook } from './answer.ts'
 import type { CookieMode, Cookies } from './cookies.ts'
 import type { RrlOptions } from './rrl.ts'
 import type { Identity } from './identity.ts'
@@ -63,7 +63,7 @@ export type ToWorker =
 
 export type WorkerMessage =
   | { readonly kind: 'bound'; readonly listen: number }
-  | { readonly kind: 'forward' | 'transfer'; readonly listen: number; readonly req: Buffer; readonly info: ReplyInfo; readonly refused: Buffer; readonly address: string; readonly port: number }
+  | { readonly kind: 'forward' | 'handoff'; readonly listen: number; readonly req: Buffer; readonly info: ReplyInfo; readonly refused: Buffer; readonly address: string; readonly port: number }
   | { readonly kind: 'stats'; readonly stats: StatsSnapshot }
 
 export interface WorkerPoolOptions {
@@ -76,7 +76,7 @@ export interface WorkerPoolOptions {
   readonly views: Views
   readonly stats: DnsStats
   readonly forward?: ForwardHook
-  readonly transfer?: TransferHook
+  readonly handoff?: HandoffHook
   readonly log: Logger
   /** NSID and CHAOS TXT, answered by the workers too. */
   readonly identity?: Identity | null
@@ -193,7 +193,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
 }
 
 /** A query a worker could not answer alone: forwarding or a transfer, answered from the main socket. */
-function passedOn(m: Extract<WorkerMessage, { kind: 'forward' | 'transfer' }>, o: WorkerPoolOptions): void {
+function passedOn(m: Extract<WorkerMessage, { kind: 'forward' | 'handoff' }>, o: WorkerPoolOptions): void {
   const socket = o.sockets[m.listen]
   if (socket === undefined) return
   const req = asBuffer(m.req)
@@ -207,6 +207,6 @@ function passedOn(m: Extract<WorkerMessage, { kind: 'forward' | 'transfer' }>, o
   const peer = { address: m.address, port: m.port }
   const handled = m.kind === 'forward'
     ? o.forward?.(req, reply, peer, false, send) ?? false
-    : o.transfer?.(req, reply, peer, false, (msgs) => { for (const x of msgs) send(x) }) ?? false
+    : o.handoff?.(req, reply, peer, false, (msgs) => { for (const x of msgs) send(x) }) ?? false
   if (!handled) send(asBuffer(m.refused))
 }

@@ -158,6 +158,8 @@ export class IncusSource {
     this.#saver = file === undefined || file === null ? null
       : new StateSaver(file, () => ({ reverseZones: this.records.reverseZones, instances: this.#mine().map(([, m]) => m), networks: this.#networksSeen }), this.#log)
     this.#ownZones = new OwnZones(options.zone, options.map.suffix, options.records.ttl, this.#log)
+    // The suffix zone from the start: names in it (an ACME challenge put back after a restart) need it before the first sync.
+    this.#ownZones.ensure([])
     this.#faults = new FaultLog(this.#log)
     this.unreadable = new UnreadableInstances(this.#log)
     this.#fetches = new FetchQueue({

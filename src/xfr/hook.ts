@@ -5,13 +5,13 @@
  * back over TCP. With a TSIG key set, only correctly signed requests are served and every answer is signed.
  */
 import type { Logger } from 'pino'
-import type { Peer, Reply, TransferHook } from '../dns/answer.ts'
+import type { Peer, Reply, HandoffHook } from '../dns/answer.ts'
 import { opt, readMessage, readName, skipName } from '../dns/wire.ts'
 import type { Acl } from '../dns/acl.ts'
 import type { ZoneStore } from '../zone/store.ts'
 import { packMessages, TYPE_AXFR, TYPE_IXFR, transferRecords } from './transfer.ts'
-import { findTsig, sign, verifyRequest } from './tsig.ts'
-import type { TsigKey } from './tsig.ts'
+import { findTsig, sign, verifyRequest } from '../dns/tsig.ts'
+import type { TsigKey } from '../dns/tsig.ts'
 
 const RCODE_NOTAUTH = 9
 
@@ -30,7 +30,7 @@ export interface TransferStats {
   badTsig: number
 }
 
-export function transferHook(o: TransferOptions, stats: TransferStats): TransferHook {
+export function transferHook(o: TransferOptions, stats: TransferStats): HandoffHook {
   return (req: Buffer, reply: Reply, peer: Peer, tcp: boolean, respond: (msgs: readonly Buffer[]) => void): boolean => {
     const client = peer.address
     const question = Buffer.from(reply.head.subarray(12))

@@ -12,8 +12,8 @@ import type { ZoneStore } from '../zone/store.ts'
 import { wireKey } from '../zone/name.ts'
 import type { Name } from '../zone/types.ts'
 import { WireWriter } from '../zone/writer.ts'
-import { sign } from './tsig.ts'
-import type { TsigKey } from './tsig.ts'
+import { sign } from '../dns/tsig.ts'
+import type { TsigKey } from '../dns/tsig.ts'
 
 export interface NotifierOptions {
   readonly store: ZoneStore

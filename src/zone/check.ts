@@ -18,7 +18,7 @@ export function checkOwnerRecords(owner: Name, recs: readonly Rec[]): Rec[] {
       throw new ZoneDataError(`TTL ${rec.ttl} at ${owner} is not an integer from 0 to 2147483647`)
     }
     const data = canonicalRdata(rec.data)
-    const id = `${data.type} ${JSON.stringify(data)}`
+    const id = `${data.type} ${JSON.stringify(data)}` // rdataKey, without canonicalizing twice
     if (seen.has(id)) continue
     seen.add(id)
     // Already canonical (zone files and Incus records are): keep the caller's objects rather than copies,
@@ -37,8 +37,14 @@ export function checkOwnerRecords(owner: Name, recs: readonly Rec[]): Rec[] {
 function u16ok(v: number): boolean { return Number.isInteger(v) && v >= 0 && v <= 0xffff }
 function u32ok(v: number): boolean { return Number.isInteger(v) && v >= 0 && v <= 0xffffffff }
 
+/** One RR's data as a string that two equal RRs share (RFC 2136 compares RRs so: names without case, one address spelling). */
+export function rdataKey(d: Rdata): string {
+  const c = canonicalRdata(d)
+  return `${c.type} ${JSON.stringify(c)}`
+}
+
 /** `d` with names and addresses in canonical form: `d` itself when it already is. */
-function canonicalRdata(d: Rdata): Rdata {
+export function canonicalRdata(d: Rdata): Rdata {
   switch (d.type) {
     case 'A': case 'AAAA': {
       const address = canonicalAddress(d.type, d.address)

@@ -102,7 +102,7 @@ export class ZoneStore implements ZoneWriter {
         if (entry === undefined || entry[source] === null) return
         entry[source] = null
       } else {
-        if (entry === undefined) { entry = { file: null, incus: null }; this.#owners.set(owner, entry) }
+        if (entry === undefined) { entry = { file: null, update: null, incus: null }; this.#owners.set(owner, entry) }
         entry[source] = clean
       }
       this.#ownerChanged(owner, before, entry)
@@ -170,7 +170,7 @@ export class ZoneStore implements ZoneWriter {
   /** All names with records, for dumps and transfers. */
   names(): Name[] {
     const out: Name[] = []
-    for (const [name, o] of this.#owners) if (o.file !== null || o.incus !== null) out.push(name)
+    for (const [name, o] of this.#owners) if (o.file !== null || o.update !== null || o.incus !== null) out.push(name)
     return out
   }
 
@@ -179,6 +179,7 @@ export class ZoneStore implements ZoneWriter {
     const o = this.#owners.get(canonicalName(name))
     const out = new Map<SourceId, readonly Rec[]>()
     if (o?.file) out.set('file', o.file)
+    if (o?.update) out.set('update', o.update)
     if (o?.incus) out.set('incus', o.incus)
     return out
   }
@@ -192,7 +193,7 @@ export class ZoneStore implements ZoneWriter {
 
   #hasRecords(name: Name): boolean {
     const o = this.#owners.get(name)
-    return o !== undefined && (o.file !== null || o.incus !== null)
+    return o !== undefined && (o.file !== null || o.update !== null || o.incus !== null)
   }
 
   exists(name: Name): boolean {
@@ -255,7 +256,7 @@ export class ZoneStore implements ZoneWriter {
     let cut: Name | null = null
     for (let n: Name | null = name; n !== null && !this.#zones.has(n); n = parentName(n)) {
       const o = this.#owners.get(n) // read without merging: this runs for every name compiled
-      if (o !== undefined && (o.file ?? o.incus ?? []).some((r) => r.data.type === 'NS')) cut = n
+      if (o !== undefined && (o.file ?? o.update ?? o.incus ?? []).some((r) => r.data.type === 'NS')) cut = n
     }
     return cut
   }

@@ -55,6 +55,9 @@ export interface Rec {
   readonly data: Rdata
 }
 
-/** Who published a record. Zone files win over live sources for the same name and type. */
-export type SourceId = 'file' | 'incus'
-export const SOURCE_PRECEDENCE: readonly SourceId[] = ['file', 'incus']
+/**
+ * Who published a record: a zone file, a dynamic update (RFC 2136), or Incus. Per name and type, zone files
+ * win over updates, which win over Incus.
+ */
+export type SourceId = 'file' | 'update' | 'incus'
+export const SOURCE_PRECEDENCE: readonly SourceId[] = ['file', 'update', 'incus']

@@ -1,7 +1,7 @@
 /**
  * @module zone/views
  * Split horizon's zones: one store per view besides the default one. What every view shares (the zone files,
- * the SOA and NS of the zones we make up) is written through this writer into every store; what differs (the
+ * dynamic updates, the SOA and NS of the zones we make up) is written through this writer into every store; what differs (the
  * instances' addresses and PTRs) is written into each view's own store by the Incus source. A whole store per
  * view rather than per-view overrides of a few names: a CNAME chain, an MX's additional section or a wildcard
  * read other names, and the store already works out which entries read what (store.ts); an overlay would have
@@ -42,8 +42,9 @@ export class ZoneViews implements ZoneWriter {
       if (this.#views.has(name)) continue
       const store = this.#make()
       store.batch(() => {
-        // Zone files first: they hold the apexes, outside of which nothing can be written.
+        // Zone files first: they hold the apexes, outside of which nothing can be written; then dynamic updates.
         for (const owner of this.default.namesOf('file')) store.setOwner('file', owner, this.default.recordsOf('file', owner) ?? [])
+        for (const owner of this.default.namesOf('update')) store.setOwner('update', owner, this.default.recordsOf('update', owner) ?? [])
         for (const owner of this.#sharedIncus) store.setOwner('incus', owner, this.default.recordsOf('incus', owner) ?? [])
       })
       this.#views.set(name, store)

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import dgram from 'node:dgram'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { answer, DROP, refuse, Reply, TRANSFER } from '../../src/dns/answer.ts'
+import { answer, DROP, refuse, Reply, HANDOFF } from '../../src/dns/answer.ts'
 import { Cookies } from '../../src/dns/cookies.ts'
 import { makeIdentity } from '../../src/dns/identity.ts'
 import { Views } from '../../src/dns/views.ts'
@@ -75,7 +75,7 @@ function check(req: Buffer): void {
   const copy = Buffer.from(req)
   const outcome = answer(copy, false, store.table, reply)
   if (outcome === DROP) return
-  if (outcome === TRANSFER) refuse(copy, reply) // what the transports do without a transfer hook
+  if (outcome === HANDOFF) refuse(copy, reply) // what the transports do without a transfer hook
   const out = Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
   expect(out.readUInt16BE(0)).toBe(id)
   expect((out[2] as number) & 0x80).toBe(0x80)

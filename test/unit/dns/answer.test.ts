@@ -3,7 +3,7 @@
  * asserts on the reply's bytes, rcode, flags and sections.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
-import { answer, DROP, FORWARD, refuse, Reply, SEND, TRANSFER } from '../../../src/dns/answer.ts'
+import { answer, DROP, FORWARD, refuse, Reply, SEND, HANDOFF } from '../../../src/dns/answer.ts'
 import { readZoneDir, ZoneFileSource } from '../../../src/zone/file/source.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
 import { ZONES_DIR } from '../../conformance/cases.ts'
@@ -62,7 +62,7 @@ describe('answer() header handling', () => {
     for (let n = 0; n < 12; n++) expect(ask(Buffer.alloc(n)).outcome).toBe(DROP)
   })
 
-  it('answers UPDATE with NOTIMP whatever its sections hold (never FORMERR), header only', () => {
+  it('hands UPDATE off untouched; without an update hook it is NOTIMP whatever its sections hold (never FORMERR), header only', () => {
     const zone = query('example.org', 'SOA', { opcode: 5 })
     // ZOCOUNT 1, UPCOUNT (NSCOUNT) 1: an A record to add; then the same with garbage after the header.
     const rr = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 9])
@@ -71,8 +71,12 @@ describe('answer() header handling', () => {
     const garbage = Buffer.concat([zone.subarray(0, 12), Buffer.from([0xff, 0xff, 0xff])])
     garbage.writeUInt16BE(7, 4)
     for (const req of [zone, withUpdate, garbage]) {
-      const { outcome, bytes } = ask(req)
-      expect(outcome).toBe(SEND)
+      const sent = Buffer.from(req)
+      const reply = new Reply()
+      expect(answer(req, false, store.table, reply)).toBe(HANDOFF)
+      expect(req).toEqual(sent) // as sent: TSIG signs it so
+      refuse(req, reply)
+      const bytes = Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
       expect(bytes.length).toBe(12)
       expect((bytes[3] as number) & 0x0f).toBe(4)
       expect(((bytes[2] as number) >> 3) & 0x0f).toBe(5)
@@ -100,7 +104,7 @@ describe('answer() header handling', () => {
       const req = query('example.org', qtype, { id: 3 })
       const original = Buffer.from(req)
       const reply = new Reply()
-      expect(answer(req, true, store.table, reply)).toBe(TRANSFER)
+      expect(answer(req, true, store.table, reply)).toBe(HANDOFF)
       expect(req.equals(original)).toBe(true)
       refuse(req, reply)
       const d = decode(Buffer.concat([reply.head, reply.body, reply.auth, reply.opt]))

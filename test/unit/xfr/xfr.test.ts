@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { readMessage } from '../../../src/dns/wire.ts'
 import { packMessages, serialLess } from '../../../src/xfr/transfer.ts'
-import { BADKEY, BADSIG, BADTIME, findTsig, parseTsigKey, sign, verifyRequest } from '../../../src/xfr/tsig.ts'
+import { BADKEY, BADSIG, BADTIME, findTsig, parseTsigKey, sign, verifyRequest } from '../../../src/dns/tsig.ts'
 import type { Rec } from '../../../src/zone/types.ts'
 import { query } from '../../helpers/packets.ts'
 

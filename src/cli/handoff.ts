@@ -1,0 +1,32 @@
+/**
+ * @module cli/handoff
+ * What the hot path hands off (dns/reply.ts HANDOFF) goes to the one that answers it: an UPDATE to the
+ * updater (none: NOTIMP), an AXFR or IXFR to the transfer code, a TSIG-signed query to dns/signed.ts with every
+ * key we have (the transfer key and the update keys).
+ */
+import type { HandoffHook } from '../dns/answer.ts'
+import { answerSigned } from '../dns/signed.ts'
+import type { TsigKey } from '../dns/tsig.ts'
+import type { Views } from '../dns/views.ts'
+import type { Updater } from '../update/updater.ts'
+
+const OPCODE_UPDATE = 5
+const TYPE_IXFR = 251
+const TYPE_AXFR = 252
+
+export function handoffHook(o: { readonly transfer: HandoffHook; readonly updater: Updater | null; readonly views: Views; readonly keys: readonly TsigKey[] }): HandoffHook {
+  const keyring = new Map(o.keys.map((k) => [k.name, k]))
+  return (req, reply, peer, tcp, respond) => {
+    if ((((req[2] as number) >> 3) & 0x0f) === OPCODE_UPDATE) {
+      if (o.updater === null) return false
+      respond([o.updater.handle(req, peer)])
+      return true
+    }
+    if (reply.qtype === TYPE_AXFR || reply.qtype === TYPE_IXFR) return o.transfer(req, reply, peer, tcp, respond)
+    const table = o.views.split ? o.views.pick(peer.address).table : o.views.default.table
+    const signed = answerSigned(req, tcp, table, reply, keyring, Math.floor(Date.now() / 1000))
+    if (signed === null) return false
+    respond([signed])
+    return true
+  }
+}
