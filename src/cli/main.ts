@@ -232,7 +232,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   if (config.httpListen !== null) {
     try {
       http = await startHttp(config.httpListen, {
-        registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, remotes: sources, forwarder, transfers: transferStats, notifier, viewQueries }, () => notReady() === null),
+        registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, remotes: sources, forwarder, transfers: transferStats, notifier, viewQueries, updates }, () => notReady() === null),
         notReady,
         zoneDump: (view) => {
           if (view === undefined || view === 'default') return zoneDump(store, incus?.records ?? null)

@@ -29,6 +29,8 @@ export interface MetricSources {
   readonly notifier: Notifier | null
   /** Queries per split-horizon view, summed over the threads; empty without INCUS_DNS_VIEWS. */
   readonly viewQueries?: () => ReadonlyMap<string, number>
+  /** Dynamic updates: what the updater answered, and the records they made; absent or null without update keys. */
+  readonly updates?: { readonly updater: { readonly results: ReadonlyMap<string, number> }; readonly dynamic: { readonly size: number } } | null
 }
 
 type Labels = Record<string, string | number>
@@ -103,6 +105,8 @@ export const METRICS = [
   ['incus_dns_xfr_total', 'counter', 'kind', 'Zone transfers served (AXFR; IXFR with differences).'],
   ['incus_dns_xfr_refused_total', 'counter', 'reason', 'Transfers refused: acl (not in INCUS_DNS_XFR_ALLOW, unsigned, AXFR over UDP) or tsig (bad signature or time).'],
   ['incus_dns_notify_total', 'counter', 'result', 'NOTIFY messages: sent (each try), acknowledged, failed (never acknowledged).'],
+  ['incus_dns_updates_total', 'counter', 'result', 'Dynamic UPDATEs answered, by rcode: noerror (applied), refused (unsigned or not granted), notauth (a bad TSIG, or a zone not ours), formerr, notzone, and the prerequisite failures nxdomain, yxdomain, nxrrset, yxrrset.'],
+  ['incus_dns_update_records', 'gauge', '', 'Records dynamic updates made that are in the zone now.'],
 ] as const
 
 export function createRegistry(src: MetricSources, ready: () => boolean): client.Registry {
@@ -199,6 +203,9 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_xfr_total', () => [{ labels: { kind: 'AXFR' }, value: x.axfr }, { labels: { kind: 'IXFR' }, value: x.ixfr }])
   add('incus_dns_xfr_refused_total', () => [{ labels: { reason: 'acl' }, value: x.refused }, { labels: { reason: 'tsig' }, value: x.badTsig }])
   const n = src.notifier
+  const u = src.updates
+  add('incus_dns_updates_total', () => ['noerror', 'refused', 'notauth', 'formerr', 'notzone', 'nxdomain', 'yxdomain', 'nxrrset', 'yxrrset'].map((result) => ({ labels: { result }, value: u?.updater.results.get(result) ?? 0 })))
+  add('incus_dns_update_records', () => [{ value: u?.dynamic.size ?? 0 }])
   add('incus_dns_notify_total', () => [{ labels: { result: 'sent' }, value: n?.stats.sent ?? 0 },
     { labels: { result: 'acknowledged' }, value: n?.stats.acknowledged ?? 0 }, { labels: { result: 'failed' }, value: n?.stats.failed ?? 0 }])
   return reg
