@@ -173,7 +173,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }, { RemotesRecords }] = await Promise.all([import('../incus/client.ts'), import('../incus/source.ts'), import('../incus/shared.ts')])
     // The name rules know each remote's suffix: instances' own names, and the other projects' homes, are below it.
     const suffixes = new Map<string, string | null>(connection !== null ? [['', config.suffix]] : remotes.map((r) => [r.name, r.suffix]))
-    const records = { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget, rules: new NameRules(config.projectNames, suffixes) }
+    const records = { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget, rules: new NameRules(config.projectNames, suffixes), caddyProxy: config.caddyProxy }
     if (config.projectNames.size > 0) log.info({ projects: [...config.projectNames].map(([project, p]) => `${project}=${formatPatterns(p)}`) }, 'names each project may claim (INCUS_DNS_PROJECT_NAMES)')
     // One budget for requests about single instances, whatever the number of remotes.
     const { RequestBudget } = await import('../incus/request-budget.ts')

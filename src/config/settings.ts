@@ -10,6 +10,8 @@ import { parseTsigKey, parseTsigKeys } from '../dns/tsig.ts'
 import type { TsigKey } from '../dns/tsig.ts'
 import { parseGrants } from '../update/grants.ts'
 import type { Grant } from '../update/grants.ts'
+import { parseCaddyProxy } from '../incus/caddy.ts'
+import type { CaddyProxy } from '../incus/caddy.ts'
 import { parseProjectNames } from '../incus/name-rules.ts'
 import type { ProjectNames } from '../incus/name-rules.ts'
 import { parseViews } from './views.ts'
@@ -115,6 +117,11 @@ export const SETTINGS = {
     env: 'INCUS_DNS_PROJECT_NAMES', flag: 'project-names', default: '',
     help: "Which names each project's instances may claim through their keys (hostname, aliases, services, SRV): <project>=<pattern>[|<pattern>...], comma-separated, patterns like *.tenant.example.org, shop.example.org or *. A project not listed: 'default' any name in a zone served, the others only at or below <project>.<suffix>. Never a zone apex, a reverse-zone name, a wildcard or a zone file's name. See docs/names.md.",
     parse: parseProjectNames,
+  }),
+  caddyProxy: setting<CaddyProxy | null>({
+    env: 'INCUS_DNS_CADDY_PROXY', flag: 'caddy-proxy', default: '',
+    help: "Where Caddy runs, for the names it routes by instance keys (user.caddyserver.http.enable=true, user.caddyserver.http.matchers.host=<name>): an instance, [project/]name (its addresses, per view; a CNAME to it in cname target mode), or address[,address]; each routed name (allowed by the name rules) answers with the proxy. Empty: those keys are ignored.",
+    parse: (raw) => (raw.trim() === '' ? null : parseCaddyProxy(raw)),
   }),
   pollInterval: setting<number>({
     env: 'INCUS_DNS_POLL_INTERVAL', flag: 'poll-interval', default: '30s',

@@ -135,7 +135,7 @@ export function status(src: StatusSources): Status {
   for (const m of [...(i?.records.instances.keys() ?? [])].sort().map((k) => i?.records.settled(k) as Mapped)) {
     const refused = refusals.filter((r) => r.instance === m.key)
     const note = refused.length === 0 ? '' : `; refused: ${refused.map((r) => `${r.key}=${r.name} (${r.reason})`).join(', ')}`
-    const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...(m.service !== undefined ? [m.service] : []), ...m.aliases]
+    const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...(m.service !== undefined ? [m.service] : []), ...(m.caddy !== undefined && i?.caddyProxy !== null ? [m.caddy] : []), ...m.aliases]
     if (m.skipped !== null) {
       instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped + note, views: [], member: m.location ?? '' })
       continue

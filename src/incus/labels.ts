@@ -13,6 +13,12 @@ export const STACK_KEY = 'user.label.incus-compose.project'
 export const HEALTH_KEY = 'user.healthcheck.status'
 /** Aliases: ours, then ic-dns's, so a stack moves from ic-dns without relabelling. All of them apply. */
 export const ALIAS_KEYS = ['user.dns.aliases', 'user.label.dns.aliases', 'user.label.coredns.aliases'] as const
+/**
+ * caddy-incus-upstreams' keys (shared/incus-api §6.2): Caddy routes the host name to the instance when enabled,
+ * so that name must resolve to the proxy (INCUS_DNS_CADDY_PROXY).
+ */
+export const CADDY_ENABLE_KEY = 'user.caddyserver.http.enable'
+export const CADDY_HOST_KEY = 'user.caddyserver.http.matchers.host'
 /** `user.dns.srv.<name>=<proto>/<port>[/<priority>/<weight>]`, several values comma-separated. */
 export const SRV_PREFIX = 'user.dns.srv.'
 
@@ -74,6 +80,12 @@ export function healthOf(config: Config): { health: string | null; problem: stri
 /** Whether a replica of this health is left out of its service's answers. */
 export function isWithheld(health: string | null | undefined): boolean {
   return health !== null && health !== undefined && WITHHELD_HEALTH.has(health)
+}
+
+/** The host name Caddy routes to the instance, as written, when routing is enabled; null otherwise. */
+export function caddyHost(config: Config): string | null {
+  if ((config[CADDY_ENABLE_KEY] ?? '').trim().toLowerCase() !== 'true') return null
+  return firstSet(config, [CADDY_HOST_KEY])
 }
 
 /** The values of every alias key, split on commas, in key order, each with its key. */

@@ -7,7 +7,7 @@ import ipaddr from 'ipaddr.js'
 import { canonicalName, flatString } from '../zone/name.ts'
 import type { Name } from '../zone/types.ts'
 import type { Instance, Network, NicState } from './api.ts'
-import { aliasValues, healthOf, serviceLabel, srvSpecs, stackOf } from './labels.ts'
+import { aliasValues, CADDY_HOST_KEY, caddyHost, healthOf, serviceLabel, srvSpecs, stackOf } from './labels.ts'
 import type { SrvSpec } from './labels.ts'
 
 export interface MapSettings {
@@ -36,6 +36,11 @@ export interface Mapped {
   readonly keys?: Readonly<Record<Name, string>>
   /** The service it is a replica of, named as instances are (labels.ts has the keys); absent: none. */
   readonly service?: Name
+  /**
+   * The name Caddy routes to the instance (`user.caddyserver.http.matchers.host` with `.enable=true`): it is
+   * answered with the proxy's addresses (INCUS_DNS_CADDY_PROXY), not the instance's.
+   */
+  readonly caddy?: Name
   /** incus-compose's stack (its project label): two stacks' services of one name are told apart by it. */
   readonly stack?: string
   /** `user.healthcheck.status`, lowercased; absent: no key (served). */
@@ -112,7 +117,7 @@ const HOSTNAME_KEYS = ['user.dns.hostname', 'user.dnsweaver.hostname'] as const
 export const INSTANCE_NAME_KEY = 'instance name'
 
 /** Hostname and aliases per the naming rules; throws nothing, returns null hostname with a reason. */
-export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name | null; aliases: Name[]; service: Name | null; keys: Record<Name, string>; why: string | null; problem: string | null } {
+export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name | null; aliases: Name[]; service: Name | null; caddy: Name | null; keys: Record<Name, string>; why: string | null; problem: string | null } {
   const config = configOf(inst)
   const project = inst.project
   const relative = (label: string): Name | null => ownName(project, label, settings.suffix)
@@ -158,7 +163,11 @@ export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name
   const service = resolved === hostname ? null : resolved
   if (service !== null && label !== null) keys[service] = label.key
   const problem = label !== null && resolved === null ? `service '${label.value}' makes no valid DNS name${settings.suffix === null && !label.value.includes('.') ? ' (INCUS_DNS_SUFFIX is not set)' : ''}; it is not published` : null
-  return { hostname, aliases: aliases.filter((a) => a !== service), service, keys, why, problem }
+  // Caddy's host is a full name (it is what clients type), never relative.
+  const routed = caddyHost(config)
+  const caddy = routed === null ? null : checked(routed.replace(/\.$/, ''))
+  if (caddy !== null) keys[caddy] = CADDY_HOST_KEY
+  return { hostname, aliases: aliases.filter((a) => a !== service && a !== caddy), service, caddy: caddy === hostname ? null : caddy, keys, why, problem }
 }
 
 /** Usable for DNS: not link-local, loopback, unspecified or multicast. ULA and CGNAT are kept. */
@@ -272,7 +281,7 @@ function managedNicMissing(inst: Instance, networks: NetworkFamilies): boolean {
  */
 export function mapInstance(inst: Instance, settings: MapSettings, networks: NetworkFamilies = new Map(), leases: Leases | null = null): Mapped {
   const key = instanceKey(inst.project, inst.name)
-  const { hostname, aliases, service, keys, why, problem } = namesOf(inst, settings)
+  const { hostname, aliases, service, caddy, keys, why, problem } = namesOf(inst, settings)
   const config = configOf(inst)
   const { health, problem: healthProblem } = healthOf(config)
   const stack = stackOf(config)
@@ -283,7 +292,7 @@ export function mapInstance(inst: Instance, settings: MapSettings, networks: Net
     key, project: inst.project, name: inst.name, hostname, aliases, wildcard: (config['user.dns.wildcard'] ?? '').trim().toLowerCase() === 'true', status: inst.status,
     ...(inst.location !== undefined && inst.location !== '' && inst.location !== 'none' ? { location: inst.location } : {}),
     ...(Object.keys(keys).length > 0 ? { keys } : {}),
-    ...(service !== null ? { service } : {}), ...(stack !== null ? { stack } : {}), ...(health !== null ? { health } : {}),
+    ...(service !== null ? { service } : {}), ...(caddy !== null ? { caddy } : {}), ...(stack !== null ? { stack } : {}), ...(health !== null ? { health } : {}),
     ...(specs.length > 0 ? { srv: specs } : {}),
     ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
   }

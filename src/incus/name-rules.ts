@@ -13,7 +13,7 @@
 import { canonicalName, flatString, isAtOrBelow } from '../zone/name.ts'
 import type { Name, Rec, SourceId } from '../zone/types.ts'
 import { remoteOf } from './keys.ts'
-import { SRV_PREFIX, srvOwner } from './labels.ts'
+import { CADDY_HOST_KEY, SRV_PREFIX, srvOwner } from './labels.ts'
 import { ownName } from './map.ts'
 import type { Mapped } from './map.ts'
 
@@ -117,7 +117,7 @@ export class NameRules {
     const own = ownName(m.project, m.name, this.#suffixOf(m))
     // Only the instance's own name (and its wildcard), which is always its own: nothing to check. (`keys` is
     // absent in state files from before the rules; a hostname other than the own name came from a key then too.)
-    if (m.hostname === own && m.keys === undefined && m.srv === undefined && m.service === undefined && m.aliases.length === 0) return { allowed: m, refused: [] }
+    if (m.hostname === own && m.keys === undefined && m.srv === undefined && m.service === undefined && m.caddy === undefined && m.aliases.length === 0) return { allowed: m, refused: [] }
     const refused: Refusal[] = []
     const check = (name: Name, key: string): boolean => {
       const r = this.#check(m, name, key, zone)
@@ -128,18 +128,19 @@ export class NameRules {
     if (hostname !== own && !check(hostname, m.keys?.[hostname] ?? 'user.dns.hostname')) hostname = own === null ? null : validName(own)
     const aliases = m.aliases.filter((a) => a !== hostname && check(a, m.keys?.[a] ?? 'user.dns.aliases'))
     const service = m.service === undefined || m.service === hostname ? undefined : check(m.service, m.keys?.[m.service] ?? 'user.dns.service') ? m.service : undefined
+    const caddy = m.caddy === undefined || m.caddy === hostname ? undefined : check(m.caddy, m.keys?.[m.caddy] ?? CADDY_HOST_KEY) ? m.caddy : undefined
     // SRV owners sit below names just checked; of the rules, only the zone's own names can still stand in the way.
     const srv = hostname === null ? [] : (m.srv ?? []).filter((spec) => [hostname, ...(service !== undefined ? [service] : [])]
       .every((base) => this.#zoneOwned(m, srvOwner(spec, base), SRV_PREFIX + spec.service, zone, refused)))
     const wildcard = m.wildcard === true && hostname !== null && this.#zoneOwned(m, `*.${hostname}`, 'user.dns.wildcard', zone, refused)
     if (refused.length === 0) return { allowed: m, refused }
-    const { service: _s, srv: _v, ...rest } = m
+    const { service: _s, srv: _v, caddy: _c, ...rest } = m
     if (hostname === null) {
       const first = refused[0] as Refusal
       return { allowed: { ...rest, hostname: null, aliases: [], wildcard: false, ipv4: null, ipv6: null, skipped: `${REFUSED_SKIP}${first.key}=${first.name}: ${first.rule}`, awaitingAddress: false }, refused }
     }
     return {
-      allowed: { ...rest, hostname, aliases, wildcard, ...(service !== undefined ? { service } : {}), ...(srv.length > 0 ? { srv } : {}) },
+      allowed: { ...rest, hostname, aliases, wildcard, ...(service !== undefined ? { service } : {}), ...(caddy !== undefined ? { caddy } : {}), ...(srv.length > 0 ? { srv } : {}) },
       refused,
     }
   }

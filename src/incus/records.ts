@@ -13,14 +13,15 @@ import { ZoneDataError } from '../errors.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { Name, Rec } from '../zone/types.ts'
 import { srvOwner } from './labels.ts'
+import type { CaddyProxy } from './caddy.ts'
 import type { Mapped } from './map.ts'
 import type { NameRules, Refusal } from './name-rules.ts'
 import { reverseName } from './reverse.ts'
 import { selectService, serviceRows } from './services.ts'
 import type { ServiceRow } from './services.ts'
 
-/** How an instance claims a name: its own name, a hostname through a key, a service, an alias, a PTR, an SRV owner. */
-type Claim = 'own' | 'hostname' | 'service' | 'alias' | 'ptr' | 'srv'
+/** How an instance claims a name: its own name, a hostname through a key, a service, a name Caddy routes to it, an alias, a PTR, an SRV owner. */
+type Claim = 'own' | 'hostname' | 'service' | 'caddy' | 'alias' | 'ptr' | 'srv'
 
 export interface RecordSettings {
   readonly ttl: number
@@ -34,6 +35,8 @@ export interface RecordSettings {
   readonly compare?: (a: string, b: string) => number
   /** Which names an instance may claim through its keys; absent: every name (tests of the mechanics alone). */
   readonly rules?: NameRules
+  /** Where Caddy is (INCUS_DNS_CADDY_PROXY): the names it routes answer with it; absent or null: those keys are ignored. */
+  readonly caddyProxy?: CaddyProxy | null
 }
 
 /** Instance keys in their plain order (project/name). */
@@ -76,6 +79,8 @@ export class InstanceRecords {
   readonly #shared = new Map<Name, string[]>()
   /** A name → the SRV owners below it (`_x._tcp.<name>`): re-settled whenever the name is. */
   readonly #srvUnder = new Map<Name, Set<Name>>()
+  /** Names Caddy routes (claimed 'caddy'): re-settled whenever the proxy instance changes. */
+  readonly #caddyNames = new Set<Name>()
 
   constructor(settings: RecordSettings, events: RecordEvents) {
     this.#settings = settings
@@ -139,8 +144,10 @@ export class InstanceRecords {
     }
     // An alias CNAMEs to its instance's hostname, so a hostname change touches the aliases too (already
     // in `touched` through the instance's own claims). SRV owners read the name they are below: a replica's
-    // health, or a hostname taking a service's name, changes them too.
+    // health, or a hostname taking a service's name, changes them too. Names Caddy routes read the proxy.
     for (const owner of [...touched]) for (const srv of this.#srvUnder.get(owner) ?? []) touched.add(srv)
+    const proxy = this.#settings.caddyProxy
+    if (proxy !== undefined && proxy !== null && 'instance' in proxy && changes.has(proxy.instance)) for (const n of this.#caddyNames) touched.add(n)
     const written: Name[] = []
     zone.batch(() => {
       for (const owner of touched) {
@@ -189,6 +196,7 @@ export class InstanceRecords {
     // A wildcard below the hostname (RFC 4592) with the same records: app1.web.<suffix> resolves to web.
     if (m.wildcard === true) out.push(`*.${m.hostname}`, how)
     if (m.service !== undefined) out.push(m.service, 'service')
+    if (m.caddy !== undefined && this.#settings.caddyProxy !== undefined && this.#settings.caddyProxy !== null) out.push(m.caddy, 'caddy')
     for (const a of m.aliases) out.push(a, 'alias')
     const srv = new Set<Name>()
     for (const spec of m.srv ?? []) {
@@ -212,6 +220,7 @@ export class InstanceRecords {
   }
 
   #claim(owner: Name, key: string, how: Claim): void {
+    if (how === 'caddy') this.#caddyNames.add(owner)
     if (how === 'srv') {
       const base = srvBase(owner)
       const under = this.#srvUnder.get(base)
@@ -232,6 +241,7 @@ export class InstanceRecords {
     if (i >= 0 && i % 2 === 0) claims.splice(i, 2)
     if (claims.length > 0) return
     this.#claims.delete(owner)
+    this.#caddyNames.delete(owner)
     const under = this.#srvUnder.get(srvBase(owner))
     if (under?.delete(owner) === true && under.size === 0) this.#srvUnder.delete(srvBase(owner))
   }
@@ -249,6 +259,7 @@ export class InstanceRecords {
     const own = of('own')
     const hosts = [...own, ...of('hostname')]
     const services = of('service')
+    const caddies = of('caddy')
     const aliases = of('alias')
     const ptrs = of('ptr')
     // A hostname beats a service, which beats aliases; PTRs only meet each other (a PTR owner is never a
@@ -256,14 +267,18 @@ export class InstanceRecords {
     if (hosts.length > 0) {
       const rule = own.length > 0 && hosts.length > own.length ? "an instance's own name beats a hostname key; among equals the first by project/name keeps it" : 'the first by project/name keeps it'
       this.#noteConflicts(owner, hosts[0], hosts.slice(1), rule)
-      this.#noteConflicts(owner, hosts[0], [...services, ...aliases], "an instance's own name beats a service or an alias", 'other')
+      this.#noteConflicts(owner, hosts[0], [...services, ...caddies, ...aliases], "an instance's own name beats a service or an alias", 'other')
       return this.#addressRecords(owner, [hosts[0] as Mapped], cname)
     }
     if (services.length > 0) {
       const sel = selectService(services)
       this.#noteConflicts(owner, sel.replicas[0], sel.otherStacks, `the stack whose name sorts first ('${sel.stack}') keeps it`)
-      this.#noteConflicts(owner, sel.replicas[0], aliases, 'a service beats an alias', 'other')
+      this.#noteConflicts(owner, sel.replicas[0], [...caddies, ...aliases], 'a service beats an alias', 'other')
       return this.#addressRecords(owner, sel.served, cname)
+    }
+    if (caddies.length > 0) {
+      this.#noteConflicts(owner, caddies[0], aliases, 'a name Caddy routes beats an alias', 'other')
+      return this.#proxyRecords(owner)
     }
     this.#noteConflicts(owner, undefined, [], '', 'other')
     const srvs = of('srv')
@@ -313,6 +328,20 @@ export class InstanceRecords {
       }
     }
     return recs
+  }
+
+  /**
+   * A name Caddy routes: the proxy's addresses (this view's, when the proxy is an instance), or in cname mode a
+   * CNAME to the proxy instance; nothing while the proxy instance publishes nothing.
+   */
+  #proxyRecords(owner: Name): Rec[] {
+    const proxy = this.#settings.caddyProxy as CaddyProxy
+    const { ttl } = this.#settings
+    if ('addresses' in proxy) return proxy.addresses.map((address) => ({ name: owner, ttl, data: address.includes(':') ? { type: 'AAAA', address } : { type: 'A', address } }))
+    const p = this.settled(proxy.instance)
+    if (p === undefined || p.skipped !== null || p.hostname === null) return []
+    if (this.#settings.targetMode === 'cname') return [{ name: owner, ttl, data: { type: 'CNAME', target: p.hostname } }]
+    return this.#addressRecords(owner, [p], null)
   }
 
   #addressRecords(owner: Name, from: readonly Mapped[], cname: Name | null): Rec[] {

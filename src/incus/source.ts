@@ -15,6 +15,7 @@ import type { Name } from '../zone/types.ts'
 import { AddressWatcher, DEFAULT_ADDRESS_POLL } from './address-watch.ts'
 import type { AddressPollTiming } from './address-watch.ts'
 import type { Instance, Network } from './api.ts'
+import type { CaddyProxy } from './caddy.ts'
 import type { IncusClient, Scope } from './client.ts'
 import { ClusterState, isErrorStub } from './cluster.ts'
 import { PerKey } from './coalesce.ts'
@@ -193,6 +194,8 @@ export class IncusSource {
   }
 
   get eventsConnected(): boolean { return this.#lifecycle.connected }
+  /** Where Caddy runs (INCUS_DNS_CADDY_PROXY): the names it routes answer with it; null when not set. */
+  get caddyProxy(): CaddyProxy | null { return this.#o.records.caddyProxy ?? null }
   /** How often a full sync runs (ms). */
   get pollIntervalMs(): number { return this.#o.pollIntervalMs }
   /** The REST client (the cluster member in use, for the status page and tests). */
@@ -327,6 +330,7 @@ export class IncusSource {
       if (first || changes.size > 0) {
         this.#log.info({ instances: read.seen.length, published, changed: changes.size, first }, 'Incus sync done')
       }
+      if (first) this.#noteCaddyKeys()
       if (first || changes.size >= BULK_SYNC) this.#o.onBulkSync?.()
     } catch (err) {
       this.stats.syncErrors++
@@ -342,6 +346,14 @@ export class IncusSource {
       this.#syncWaiters = []
       for (const w of waiters) w()
     }
+  }
+
+  /** Caddy's routing keys on instances while INCUS_DNS_CADDY_PROXY is not set: said once, at the first sync. */
+  #noteCaddyKeys(): void {
+    if (this.#o.records.caddyProxy !== undefined && this.#o.records.caddyProxy !== null) return
+    const routed = this.#mine().filter(([, m]) => m.caddy !== undefined)
+    if (routed.length === 0) return
+    this.#log.warn({ instances: routed.slice(0, 5).map(([k]) => k), count: routed.length }, 'instances have user.caddyserver.http.* keys, which are ignored: set INCUS_DNS_CADDY_PROXY to where Caddy runs to publish the names it routes')
   }
 
   /** The keys set between syncs, handed to the sync thread with the next read (and forgotten here). */
