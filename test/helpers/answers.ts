@@ -6,8 +6,8 @@ import { udpExchange } from './net.ts'
 import { decode, query } from './packets.ts'
 import type { Decoded } from './packets.ts'
 
-export async function ask(port: number, name: string, type = 'A'): Promise<Decoded> {
-  const reply = await udpExchange(port, query(name, type), 1000)
+export async function ask(port: number, name: string, type = 'A', from?: string): Promise<Decoded> {
+  const reply = await udpExchange(port, query(name, type), 1000, '127.0.0.1', from)
   if (reply === null) throw new Error(`no answer for ${name} ${type}`)
   return decode(reply)
 }

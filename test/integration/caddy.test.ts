@@ -75,6 +75,16 @@ describe('names Caddy routes (simulated Incus)', () => {
     expect(dns.incus?.records.refusals()).toEqual([expect.objectContaining({ instance: 'tenant/web', key: 'user.caddyserver.http.matchers.host', reason: 'project' })])
   })
 
+  it("per view: a client on the proxy's second network gets its address there", async () => {
+    const { dns } = await start(['--caddy-proxy', 'caddy', '--views', 'br1=127.0.0.3>incusbr1'], (s) => {
+      s.launch({ name: 'caddy', ipv4: '10.42.0.2', nics: [{ device: 'eth1', network: 'incusbr1', ipv4: '10.43.0.2' }] })
+      s.launch({ name: 'app', ipv4: '10.42.0.20', config: ROUTED })
+    })
+    const from = async (source: string): Promise<string[]> => (await ask(dns.port, 'shop.example.org', 'A', source)).answer
+    expect(await from('127.0.0.1')).toEqual(['shop.example.org. 30 IN A 10.42.0.2'])
+    expect(await from('127.0.0.3')).toEqual(['shop.example.org. 30 IN A 10.43.0.2'])
+  })
+
   it('without INCUS_DNS_CADDY_PROXY the keys are ignored, said once at start', async () => {
     const { dns, lines } = await start([], (s) => s.launch({ name: 'app', ipv4: '10.42.0.20', config: ROUTED }))
     expect((await ask(dns.port, 'shop.example.org')).rcode).toBe(3)
