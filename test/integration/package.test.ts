@@ -3,7 +3,7 @@
  * empty folder, then the installed `incus-dns` command: --help, and serving the packaged example zones, which
  * dig asks. The tarball holds what users need and none of the tests, benchmarks or CI.
  */
-import { execFile, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -48,6 +48,25 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('the npm package, installed 
     const { stdout } = await run(process.execPath, [bin, '--help'])
     expect(stdout).toContain('INCUS_DNS_LISTEN')
     expect(readdirSync(join(installed, 'node_modules', 'incus-dns'))).not.toContain('src')
+  })
+
+  it("on this machine's own Node, when older than what undici needs: one line naming the version, at start and in check", async (ctx) => {
+    // The machine's Node, not the project's (node_modules/.bin comes first on the PATH of npm scripts).
+    const system = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => { try { return execFileSync(p, ['--version']).toString().trim() !== '' } catch { return false } })
+    const version = system === undefined ? '' : execFileSync(system, ['--version']).toString().trim().replace(/^v/, '')
+    const [major = 0, minor = 0] = version.split('.').map(Number)
+    if (system === undefined || major > 22 || (major === 22 && minor >= 19)) {
+      if (process.env.CI === 'true' && system === undefined) throw new Error('no system Node to check the version message with')
+      console.warn(`!!! SKIPPING the old-Node check: the system Node is ${version || 'missing'}`)
+      ctx.skip()
+      return
+    }
+    const bin = join(installed, 'node_modules', '.bin', 'incus-dns')
+    for (const args of [['--incus-socket', '/nonexistent.socket'], ['check', '--incus-socket', 'none']]) {
+      const r = await run(system as string, [bin, ...args]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe(`incus-dns: needs Node.js 22.19 or newer (its Incus client, undici 8, does); this is Node.js ${version} (${system}). Run it with a newer Node: the one \`npm ci\` puts in node_modules/.bin/node, or Node.js 22 or 24 from nodejs.org or NodeSource\n`)
+    }
   })
 
   it('the installed command checks the packaged zones', async () => {
