@@ -3,13 +3,14 @@
 #
 #   deploy/incus-container.sh [--name incus-dns] [--image images:debian/12] [--suffix incus.example.org]
 #                             [--dns-listen 127.0.0.1:5300] [--http-listen 127.0.0.1:9153] [--socket PATH]
-#                             [--project default] [--env INCUS_DNS_X=value ...]
+#                             [--project default] [--zones DIR] [--env INCUS_DNS_X=value ...]
 #
 # What it does, with the incus CLI of this host:
 #   1. launches the image (any glibc Linux image: the project's own Node 24 is pushed in, nothing is
 #      downloaded inside the container, so it needs no network);
-#   2. builds dist/ and pushes it, zones/, package.json, the production node_modules and Node itself into
-#      /opt/incus-dns (run `npm ci` in the checkout first);
+#   2. builds dist/ and pushes it, package.json, the production node_modules and Node itself into
+#      /opt/incus-dns (run `npm ci` in the checkout first), and the zone files of --zones DIR into
+#      /etc/incus-dns/zones (none by default: the checkout's zones/ are the demo's examples, not yours);
 #   3. gives it the host's Incus API through a proxy device (a unix socket inside the container at
 #      /run/incus-dns/incus.socket; root-equivalent, so keep it to this container);
 #   4. publishes its DNS port on the host with two proxy devices (UDP and TCP), and the HTTP side port;
@@ -25,6 +26,7 @@ DNS_LISTEN=127.0.0.1:5300
 HTTP_LISTEN=127.0.0.1:9153
 SOCKET="${INCUS_DIR:-/var/lib/incus}/unix.socket"
 PROJECT=default
+ZONES=""
 EXTRA_ENV=""
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --http-listen) HTTP_LISTEN=$2; shift 2 ;;
     --socket) SOCKET=$2; shift 2 ;;
     --project) PROJECT=$2; shift 2 ;;
+    --zones) ZONES=$2; shift 2 ;;
     --env) case "$2" in INCUS_DNS_*=*) EXTRA_ENV="$EXTRA_ENV$2
 " ;; *) die "--env takes INCUS_DNS_NAME=value, not '$2'" ;; esac; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -49,6 +52,7 @@ command -v incus >/dev/null || die "the incus CLI is not on PATH"
 [ -S "$SOCKET" ] || die "no Incus socket at $SOCKET; set --socket (or INCUS_DIR)"
 node="$here/node_modules/node/bin/node"
 [ -x "$node" ] || die "no Node in $here/node_modules: run 'npm ci' in $here first"
+[ -z "$ZONES" ] || [ -d "$ZONES" ] || die "--zones takes a folder of *.zone files, and '$ZONES' is not one"
 case "$DNS_LISTEN" in *:*) ;; *) die "--dns-listen takes ADDRESS:PORT, not '$DNS_LISTEN'" ;; esac
 # stdin closed: incus launch (and others) read YAML from a stdin that is not a terminal.
 inc() { incus --project "$PROJECT" "$@" </dev/null; }
@@ -70,7 +74,9 @@ mkdir -p "$stage/incus-dns/bin"
 cp "$node" "$stage/incus-dns/bin/node"
 # Compiled JavaScript (npm run build): the .ts sources would cost ~18 MB more RSS for the type stripper.
 (cd "$here" && "$node" node_modules/typescript/bin/tsc -p tsconfig.build.json) || die "could not build dist/ (npm ci first)"
-cp -R "$here/dist" "$here/zones" "$here/package.json" "$stage/incus-dns/"
+cp -R "$here/dist" "$here/package.json" "$stage/incus-dns/"
+mkdir -p "$stage/zones"
+[ -z "$ZONES" ] || find "$ZONES" -maxdepth 1 -name '*.zone' -exec cp {} "$stage/zones/" \;
 # The production dependencies only (npm ls reads node_modules; it fetches nothing). Nested packages come
 # with their parents, so only top-most paths are copied.
 (cd "$here" && npm ls --omit=dev --all --parseable 2>/dev/null) | sed -n "s#^$here/##p" | grep '^node_modules/' | sort |
@@ -88,15 +94,15 @@ chmod +x "$stage/incus-dns/run"
   echo "INCUS_DNS_INCUS_SOCKET=/run/incus-dns/incus.socket"
   echo "INCUS_DNS_LISTEN=127.0.0.1:5300"
   echo "INCUS_DNS_HTTP_LISTEN=127.0.0.1:9153"
-  echo "INCUS_DNS_ZONES_DIR=/opt/incus-dns/zones"
+  echo "INCUS_DNS_ZONES_DIR=/etc/incus-dns/zones"
   echo "INCUS_DNS_STATE_FILE=/var/lib/incus-dns/state.json"
   printf '%s' "$EXTRA_ENV"
 } > "$stage/incus-dns.env"
-tar -C "$stage" -czf "$stage/bundle.tar.gz" incus-dns
-inc exec "$NAME" -- sh -c 'rm -rf /opt/incus-dns && mkdir -p /opt /run/incus-dns /var/lib/incus-dns'
+tar -C "$stage" -czf "$stage/bundle.tar.gz" incus-dns zones
+inc exec "$NAME" -- sh -c 'rm -rf /opt/incus-dns /etc/incus-dns/zones && mkdir -p /opt /run/incus-dns /var/lib/incus-dns /etc/incus-dns'
 inc file push --quiet "$stage/bundle.tar.gz" "$NAME/opt/incus-dns.tar.gz"
 inc file push --quiet "$stage/incus-dns.env" "$NAME/etc/incus-dns.env"
-inc exec "$NAME" -- sh -c 'cd /opt && tar -xzf incus-dns.tar.gz && rm incus-dns.tar.gz'
+inc exec "$NAME" -- sh -c 'cd /opt && tar -xzf incus-dns.tar.gz && mv zones /etc/incus-dns/zones && rm incus-dns.tar.gz'
 
 # 3. and 4. The devices (replaced when they exist, so a rerun can change the ports).
 device() {

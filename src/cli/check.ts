@@ -22,12 +22,37 @@ export interface CheckResult {
   readonly problems: string[]
 }
 
+/**
+ * With Incus on and no suffix, instances get no `<name>.<suffix>`: only a dotted `user.dns.hostname` names one.
+ * Nearly always a setting forgotten, so start-up warns and `check` calls it a problem, naming the setting.
+ */
+export function suffixProblem(incusOn: boolean, suffixes: readonly { readonly remote: string | null; readonly suffix: string | null }[]): string | null {
+  if (!incusOn) return null
+  const missing = suffixes.filter((s) => s.suffix === null)
+  if (missing.length === 0) return null
+  const which = missing.some((m) => m.remote !== null) ? ` (remotes ${missing.map((m) => m.remote).join(', ')} have none: give each as name=suffix in INCUS_DNS_INCUS_REMOTES, or set INCUS_DNS_SUFFIX)` : ''
+  return `INCUS_DNS_SUFFIX (--suffix) is empty, so no instance gets a name <name>.<suffix>; only one with a dotted user.dns.hostname is published${which}. Set it to a domain of yours, e.g. INCUS_DNS_SUFFIX=incus.example.org`
+}
+
+/** The zones folder cannot be read: which setting, what the system said, and the fix. */
+export function zonesDirProblem(dir: string, code: string | undefined): string {
+  const shown = dir.length > 200 ? `${dir.slice(0, 100)}...(${dir.length} characters)` : dir
+  const fix = code === 'EACCES' ? 'let the user incus-dns runs as read it' : 'create it or point the setting at your zone files'
+  return `INCUS_DNS_ZONES_DIR (--zones-dir): '${shown}' is not a folder (${code ?? 'unreadable'}); ${fix}`
+}
+
 export async function check(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
   const problems: string[] = []
   // The Incus side as start-up resolves it: certificate files, the incus client's configuration.
   try {
-    if (config.incusRemotes.length > 0) incusRemotes(config, env)
-    else incusConnection(config)
+    if (config.incusRemotes.length > 0) {
+      const remotes = incusRemotes(config, env)
+      const p = suffixProblem(true, remotes.map((r) => ({ remote: r.name, suffix: r.suffix })))
+      if (p !== null) problems.push(p)
+    } else if (incusConnection(config) !== null) {
+      const p = suffixProblem(true, [{ remote: null, suffix: config.suffix }])
+      if (p !== null) problems.push(p)
+    }
   } catch (err) {
     if (!(err instanceof ConfigErrors)) throw err
     problems.push(...err.problems.map((p) => p.message))
@@ -40,8 +65,7 @@ export async function check(config: Config, env: NodeJS.ProcessEnv = process.env
   } catch (err) {
     // The folder itself (a file in it that cannot be read is not this, and is thrown as before).
     if ((err as NodeJS.ErrnoException).path !== config.zonesDir) throw err
-    const code = (err as NodeJS.ErrnoException).code ?? ''
-    problems.push(`INCUS_DNS_ZONES_DIR (--zones-dir): '${config.zonesDir}' is not a folder (${code}); create it or point the setting at your zone files`)
+    problems.push(zonesDirProblem(config.zonesDir, (err as NodeJS.ErrnoException).code))
     return { zones: [], problems }
   }
   // Together, as start-up loads them: what only shows across records (data beside a CNAME, say).

@@ -13,7 +13,7 @@ import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
 import { makeIdentity } from '../dns/identity.ts'
 import { Rrl } from '../dns/rrl.ts'
-import { check } from './check.ts'
+import { check, suffixProblem, zonesDirProblem } from './check.ts'
 import { cookieKeeper } from './cookies.ts'
 import { History, SAMPLE_MS } from '../http/history.ts'
 import { sumLag } from '../incus/lag.ts'
@@ -90,6 +90,8 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   // Several servers (INCUS_DNS_INCUS_REMOTES) or one (a socket, or a URL for one server or cluster).
   const remotes = incusRemotes(config)
   const connection = remotes.length > 0 ? null : incusConnection(config)
+  const unnamed = suffixProblem(connection !== null || remotes.length > 0, connection !== null ? [{ remote: null, suffix: config.suffix }] : remotes.map((r) => ({ remote: r.name, suffix: r.suffix })))
+  if (unnamed !== null) log.warn(unnamed)
   const stats = new DnsStats()
   let notifier: Notifier | null = null
   const store = new ZoneStore({
@@ -114,9 +116,8 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   }
   const loadZones = async (): Promise<void> => {
     const parsed = await readZoneDir(config.zonesDir).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
-        throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_ZONES_DIR (--zones-dir): '${config.zonesDir}' is not a folder; create it or point the setting at your zone files`)
-      }
+      // The folder itself (ENOENT, ENOTDIR, ENAMETOOLONG, EACCES...): a setting to fix, said as check says it.
+      if (err.path === config.zonesDir) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', zonesDirProblem(config.zonesDir, err.code))
       throw err
     })
     files.apply(writer, parsed)
@@ -291,7 +292,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   if (loaded.help) { process.stdout.write(helpText() + '\n'); return 0 }
   if (loaded.version) { process.stdout.write(version() + '\n'); return 0 }
   if (checking) {
-    const { zones, problems } = await check(loaded.config, env)
+    const { zones, problems: found } = await check(loaded.config, env)
+    // What start-up would only warn about (an INCUS_DNS_* variable that is no setting, a misspelling) is a problem here.
+    const problems = [...loaded.warnings, ...found]
     for (const z of zones) process.stdout.write(`${z}\n`)
     for (const p of problems) process.stderr.write(`incus-dns check: ${p}\n`)
     return problems.length === 0 ? 0 : 1
@@ -311,7 +314,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     if (!(err instanceof IncusDnsError)) throw err
     process.stderr.write(`incus-dns: ${err.message}\n`)
     log.flush()
-    return 1
+    // A setting to fix is exit 2, as a bad value is; anything else (a zone file, a port taken) 1.
+    return err.code === 'INCUS_DNS_ERR_CONFIG' ? 2 : 1
   }
 
   return new Promise((resolve) => {

@@ -3,6 +3,7 @@
  * Settings → how to reach Incus. Certificate files are read here, at start-up, so a missing or unreadable
  * file stops start-up naming its setting instead of failing later on every sync.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ConfigError, ConfigErrors } from '../errors.ts'
 import type { IncusConnection } from '../incus/connection.ts'
@@ -23,9 +24,19 @@ export function incusConnection(c: Config): IncusConnection | null {
       return ''
     }
   }
+  // Read, then parsed as TLS will: a PEM whose body is garbage fails here, naming the setting, not at every sync.
+  const parsed = (env: string, file: string, what: string, text: string, parse: (pem: string) => unknown): void => {
+    if (text === '') return
+    try { parse(text) } catch (err) {
+      problems.push(new ConfigError(env, `${env}: '${file}' is not ${what} in PEM (${(err as Error).message}); make one with: incus remote generate-certificate, or openssl`))
+    }
+  }
   const cert = read('INCUS_DNS_INCUS_TLS_CERT', c.incusTlsCert, 'the client certificate')
   const key = read('INCUS_DNS_INCUS_TLS_KEY', c.incusTlsKey, 'the client key')
   const ca = c.incusTlsCa === '' ? null : read('INCUS_DNS_INCUS_TLS_CA', c.incusTlsCa, 'the CA bundle')
+  parsed('INCUS_DNS_INCUS_TLS_CERT', c.incusTlsCert, 'a certificate', cert, (pem) => new X509Certificate(pem))
+  parsed('INCUS_DNS_INCUS_TLS_KEY', c.incusTlsKey, 'a private key', key, (pem) => createPrivateKey(pem))
+  if (ca !== null) parsed('INCUS_DNS_INCUS_TLS_CA', c.incusTlsCa, 'a certificate', ca, (pem) => new X509Certificate(pem))
   if (problems.length > 0) throw new ConfigErrors(problems)
   return {
     kind: 'https', url: c.incusUrl[0] as string, urls: c.incusUrl, cert, key, ca,

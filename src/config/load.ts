@@ -3,6 +3,7 @@
  * Flags beat environment variables beat defaults. Every setting is parsed and every problem collected,
  * then start-up fails with one line per problem naming the setting, the value and what is accepted.
  */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError, ConfigErrors } from '../errors.ts'
 import { SETTINGS } from './settings.ts'
@@ -18,7 +19,41 @@ export interface Loaded {
   readonly version: boolean
 }
 
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loaded {
+/**
+ * `--env-file FILE`: INCUS_DNS_* lines as systemd's EnvironmentFile= reads them (KEY=value, `#` and `;`
+ * comments, quotes around a value), over the environment, as the unit applies /etc/default/incus-dns. So
+ * `incus-dns check --env-file /etc/default/incus-dns` checks what the service will run with.
+ */
+function withEnvFile(argv: readonly string[], env: NodeJS.ProcessEnv): { argv: string[]; env: NodeJS.ProcessEnv } {
+  const rest: string[] = []
+  let file: string | null = null
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (a === '--env-file') { file = argv[++i] ?? ''; continue }
+    if (a.startsWith('--env-file=')) { file = a.slice('--env-file='.length); continue }
+    rest.push(a)
+  }
+  if (file === null) return { argv: rest, env }
+  let text: string
+  try { text = readFileSync(file, 'utf8') } catch (err) {
+    throw new ConfigErrors([new ConfigError('argv', `--env-file: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the file of INCUS_DNS_*=value lines the service reads`)])
+  }
+  const vars: Record<string, string> = {}
+  const problems: ConfigError[] = []
+  text.split('\n').forEach((line, i) => {
+    const l = line.trim()
+    if (l === '' || l.startsWith('#') || l.startsWith(';')) return
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(l)
+    if (m === null) { problems.push(new ConfigError('argv', `--env-file: ${file}:${i + 1}: not NAME=value`)); return }
+    const v = (m[2] as string).trim()
+    vars[m[1] as string] = /^(["']).*\1$/.test(v) ? v.slice(1, -1) : v
+  })
+  if (problems.length > 0) throw new ConfigErrors(problems)
+  return { argv: rest, env: { ...env, ...vars } }
+}
+
+export function loadConfig(givenArgv: readonly string[], givenEnv: NodeJS.ProcessEnv): Loaded {
+  const { argv, env } = withEnvFile(givenArgv, givenEnv)
   const entries = Object.entries(SETTINGS) as [keyof Config, Setting<unknown>][]
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
@@ -136,6 +171,7 @@ export function helpText(): string {
     '       incus-dns check [--flag value ...]   check the settings and the zone files, without serving:',
     '         exit 0 with one line per zone (serial, records), or 1 with one line per problem (file:line and the fix)',
     'Every flag can also be set with its environment variable; a flag wins over the variable.',
+    '--env-file FILE reads INCUS_DNS_*=value lines as systemd\'s EnvironmentFile= does (the unit\'s /etc/default/incus-dns), over the environment.',
     '',
   ]
   for (const s of Object.values(SETTINGS) as Setting<unknown>[]) {

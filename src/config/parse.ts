@@ -25,6 +25,17 @@ export function parseDuration(raw: string): number {
   return Math.round(total)
 }
 
+/** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer one fires at once, every time. */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/** A duration a timer waits: at least `minMs`, at most what Node's timers can (MAX_TIMER_MS). */
+export function parseTimer(raw: string, minMs: number, minText: string): number {
+  const ms = parseDuration(raw)
+  if (ms < minMs) throw new Error(`'${raw}' is shorter than ${minText}`)
+  if (ms > MAX_TIMER_MS) throw new Error(`'${raw}' is longer than 24 days, the most a timer can wait (Node fires a longer one at once); give at most 24d, e.g. 24h`)
+  return ms
+}
+
 export function parsePositiveInt(raw: string): number {
   if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
     throw new Error(`'${raw}' is not a whole number of at least 1`)

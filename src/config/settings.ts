@@ -16,7 +16,7 @@ import { parseProjectNames } from '../incus/name-rules.ts'
 import type { ProjectNames } from '../incus/name-rules.ts'
 import { parseViews } from './views.ts'
 import type { ViewSpec } from './views.ts'
-import { oneOf, parseAddressList, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseRemotes, parseStates, parseUpstreams } from './parse.ts'
+import { oneOf, parseAddressList, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseRemotes, parseStates, parseTimer, parseUpstreams } from './parse.ts'
 import type { RemoteSpec } from './parse.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -53,7 +53,7 @@ export const SETTINGS = {
   tcpIdleTimeout: setting<number>({
     env: 'INCUS_DNS_TCP_IDLE_TIMEOUT', flag: 'tcp-idle-timeout', default: '10s',
     help: 'Close a TCP connection that sends no complete query for this long (also ends clients stalled mid-message).',
-    parse: parseDuration,
+    parse: (raw) => parseTimer(raw, 100, '100ms (0 would never close an idle connection)'),
   }),
   incusSocket: setting<string>({
     env: 'INCUS_DNS_INCUS_SOCKET', flag: 'incus-socket', default: '/var/lib/incus/unix.socket',
@@ -126,7 +126,7 @@ export const SETTINGS = {
   pollInterval: setting<number>({
     env: 'INCUS_DNS_POLL_INTERVAL', flag: 'poll-interval', default: '30s',
     help: 'Full resync with Incus this often (events cover changes in between; addresses change without events).',
-    parse: (raw) => { const ms = parseDuration(raw); if (ms < 1000) throw new Error(`'${raw}' is shorter than 1s`); return ms },
+    parse: (raw) => parseTimer(raw, 1000, '1s'),
   }),
   incusRequestRate: setting<number>({
     env: 'INCUS_DNS_INCUS_REQUEST_RATE', flag: 'incus-request-rate', default: '50',
@@ -186,12 +186,16 @@ export const SETTINGS = {
   forwardTimeout: setting<number>({
     env: 'INCUS_DNS_FORWARD_TIMEOUT', flag: 'forward-timeout', default: '2s',
     help: 'How long to wait for one upstream before trying the next.',
-    parse: (raw) => { const ms = parseDuration(raw); if (ms < 10) throw new Error(`'${raw}' is shorter than 10ms`); return ms },
+    parse: (raw) => parseTimer(raw, 10, '10ms'),
   }),
   cacheSize: setting<number>({
     env: 'INCUS_DNS_CACHE_SIZE', flag: 'cache-size', default: '10000',
     help: 'Forwarding cache: most answers kept (and at most 2 KiB per entry on average in bytes); 0 turns the cache off.',
-    parse: (raw) => { if (!/^[0-9]+$/.test(raw)) throw new Error(`'${raw}' is not a whole number (0 turns the cache off)`); return Number(raw) },
+    parse: (raw) => {
+      if (!/^[0-9]+$/.test(raw)) throw new Error(`'${raw}' is not a whole number (0 turns the cache off)`)
+      if (Number(raw) > 10_000_000) throw new Error(`'${raw}' is more than 10000000 answers (about 20 GB); give a smaller number`)
+      return Number(raw)
+    },
   }),
   cacheMaxTtl: setting<number>({
     env: 'INCUS_DNS_CACHE_MAX_TTL', flag: 'cache-max-ttl', default: '1h',
@@ -333,7 +337,7 @@ export const SETTINGS = {
   tcpPressureIdleTimeout: setting<number>({
     env: 'INCUS_DNS_TCP_PRESSURE_IDLE_TIMEOUT', flag: 'tcp-pressure-idle-timeout', default: '1s',
     help: 'The TCP idle timeout while more than 3/4 of INCUS_DNS_TCP_MAX_CONNECTIONS are open (until fewer than half are).',
-    parse: parseDuration,
+    parse: (raw) => parseTimer(raw, 100, '100ms (0 would never close an idle connection)'),
   }),
 } as const
 

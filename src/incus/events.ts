@@ -6,6 +6,7 @@
  * events missed while away are never replayed. Each (re)connection goes to the member in use then: a stream
  * that fails tells the client, which may move to another member of the cluster (members.ts).
  */
+import { connect } from 'node:net'
 import WebSocket from 'ws'
 import type { Event } from './api.ts'
 import type { Scope } from './client.ts'
@@ -69,14 +70,15 @@ export class EventStream {
 
   #url(c: IncusConnection): string {
     const query = `type=lifecycle&${scopeQuery(this.#opts.scope)}`
-    if (c.kind === 'unix') return `ws+unix://${c.socketPath}:/1.0/events?${query}`
+    // Over a unix socket the path goes as an option, not in the URL: a '#', a space or a ':' in it broke ws+unix URLs.
+    if (c.kind === 'unix') return `ws://incus/1.0/events?${query}`
     return `${c.url.replace(/^https:/, 'wss:').replace(/\/$/, '')}/1.0/events?${query}`
   }
 
   #connect(): void {
     if (this.#stopped) return
     const c = this.#opts.connection()
-    const ws = new WebSocket(this.#url(c), c.kind === 'https' ? { ...tlsOptions(c), handshakeTimeout: 10_000 } : { handshakeTimeout: 10_000 })
+    const ws = new WebSocket(this.#url(c), c.kind === 'https' ? { ...tlsOptions(c), handshakeTimeout: 10_000 } : { createConnection: () => connect(c.socketPath), handshakeTimeout: 10_000 })
     this.#ws = ws
     let failed = false
     const fail = (reason: string): void => {

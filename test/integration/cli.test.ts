@@ -61,9 +61,9 @@ describe('incus-dns CLI', () => {
     expect(r.stderr.trim()).toBe(`incus-dns: ${dir}/example.org.zone:3: CAA tag 'is-sue' must be letters and digits (issue, issuewild, iodef, ...)`)
   })
 
-  it('names the setting when the zones folder is missing', () => {
+  it('names the setting when the zones folder is missing, and exits 2 as for any setting (issue 26, 7)', () => {
     const r = run(['--zones-dir', '/nonexistent/zones', '--listen', '127.0.0.1:0'])
-    expect(r.status).toBe(1)
+    expect(r.status).toBe(2)
     expect(r.stderr).toContain("INCUS_DNS_ZONES_DIR (--zones-dir): '/nonexistent/zones' is not a folder")
   })
 

@@ -43,6 +43,12 @@ interface Entry {
 export interface ParseOptions {
   /** Reads an $INCLUDE'd file (tests hand in their own); the default reads the disk. */
   readonly readFile?: (path: string) => string
+  /**
+   * Where to collect every problem of the file, one per bad line, reading on past each (`incus-dns check`
+   * names them all in one run); without it the first problem is thrown. Either way the parse throws when
+   * there was one.
+   */
+  readonly problems?: ZoneFileError[]
 }
 
 /** Where records came from: a file and the $INCLUDE chain to it, shared by all of that file's records. */
@@ -114,6 +120,7 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name, o
     try {
       for (const entry of entries(file, text)) {
         const fail = (problem: string): never => { throw new ZoneFileError(file, entry.line, problem, src.includedFrom) }
+        try {
         const toks = entry.tokens
         const first = toks[0] as Token
         if (!entry.inheritsOwner && !first.quoted && first.text.startsWith('$')) {
@@ -146,6 +153,11 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name, o
         }
 
         record(entry, fail)
+        } catch (err) {
+          // One bad line: noted, and the next one read, when every problem is wanted.
+          if (options.problems === undefined || !(err instanceof ZoneFileError)) throw err
+          options.problems.push(err)
+        }
       }
     } catch (err) {
       // The tokenizer's own errors (an unclosed quote, say) know their file but not how it was reached.
@@ -156,6 +168,7 @@ export function parseZoneFile(file: string, text: string, defaultOrigin: Name, o
     }
   }
   parseFile({ file, includedFrom: [] }, text, defaultOrigin, null, [resolve(file)])
+  if (options.problems !== undefined && options.problems.length > 0) throw options.problems[0] as ZoneFileError
 
   const soas = records.filter((r) => r.data.type === 'SOA')
   if (soas.length !== 1) {

@@ -12,6 +12,16 @@ import type { Name, Rec } from '../types.ts'
 import { parseZoneFile } from './parse.ts'
 import type { ParsedZone } from './parse.ts'
 
+/** A zone file's text; a folder or an unreadable file named `*.zone` is a problem with the fix, not a crash. */
+async function readZoneText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    throw new ZoneFileError(path, 1, code === 'EISDIR' ? 'is a folder, not a zone file; rename it so that its name does not end in .zone' : `cannot be read (${code}); check its permissions`)
+  }
+}
+
 /** Reads and parses every `*.zone` file in `dir` (sorted by name). Throws ZoneFileError on the first problem. */
 export async function readZoneDir(dir: string): Promise<ParsedZone[]> {
   const { zones, problems } = await readZoneFiles(dir)
@@ -31,11 +41,14 @@ export async function readZoneFiles(dir: string): Promise<{ zones: ParsedZone[];
   for (const f of files) {
     const path = join(dir, f)
     let zone: ParsedZone
+    const inFile: ZoneFileError[] = []
     try {
-      zone = parseZoneFile(path, await readFile(path, 'utf8'), canonicalName(basename(f, '.zone')))
+      zone = parseZoneFile(path, await readZoneText(path), canonicalName(basename(f, '.zone')), { problems: inFile })
     } catch (err) {
       if (!(err instanceof IncusDnsError)) throw err
-      problems.push(err)
+      // Every bad line of the file (and then what only the whole file shows, such as no SOA).
+      problems.push(...inFile)
+      if (!inFile.includes(err as ZoneFileError)) problems.push(err)
       continue
     }
     const other = apexes.get(zone.apex)

@@ -98,6 +98,8 @@ while :; do sleep 3600 & wait $!; done
       await env.real.incus(['config', 'device', 'add', 'from-containerfile', 'incus-socket', 'proxy', 'bind=instance',
         'listen=unix:/run/incus.socket', `connect=unix:${env.real.socket}`, 'uid=0', 'gid=0', 'mode=0600'])
       await env.real.incus(['config', 'device', 'add', 'from-containerfile', 'dns', 'proxy', `listen=udp:127.0.0.1:${port}`, 'connect=udp:127.0.0.1:5300'])
+      // The image's /app/zones is empty: the user's zone files are mounted there (the example ones, here).
+      await env.real.incus(['config', 'device', 'add', 'from-containerfile', 'zones', 'disk', `source=${join(ROOT, 'zones')}`, 'path=/app/zones', 'readonly=true'])
       await env.real.incus(['start', 'from-containerfile'])
     }, 400_000)
     afterAll(async () => {

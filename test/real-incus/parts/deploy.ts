@@ -13,7 +13,7 @@ import { freePort } from '../../helpers/net.ts'
 import { buildBusyboxImage, IMAGE } from '../../helpers/real-incus.ts'
 import { lag, observe } from '../../helpers/timeline.ts'
 import type { RealEnv } from '../real-incus.test.ts'
-import { rdata } from '../../helpers/answers.ts'
+import { ask, rdata } from '../../helpers/answers.ts'
 import { msUntil, S } from './common.ts'
 
 const ROOT = new URL('../../../', import.meta.url).pathname
@@ -49,6 +49,11 @@ export function deployTests(env: RealEnv): void {
 
     it('the script says where it answers', () => {
       expect(output).toContain(`incus-dns is answering in incus-dns: dig @127.0.0.1 -p ${port} <instance>.${S}`)
+    })
+
+    it("serves only the user's zones: without --zones, not the checkout's example zones (issue 26, 2)", async () => {
+      expect((await ask(port, 'www.example.org')).rcode).toBe(5) // REFUSED: no zone of ours
+      expect((await ask(port, S, 'SOA')).rcode).toBe(0)
     })
 
     it('answers from the host, over UDP and TCP, for an instance launched afterwards, within 1 s of each address', async () => {
