@@ -6,7 +6,8 @@
  * away. Worker threads get each new pair.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
+import { writeFileAtomicSync } from '../atomic-file.ts'
 import type { Logger } from 'pino'
 import type { Config } from '../config/settings.ts'
 import { Cookies } from '../dns/cookies.ts'
@@ -38,6 +39,9 @@ export function cookieKeeper(config: Pick<Config, 'cookies' | 'cookieSecret' | '
   if (file !== null) {
     try {
       const k = JSON.parse(readFileSync(file, 'utf8')) as Kept
+      // Anyone who reads the secret can make cookies that pass: say so when others may.
+      const mode = statSync(file).mode & 0o777
+      if ((mode & 0o077) !== 0) log.warn({ file, mode: mode.toString(8) }, `the cookie secret file can be read by others; make it private: chmod 600 ${file}`)
       if (/^[0-9a-f]{32}$/.test(k.current) && (k.previous === null || /^[0-9a-f]{32}$/.test(k.previous)) && typeof k.since === 'number') kept = k
       else log.warn({ file }, 'cookie secret file not usable; making a new secret')
     } catch (err) {
@@ -50,8 +54,8 @@ export function cookieKeeper(config: Pick<Config, 'cookies' | 'cookieSecret' | '
     if (file === null) return
     const { current, previous } = cookies.secrets
     try {
-      writeFileSync(`${file}.tmp`, JSON.stringify({ current: current.toString('hex'), previous: previous?.toString('hex') ?? null, since } satisfies Kept) + '\n', { mode: 0o600 })
-      renameSync(`${file}.tmp`, file)
+      // Written exclusively to a new temporary file, never through a link planted at a known name.
+      writeFileAtomicSync(file, JSON.stringify({ current: current.toString('hex'), previous: previous?.toString('hex') ?? null, since } satisfies Kept) + '\n', 0o600)
     } catch (err) {
       log.warn({ file, err: (err as Error).message }, 'could not keep the cookie secret; a restart will make a new one')
     }

@@ -1,9 +1,11 @@
 /**
  * @module incus/state-file
  * Warm restart: the last synced instances, kept on disk (written atomically: a temp file, then rename), so a
- * restart while Incus is unreachable still answers with the last known records until the first sync.
+ * restart while Incus is unreachable still answers with the last known records until the first sync. The
+ * temporary file is created exclusively under an unguessable name (atomic-file.ts).
  */
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../atomic-file.ts'
 import type { Logger } from 'pino'
 import type { Name } from '../zone/types.ts'
 import type { Network } from './api.ts'
@@ -29,9 +31,8 @@ export async function saveState(path: string, parts: StateParts): Promise<void> 
   // Of a network, only what views and reverse zones read: its name and subnets.
   const networks = parts.networks.map((n) => ({ name: n.name, type: n.type, managed: n.managed, config: pick(n.config, ['ipv4.address', 'ipv6.address']) }))
   const state: SavedState = { version: 1, savedAt: new Date().toISOString(), reverseZones: [...parts.reverseZones], instances: [...parts.instances], networks }
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, JSON.stringify(state) + '\n', { mode: 0o640 })
-  await rename(tmp, path)
+  // Written exclusively to a new temporary file, never through a link planted at a known name.
+  await writeFileAtomic(path, JSON.stringify(state) + '\n', 0o640)
 }
 
 /** The saved state, or null when there is none; throws on a file that exists but cannot be used. */
