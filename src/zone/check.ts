@@ -68,7 +68,8 @@ export function canonicalRdata(d: Rdata): Rdata {
     }
     case 'TXT':
       for (const s of d.strings) {
-        if (Buffer.byteLength(s, 'utf8') > 255) throw new ZoneDataError(`TXT string longer than 255 bytes: '${s.slice(0, 20)}...'`)
+        // Character-strings are octets, one per character (latin1): the one length rule for every source.
+        if (s.length > 255 || /[^\x00-\xff]/.test(s)) throw new ZoneDataError(`TXT string longer than 255 octets, or not octets: '${s.slice(0, 20)}...'`)
       }
       return { type: 'TXT', strings: [...d.strings] }
     case 'SOA':

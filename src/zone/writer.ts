@@ -91,7 +91,7 @@ export class WireWriter {
       case 'SRV': this.u16(d.priority); this.u16(d.weight); this.u16(d.port); this.name(d.target, false); break
       case 'TXT':
         for (const s of d.strings) {
-          const b = Buffer.from(s, 'utf8')
+          const b = Buffer.from(s, 'latin1') // one octet per character (file/parse.ts, update/message.ts)
           if (b.length > 255) throw new ZoneDataError(`TXT string of ${b.length} bytes at ${rec.name} (at most 255)`)
           this.u8(b.length); this.bytes(b)
         }

@@ -40,6 +40,8 @@ export const CASES: readonly Case[] = [
   { qname: 'example.org', qtype: 'MX', rcode: 'NOERROR', flags: AA, answer: ['example.org. 3600 IN MX 10 mail.example.org.'],
     additional: ['mail.example.org. 300 IN A 192.0.2.25', 'mail.example.org. 300 IN AAAA 2001:db8::25'] },
   { qname: 'example.org', qtype: 'TXT', rcode: 'NOERROR', flags: AA, answer: ['example.org. 3600 IN TXT "apex text"'] },
+  // Octets end to end (issue 26, 4): "a\200b" is 3 octets, "\195\169" 2, "\255" 1.
+  { qname: 'octets.example.org', qtype: 'TXT', rcode: 'NOERROR', flags: AA, answer: ['octets.example.org. 3600 IN TXT "a\\200b" "\\195\\169" "\\255"'] },
   { qname: '_sip._udp.example.org', qtype: 'SRV', rcode: 'NOERROR', flags: AA,
     answer: ['_sip._udp.example.org. 3600 IN SRV 10 60 5060 web.example.org.'], additional: [WEB_A, WEB_AAAA] },
   { qname: '80.2.0.192.in-addr.arpa', qtype: 'PTR', rcode: 'NOERROR', flags: AA,

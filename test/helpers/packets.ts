@@ -3,6 +3,7 @@
  * records so expected answers read like dig output.
  */
 import dns2 from 'dns2'
+import { readMessage } from '../../src/dns/wire.ts'
 
 const { Packet } = dns2
 
@@ -84,6 +85,20 @@ export function decode(buf: Buffer): Decoded {
       opt = { size: r.class as number, extRcode: ttl >>> 24, version: (ttl >>> 16) & 0xff, do: (ttl & 0x8000) !== 0 }
     } else additional.push(present(r))
   }
+  // TXT as dig shows it, from the octets (dns2 decodes them as UTF-8, which loses what is not).
+  const refs = readMessage(buf)?.records ?? []
+  const txt = (r: Record<string, unknown>, k: number): string => {
+    const ref = refs[k]
+    if (r.type !== 16 || ref === undefined || ref.type !== 16) return present(r)
+    const head = present({ ...r, type: 16, data: [] }).replace(/ ""$/, '').replace(/ $/, '')
+    const strings: string[] = []
+    for (let o = ref.rdataOffset, end = ref.rdataOffset + ref.rdataLength; o < end;) {
+      const n = buf[o] as number
+      strings.push(digString(buf.subarray(o + 1, o + 1 + n)))
+      o += 1 + n
+    }
+    return `${head} ${strings.join(' ')}`
+  }
   const q = p.questions[0]
   return {
     id: buf.readUInt16BE(0),
@@ -91,8 +106,8 @@ export function decode(buf: Buffer): Decoded {
     flags: { qr: (b2 & 0x80) !== 0, opcode: (b2 >> 3) & 0x0f, aa: (b2 & 4) !== 0, tc: (b2 & 2) !== 0, rd: (b2 & 1) !== 0, ra: (b3 & 0x80) !== 0, cd: (b3 & 0x10) !== 0 },
     qdcount: buf.readUInt16BE(4),
     question: q === undefined ? '' : `${q.name}. ${typeName(q.type)}`,
-    answer: p.answers.map(present),
-    authority: p.authorities.map(present),
+    answer: p.answers.map((r, k) => txt(r, k)),
+    authority: p.authorities.map((r, k) => txt(r, p.answers.length + k)),
     additional,
     opt,
   }
@@ -109,6 +124,13 @@ function optTtl(buf: Buffer): number {
 
 function typeName(code: number): string {
   return Object.entries(TYPES).find(([, c]) => c === code)?.[0] ?? `TYPE${code}`
+}
+
+/** A character-string as dig writes it: quoted, `"` and `\` escaped, other octets outside printable ASCII as \DDD. */
+function digString(b: Uint8Array): string {
+  let s = '"'
+  for (const c of b) s += c === 0x22 || c === 0x5c ? `\\${String.fromCharCode(c)}` : c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : `\\${String(c).padStart(3, '0')}`
+  return `${s}"`
 }
 
 /** dig-style presentation of one decoded record, owner lowercased. */

@@ -386,8 +386,13 @@ function* entries(file: string, text: string): Generator<Entry> {
           i += 2
           continue
         }
-        value += d
-        i++
+        // Text is octets (RFC 1035 5.1): a character beyond ASCII stands for its UTF-8 octets, each kept as one
+        // character (latin1), as \DDD keeps its one octet; every writer then writes one octet per character.
+        const code = text.codePointAt(i) as number
+        if (code < 0x80) { value += d; i++; continue }
+        const ch = String.fromCodePoint(code)
+        value += Buffer.from(ch, 'utf8').toString('latin1')
+        i += ch.length
       }
       tokens.push(escaped ? { text: value, quoted, escaped, raw: text.slice(start, i) } : { text: value, quoted, escaped })
       if (quoted) i++ // the closing quote
