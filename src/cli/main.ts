@@ -97,6 +97,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const store = new ZoneStore({
     onShadow: (name, type, winner, loser) => log.warn({ name, type, winner, loser }, 'zone file records win over live ones for this name and type'),
     onZoneChanged: (apex) => notifier?.zoneChanged(apex),
+    onOversize: (name, type, kept, total) => log.warn({ name, type, kept, total }, `an RRset too big for any DNS message: answered with the first ${kept} of its ${total} records and TC set; split it over several names`),
     journalSize: config.ixfrJournal,
   })
   // Split horizon: a store per view, written through `writer` for what they share (zone/views.ts).

@@ -9,7 +9,7 @@
  * (DNS cookies, only for a query that carries one).
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
-import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
+import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, PARTIAL, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
 import { DROP, FORWARD, Reply, SEND, HANDOFF } from './reply.ts'
@@ -283,7 +283,8 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   // Header: QR, echo opcode/RD (RFC 1035 4.1.1), our AA (not on a referral) and rcode. CD is cleared, as Knot
   // and NSD do: an authoritative answer has no validation to skip (RFC 4035 3.1.6 is for a resolver's answers).
   const referral = (rc & REFERRAL) !== 0
-  req[2] = 0x80 | (b2 & 0x79) | (referral ? 0 : AA) | tc
+  // TC: nothing fits (`tc`), or an RRset too big for any message, whose records that fit follow (PARTIAL).
+  req[2] = 0x80 | (b2 & 0x79) | (referral ? 0 : AA) | tc | ((rc & PARTIAL) >> 4)
   req[3] = rc & 0x0f
   out.head = headOf(req, qend)
   if (tc !== 0) {

@@ -6,7 +6,7 @@
  * `read`, so the store can recompile this owner when one of those names changes.
  */
 import { readName, wireLength } from './name.ts'
-import { compiled, RCODE_NOERROR, RCODE_NXDOMAIN, REFERRAL } from './table.ts'
+import { compiled, PARTIAL, RCODE_NOERROR, RCODE_NXDOMAIN, REFERRAL } from './table.ts'
 import type { Compiled, ZoneNegative } from './table.ts'
 import { RecordType, typeCode } from './types.ts'
 import type { Name, Rec, TypeName } from './types.ts'
@@ -14,6 +14,13 @@ import { WireWriter } from './writer.ts'
 
 export const QTYPE_ANY = 255
 const MAX_CHAIN = 16
+/**
+ * The most a body's answers may take: a message is at most 65535 octets (RFC 1035 4.2.2), less the header, the
+ * longest question (a 255-octet name, type, class) and room for an OPT record with its options (NSID, a
+ * cookie, a client subnet). An RRset larger than this is answered with the records that fit (PARTIAL).
+ */
+export const MAX_ANSWER_BYTES = 65535 - 12 - 259 - 512
+
 /** RRsets up to this size are answered round-robin (one precompiled body per rotation). */
 const MAX_ROTATIONS = 16
 
@@ -193,6 +200,7 @@ export function encodeAnswer(
   negative: ZoneNegative | null, synthesized = false, authority: readonly Rec[] = [],
 ): Compiled {
   const first = encodeBody(qname, answer, additional, synthesized, authority)
+  if (first.partial) return compiled(rcode | PARTIAL, first.an, 0, first.body, first.answerBytes, negative, null, 0)
   const last = answer.at(-1)
   let rotations: Buffer[] | null = null
   if (last !== undefined && last.length > 1 && last.length <= MAX_ROTATIONS) {
@@ -204,14 +212,20 @@ export function encodeAnswer(
   return compiled(rcode, first.an, first.ar, first.body, first.answerBytes, negative, rotations, authority.length)
 }
 
-function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean, authority: readonly Rec[]): { body: Buffer; an: number; ar: number; answerBytes: number } {
+function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean, authority: readonly Rec[]): { body: Buffer; an: number; ar: number; answerBytes: number; partial: boolean } {
   // Synthesised from a wildcard: neither the asked name's length nor its labels are known, so the owner is a
   // pointer to the question and every other name is written in full (no pointer into the body either).
   const w = synthesized ? new WireWriter(0, null) : bodyWriter(qname)
   let an = 0
   for (const set of answer) {
     const ttl = rrsetTtl(set)
-    for (const rec of set) { w.record(rec, ttl, rec.name === qname ? 12 : null); an++ }
+    for (const rec of set) {
+      const before = w.length
+      w.record(rec, ttl, rec.name === qname ? 12 : null)
+      // Too big for any message: the records that fit, nothing after them, and TC (RFC 2181 9).
+      if (w.length > MAX_ANSWER_BYTES) { w.truncate(before); return { body: w.finish(), an, ar: 0, answerBytes: before, partial: true } }
+      an++
+    }
   }
   if (authority.length > 0) {
     const ttl = rrsetTtl(authority)
@@ -223,7 +237,7 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
     const ttl = rrsetTtl(set)
     for (const rec of set) { w.record(rec, ttl, null); ar++ }
   }
-  return { body: w.finish(), an, ar, answerBytes }
+  return { body: w.finish(), an, ar, answerBytes, partial: false }
 }
 
 /** A writer for the bytes after the question of `qname`, compressing against it. */

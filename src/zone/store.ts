@@ -7,16 +7,17 @@
 import { ZoneDataError } from '../errors.ts'
 import { checkOwnerRecords } from './check.ts'
 import { belowFlag, dnameEntry, dnameTarget, wildcardOwner, wildcardParent } from './adjust.ts'
-import { compileName, encodeNegativeSoa } from './compile.ts'
+import { compileName, encodeNegativeSoa, QTYPE_ANY } from './compile.ts'
 import { nextSerial, serialAfter, served, ZoneJournal } from './journal.ts'
 import type { JournalEntry } from './journal.ts'
 import type { NameAnswers, ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
-import { AnswerTable, negativeAnswer, packEntry, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
+import { AnswerTable, negativeAnswer, packEntry, PARTIAL, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
 import type { NameEntry } from './table.ts'
 import { DnameTargets, Readers } from './depends.ts'
 import { merged } from './precedence.ts'
 import type { Owner } from './precedence.ts'
+import { typeName } from './types.ts'
 import type { Name, Rec, SoaData, SourceId, TypeName } from './types.ts'
 
 /** What a source (zone files, Incus) may do to the zone. */
@@ -59,6 +60,8 @@ export interface ZoneStoreOptions {
   readonly onZoneChanged?: (apex: Name, serial: number) => void
   /** Serial changes kept per zone for IXFR; older ones make a secondary fall back to AXFR. */
   readonly journalSize?: number
+  /** Called once per name and type whose RRset is too big for any message (the records that fit are answered, TC set). */
+  readonly onOversize?: (name: Name, type: TypeName, kept: number, total: number) => void
 }
 
 export class ZoneStore implements ZoneWriter {
@@ -78,12 +81,16 @@ export class ZoneStore implements ZoneWriter {
   readonly #onShadow: ShadowListener | undefined
   readonly #onZoneChanged: ((apex: Name, serial: number) => void) | undefined
   readonly #journalSize: number
+  readonly #onOversize: ZoneStoreOptions['onOversize']
+  /** `name type` of the RRsets already said to be too big for a message. */
+  readonly #oversize = new Set<string>()
 
   constructor(options: ZoneStoreOptions = {}) {
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000))
     this.#onShadow = options.onShadow
     this.#onZoneChanged = options.onZoneChanged
     this.#journalSize = options.journalSize ?? 100
+    this.#onOversize = options.onOversize
   }
 
   // ---- ZoneWriter ----
@@ -400,6 +407,15 @@ export class ZoneStore implements ZoneWriter {
     }
     const read = (n: Name): void => { reads.add(n) }
     const result = compileName(name, view, read)
+    if (result !== null) {
+      for (const [code, c] of result.byType) {
+        if ((c.rcode & PARTIAL) === 0 || code === QTYPE_ANY) continue
+        const type = typeName(code)
+        if (this.#oversize.has(`${name} ${type}`)) continue
+        this.#oversize.add(`${name} ${type}`)
+        this.#onOversize?.(name, type, c.an, view.rrsets(name)?.get(type)?.length ?? c.an)
+      }
+    }
     // What the names below this one that do not exist get (adjust.ts), filed under this name in `wildcards`
     // and worked out here only: at or below a zone cut, the referral; a DNAME's target; or what a wildcard
     // `*.<name>` synthesises (compiled from the wildcard's records, which mark this name dirty when they move).

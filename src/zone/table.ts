@@ -78,6 +78,12 @@ export const REFERRAL = 0x80
  * then the cut's NS and glue, RFC 1034 4.3.2 step 3a then 3b). No SOA; `answer bytes` covers the authority.
  */
 export const WITH_AUTHORITY = 0x40
+/**
+ * Set in a descriptor's rcode byte: the answer RRset is too big for any message, and the body holds the records
+ * that fit (RFC 2181 9: a partial RRset may be left in a response with TC set). The hot path sets TC, over TCP
+ * too: `(rc & PARTIAL) >> 4` is the header's TC bit.
+ */
+export const PARTIAL = 0x20
 const SLOT = 8
 /** Header byte 2's AA bit: set on every answer from our zones. */
 export const AA = 0x04

@@ -37,6 +37,13 @@ export class WireWriter {
 
   get length(): number { return this.#len }
 
+  /** Drops what was written after `length` (a record that did not fit), and the names it added for compression. */
+  truncate(length: number): void {
+    this.#len = length
+    if (this.#dict === null) return
+    for (const [name, at] of this.#dict) if (at >= this.#base + length) this.#dict.delete(name)
+  }
+
   #room(n: number): void {
     if (this.#len + n <= this.#buf.length) return
     const next = Buffer.allocUnsafeSlow(Math.max(this.#buf.length * 2, this.#len + n))

@@ -15,7 +15,9 @@ import { writeFileAtomic } from '../../src/atomic-file.ts'
 import { cookieKeeper } from '../../src/cli/cookies.ts'
 import { saveState } from '../../src/incus/state-file.ts'
 import { SimIncus } from '../../src/sim/server.ts'
+import { dig } from '../helpers/dig.ts'
 import { captureLog, startWithIncus } from '../helpers/incus.ts'
+import { startServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/net.ts'
 import { ZONES_DIR } from '../conformance/cases.ts'
 
@@ -46,6 +48,30 @@ describe('the production path (issue 26)', () => {
       await gone
     }
   }, 20_000)
+
+  it('5: an RRset too big for any message: over TCP the records that fit, TC set, said once in the log; over UDP TC', async () => {
+    const dir = tmp()
+    const srv = Array.from({ length: 4000 }, (_, i) => `_x._tcp IN SRV 0 1 ${1000 + i} host${i}.example.net.`).join('\n')
+    writeFileSync(join(dir, 'example.net.zone'), `$TTL 300\n@ SOA ns hostmaster 1 7200 900 1209600 300\n${srv}\n`)
+    const { log, lines } = captureLog()
+    const server = await startServer(dir, [], {}, log)
+    try {
+      const tcp = await dig('127.0.0.1', server.port, '_x._tcp.example.net', 'SRV', { tcp: true })
+      expect(tcp.rcode).toBe('NOERROR')
+      expect(tcp.flags).toContain('tc')
+      expect(tcp.answer.length).toBeGreaterThan(1000)
+      expect(tcp.answer.length).toBeLessThan(4000)
+      expect(tcp.raw).not.toMatch(/malformed|parse/i)
+      const udp = await dig('127.0.0.1', server.port, '_x._tcp.example.net', 'SRV', { args: ['+ignore'] })
+      expect(udp.flags).toContain('tc')
+      expect(udp.answer).toEqual([])
+      await dig('127.0.0.1', server.port, '_x._tcp.example.net', 'SRV', { tcp: true })
+      const warned = lines.filter((l) => String(l.msg).startsWith('an RRset too big for any DNS message'))
+      expect(warned).toEqual([expect.objectContaining({ name: '_x._tcp.example.net', type: 'SRV', kept: tcp.answer.length, total: 4000 })])
+    } finally {
+      await server.stop()
+    }
+  })
 
   it('6: check says what start-up says of a misspelt variable, and reads --env-file as the unit does', () => {
     const r = run(['check', '--zones-dir', ZONES_DIR, '--incus-socket', 'none'], { INCUS_DNS_RRL_LOGONLY: 'true' })
