@@ -134,8 +134,14 @@ export function status(src: StatusSources): Status {
   const pollEvery = `${Math.round((i?.pollIntervalMs ?? 0) / 1000)} s`
   for (const m of [...(i?.records.instances.keys() ?? [])].sort().map((k) => i?.records.settled(k) as Mapped)) {
     const refused = refusals.filter((r) => r.instance === m.key)
-    const note = refused.length === 0 ? '' : `; refused: ${refused.map((r) => `${r.key}=${r.name} (${r.reason})`).join(', ')}`
-    const names = m.hostname === null ? [] : [m.hostname, ...(m.wildcard === true ? [`*.${m.hostname}`] : []), ...(m.service !== undefined ? [m.service] : []), ...(m.caddy !== undefined && i?.caddyProxy !== null ? [m.caddy] : []), ...m.aliases]
+    // The names a query gets this instance for; the others it claims are said, with why not.
+    const standing = i?.records.standing(m.key) ?? []
+    const lost = standing.filter((s) => !s.answers)
+    const note = (refused.length === 0 ? '' : `; refused: ${refused.map((r) => `${r.key}=${r.name} (${r.reason})`).join(', ')}`) +
+      (lost.length === 0 || m.skipped !== null ? '' : `; not answered: ${lost.map((s) => `${s.name} (${s.why ?? ''})`).join(', ')}`)
+    const names = m.skipped !== null
+      ? (m.hostname === null ? [] : [m.hostname, ...(m.service !== undefined ? [m.service] : []), ...m.aliases])
+      : standing.filter((s) => s.answers).map((s) => s.name)
     if (m.skipped !== null) {
       instances.push({ instance: m.key, status: m.status ?? '', state: why(m.skipped), names, ipv4: null, ipv6: null, detail: m.skipped + note, views: [], member: m.location ?? '' })
       continue

@@ -113,6 +113,35 @@ export class InstanceRecords {
 
   get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
 
+  /**
+   * Each name an instance claims (its own, through a key, as a service or an alias; not PTRs or SRV) and whether a
+   * query for it gets this instance, with why not: what the status page says a name does is what a query gets.
+   */
+  standing(key: string): { name: Name; answers: boolean; why: string | null }[] {
+    const owned = this.#owned.get(key) ?? []
+    const out: { name: Name; answers: boolean; why: string | null }[] = []
+    for (let i = 0; i < owned.length; i += 2) {
+      const name = owned[i] as Name
+      const how = owned[i + 1] as Claim
+      if (how === 'ptr' || how === 'srv') continue
+      const kinds = new Set<string>()
+      const c = this.#claims.get(name) ?? []
+      for (let k = 0; k < c.length; k += 2) if (c[k] !== key) kinds.add(c[k + 1] as string)
+      const host = this.hostnameWinner(name)
+      let why: string | null = null
+      if (how === 'own' || how === 'hostname') why = host === key ? null : `${name} is answered for ${host ?? '?'}`
+      else if (host !== null) why = `${name} is the name of instance ${host}`
+      else if (how === 'service') {
+        const replicas = c.filter((_, k) => k % 2 === 0 && c[k + 1] === 'service').sort(this.#compare).map((k) => this.settled(k) as Mapped)
+        const sel = selectService(replicas)
+        why = sel.served.some((m) => m.key === key) ? null : sel.otherStacks.some((m) => m.key === key) ? `stack '${sel.stack}' keeps ${name}` : `withheld from ${name} by its health`
+      } else if (how === 'caddy') why = kinds.has('service') ? `${name} is a service's name` : null
+      else why = kinds.has('service') ? `${name} is a service's name` : kinds.has('caddy') ? `${name} is a name Caddy routes` : null
+      out.push({ name, answers: why === null, why })
+    }
+    return out
+  }
+
   /** Addresses held by instances on two cluster members (their PTR owner), with the instances: no PTR is given. */
   sharedAddresses(): { ptr: Name; instances: string[] }[] {
     return [...this.#shared].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ptr, instances]) => ({ ptr, instances }))

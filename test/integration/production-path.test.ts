@@ -17,7 +17,8 @@ import { saveState } from '../../src/incus/state-file.ts'
 import { SimIncus } from '../../src/sim/server.ts'
 import { dig } from '../helpers/dig.ts'
 import { captureLog, startWithIncus } from '../helpers/incus.ts'
-import { startServer } from '../helpers/server.ts'
+import { startServer, statusOf } from '../helpers/server.ts'
+import { ask, rdata } from '../helpers/answers.ts'
 import { waitFor } from '../helpers/net.ts'
 import { ZONES_DIR } from '../conformance/cases.ts'
 
@@ -70,6 +71,33 @@ describe('the production path (issue 26)', () => {
       expect(warned).toEqual([expect.objectContaining({ name: '_x._tcp.example.net', type: 'SRV', kept: tcp.answer.length, total: 4000 })])
     } finally {
       await server.stop()
+    }
+  })
+
+  it('9: what the status page says a name does is what a query gets: a hostname outside every zone, a losing stack\'s replica', async () => {
+    const sim = new SimIncus()
+    const socket = join(tmp(), 'incus.socket')
+    await sim.listenUnix(socket)
+    sim.launch({ name: 'outside', ipv4: '10.42.0.5', config: { 'user.dns.hostname': 'outside.example.net.' } })
+    sim.launch({ name: 'a-1', ipv4: '10.42.0.6', config: { 'user.label.incus-compose.project': 'a', 'user.label.incus-compose.service': 'web' } })
+    sim.launch({ name: 'b-1', ipv4: '10.42.0.7', config: { 'user.label.incus-compose.project': 'b', 'user.label.incus-compose.service': 'web' } })
+    const { server } = await startWithIncus(ZONES, ['--incus-socket', socket, '--suffix', 'incus.example.org'])
+    try {
+      await waitFor(() => server.incus?.ready === true, 5000)
+      const s = await statusOf(server)
+      const row = (k: string) => s.instances.find((r) => r.instance === k)
+      // outside.example.net is in no zone: REFUSED to a query, and not among the names the page says answer.
+      expect((await ask(server.port, 'outside.example.net')).rcode).toBe(5)
+      expect(row('default/outside')?.names).toEqual(['outside.incus.example.org'])
+      expect(row('default/outside')?.detail).toContain('refused: user.dns.hostname=outside.example.net (no-zone)')
+      // b-1 lost web.incus.example.org to stack a: the query gets a-1 only, and the page says so.
+      expect(await rdata(server.port, 'web.incus.example.org')).toEqual(['10.42.0.6'])
+      expect(row('default/b-1')?.names).toEqual(['b-1.incus.example.org'])
+      expect(row('default/b-1')?.detail).toContain("not answered: web.incus.example.org (stack 'a' keeps web.incus.example.org)")
+      expect(row('default/a-1')?.names).toEqual(['a-1.incus.example.org', 'web.incus.example.org'])
+    } finally {
+      await server.stop()
+      await sim.close()
     }
   })
 
