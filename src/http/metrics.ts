@@ -72,7 +72,7 @@ export const METRICS = [
   ['incus_dns_zone_serial', 'gauge', 'zone', 'SOA serial served for each zone.'],
   ['incus_dns_incus_syncs_total', 'counter', 'result', 'Full syncs with Incus, by result (success, failure).'],
   ['incus_dns_incus_last_sync_timestamp_seconds', 'gauge', '', 'When the last successful full sync finished (0: none yet).'],
-  ['incus_dns_incus_last_sync_age_seconds', 'gauge', '', 'Seconds since the last successful full sync with Incus (-1 before the first).'],
+  ['incus_dns_incus_last_sync_age_seconds', 'gauge', '', 'Seconds since the last successful full sync with Incus (-1 before the first; absent without Incus).'],
   ['incus_dns_incus_last_sync_duration_seconds', 'gauge', '', 'How long the last successful full sync with Incus took (with several remotes, the longest).'],
   ['incus_dns_incus_last_sync_bytes', 'gauge', '', 'Bytes the last successful full sync read from Incus (with several remotes, summed).'],
   ['incus_dns_incus_publish_lag_seconds', 'histogram', 'via', 'From an Incus change to its names being published: via=event from the lifecycle event\'s timestamp, via=address from the last look that did not see the address yet (addresses arrive with no event).'],
@@ -145,7 +145,8 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   const lastSync = (): number => (all.length === 0 || all.some((s) => s.stats.lastSyncAt === 0) ? 0 : Math.min(...all.map((s) => s.stats.lastSyncAt)))
   add('incus_dns_incus_syncs_total', () => [{ labels: { result: 'success' }, value: sum((s) => s.stats.syncs) }, { labels: { result: 'failure' }, value: sum((s) => s.stats.syncErrors) }])
   add('incus_dns_incus_last_sync_timestamp_seconds', () => [{ value: lastSync() / 1000 }])
-  add('incus_dns_incus_last_sync_age_seconds', () => [{ value: i === null || lastSync() === 0 ? -1 : (Date.now() - lastSync()) / 1000 }])
+  // No sample at all without Incus (zone files only): -1 there read as "never synced" to IncusDnsSyncStale.
+  add('incus_dns_incus_last_sync_age_seconds', () => (i === null ? [] : [{ value: lastSync() === 0 ? -1 : (Date.now() - lastSync()) / 1000 }]))
   add('incus_dns_incus_last_sync_duration_seconds', () => [{ value: Math.max(0, ...all.map((s) => s.stats.lastSyncMs)) / 1000 }])
   add('incus_dns_incus_last_sync_bytes', () => [{ value: sum((s) => s.stats.lastSyncBytes) }])
   add('incus_dns_incus_publish_lag_seconds', () => (['event', 'address'] as const).flatMap((via) =>
