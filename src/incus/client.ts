@@ -84,7 +84,10 @@ export class IncusClient {
       try {
         return await this.#get<T>(conn, path)
       } catch (err) {
-        if (!(err instanceof IncusUnreachableError) || conn.kind !== 'https' || attempt >= tries || !this.memberFailed(conn.url, err.message)) throw err
+        if (!(err instanceof IncusUnreachableError) || conn.kind !== 'https' || attempt >= tries) throw err
+        // Moved already (the event stream found that member dead first): try the one in use now.
+        if (this.connection.kind === 'https' && this.connection.url !== conn.url) continue
+        if (!this.memberFailed(conn.url, err.message)) throw err
       }
     }
   }

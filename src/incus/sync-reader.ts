@@ -95,7 +95,10 @@ export class SyncReader {
         // The worker forgets those keys on the first try whatever happens; later tries need not repeat them.
         return await this.read(conn.kind === 'https' ? conn.url : null, attempt === 1 ? forget : [])
       } catch (err) {
-        if (!(err instanceof SyncReadError) || !err.unreachable || conn.kind !== 'https' || attempt >= tries || !client.memberFailed(conn.url, err.message)) throw err
+        if (!(err instanceof SyncReadError) || !err.unreachable || conn.kind !== 'https' || attempt >= tries) throw err
+        // Moved already (the event stream found that member dead first): read from the one in use now.
+        if (client.connection.kind === 'https' && client.connection.url !== conn.url) continue
+        if (!client.memberFailed(conn.url, err.message)) throw err
       }
     }
   }

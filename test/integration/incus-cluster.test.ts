@@ -82,10 +82,13 @@ describe.skipIf(!havePeer('openssl', 'openssl'))('an Incus cluster (simulated): 
 
   it('a first URL that does not answer is passed over at start', async () => {
     const dead = await freePort()
-    const { server: dns } = await start([`https://127.0.0.1:${dead}`, `https://127.0.0.1:${ports[2]}`])
+    const { server: dns, lines } = await start([`https://127.0.0.1:${dead}`, `https://127.0.0.1:${ports[2]}`])
     await waitFor(() => dns.incus?.ready === true, 5000)
     expect(dns.incus?.client.connection.kind === 'https' && dns.incus.client.connection.url).toBe(`https://127.0.0.1:${ports[2]}`)
     expect(await rdata(dns.port, `c3.${S}`)).toEqual(['10.42.0.3'])
+    // A sync fails only when no member answers: moving on from the dead one is a warning, not a failed sync (issue 26, 11).
+    expect(lines.filter((l) => l.msg === 'Incus sync failed; keeping the last good records')).toEqual([])
+    expect(dns.incus?.stats.syncErrors).toBe(0)
   })
 
   it('instance-migrated before the database names the new member: read again, the new member and address follow', async () => {
