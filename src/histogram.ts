@@ -54,6 +54,24 @@ export function quantileSince(now: Histogram, before: Histogram | null, bounds: 
   return bounds[bounds.length - 1] ?? null
 }
 
+/**
+ * The upper bound of the bucket the q-quantile of what was counted since `before` falls in: what a histogram
+ * can say without inventing (a p99 of "99 µs" interpolated in the 50-100 µs bucket says more than was
+ * measured; "≤ 100 µs" does not). Infinity for the +Inf bucket; null when nothing was counted.
+ */
+export function quantileBound(now: Histogram, before: Histogram | null, bounds: readonly number[], q: number): number | null {
+  const counts = Array.from(now.counts, (c, i) => c - (before?.counts[i] ?? 0))
+  const total = counts.reduce((a, b) => a + b, 0)
+  if (total <= 0) return null
+  const rank = q * total
+  let seen = 0
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i] as number
+    if (seen >= rank && (counts[i] as number) > 0) return i < bounds.length ? bounds[i] as number : Infinity
+  }
+  return Infinity
+}
+
 /** A copy to compare a later reading with. */
 export function snapshot(h: Histogram): Histogram {
   return { counts: Float64Array.from(h.counts), sum: h.sum, count: h.count }

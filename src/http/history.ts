@@ -1,13 +1,14 @@
 /**
  * @module http/history
  * The last 15 minutes for the status page's graphs, kept in a fixed ring in memory: every 10 s, the responses
- * per second by rcode, the answer latency's p50 and p99, and the Incus publish lag's p99 over those 10 s,
+ * per second by rcode, the answer latency's p50 and p99, and the Incus publish lag's p99 over those 10 s (as the
+ * histogram bucket bounds they fall under),
  * worked out from the same counters /metrics reads (summed over worker threads). 90 samples of a few numbers:
  * nothing grows.
  */
 import { LATENCY_BUCKETS } from '../dns/stats.ts'
 import type { DnsStats } from '../dns/stats.ts'
-import { quantileSince, snapshot } from '../histogram.ts'
+import { quantileBound, snapshot } from '../histogram.ts'
 import type { Histogram } from '../histogram.ts'
 import { LAG_BUCKETS } from '../incus/lag.ts'
 
@@ -19,10 +20,13 @@ export interface Sample {
   readonly at: number
   /** Responses per second over the interval, by GRAPHED_RCODES order. */
   readonly perSecond: readonly number[]
-  /** Answer latency over the interval (s), null when nothing was answered. */
+  /**
+   * Answer latency over the interval (s): the upper bound of the histogram bucket the quantile is in (what
+   * was measured: p99 ≤ 100 µs), Infinity past the last bound; null when nothing was answered.
+   */
   readonly p50: number | null
   readonly p99: number | null
-  /** Publish lag p99 over the interval (s), null when nothing was published. */
+  /** Publish lag p99 over the interval (s), a bucket's upper bound as above; null when nothing was published. */
   readonly lagP99: number | null
 }
 
@@ -54,9 +58,9 @@ export class History {
     this.#ring[this.#next] = {
       at: now,
       perSecond: GRAPHED_RCODES.map(([, code]) => Math.max(0, ((reading.responses[code] ?? 0) - (last.responses[code] ?? 0)) / seconds)),
-      p50: quantileSince(reading.latency, last.latency, LATENCY_BUCKETS, 0.5),
-      p99: quantileSince(reading.latency, last.latency, LATENCY_BUCKETS, 0.99),
-      lagP99: quantileSince(reading.lag, last.lag, LAG_BUCKETS, 0.99),
+      p50: quantileBound(reading.latency, last.latency, LATENCY_BUCKETS, 0.5),
+      p99: quantileBound(reading.latency, last.latency, LATENCY_BUCKETS, 0.99),
+      lagP99: quantileBound(reading.lag, last.lag, LAG_BUCKETS, 0.99),
     }
     this.#next = (this.#next + 1) % SAMPLES
   }

@@ -34,7 +34,8 @@ export async function startHttp(at: ListenAddress, routes: HttpRoutes, log: Logg
   const server = http.createServer((req, res) => {
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'Content-Type': 'application/json' })
-      res.end(JSON.stringify(body) + '\n')
+      // A quantile past a histogram's last bucket is Infinity: '+Inf', as Prometheus names that bucket (JSON has no Infinity).
+      res.end(JSON.stringify(body, (_k, v: unknown) => (v === Infinity ? '+Inf' : v)) + '\n')
     }
     const [path, search] = (req.url ?? '/').split('?')
     if (req.method !== 'GET' && req.method !== 'HEAD') { json(405, { error: 'only GET' }); return }

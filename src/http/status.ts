@@ -15,6 +15,8 @@ import type { Mapped } from '../incus/map.ts'
 import { REFUSED_SKIP } from '../incus/name-rules.ts'
 import type { Refusal } from '../incus/name-rules.ts'
 import type { ServiceRow } from '../incus/services.ts'
+import { LATENCY_BUCKETS } from '../dns/stats.ts'
+import { LAG_BUCKETS } from '../incus/lag.ts'
 import { lineChart } from './graphs.ts'
 import { escapeHtml } from './html.ts'
 import { GRAPHED_RCODES, SAMPLE_MS, SAMPLES } from './history.ts'
@@ -214,8 +216,9 @@ function graphs(history: readonly Sample[]): string {
   const window = SAMPLES * SAMPLE_MS
   return `<h2>Last 15 minutes</h2>\n<div class="graphs">${[
     lineChart('Responses per second', times, GRAPHED_RCODES.map(([name], i) => ({ name, color: RCODE_COLOURS[i] as string, values: history.map((h) => h.perSecond[i] ?? 0) })), perSecond, window, now),
-    lineChart('Answer latency (UDP)', times, [{ name: 'p50', color: '#27c', values: history.map((h) => h.p50) }, { name: 'p99', color: '#c27', values: history.map((h) => h.p99) }], duration, window, now),
-    lineChart('Incus publish lag (p99)', times, [{ name: 'p99', color: '#72c', values: history.map((h) => h.lagP99) }], duration, window, now),
+    // Log scales by decade, from the first bucket bound: one slow sample leaves the steady microseconds readable.
+    lineChart('Answer latency (UDP)', times, [{ name: 'p50', color: '#27c', values: history.map((h) => h.p50) }, { name: 'p99', color: '#c27', values: history.map((h) => h.p99) }], duration, window, now, { log: { floor: LATENCY_BUCKETS[0] }, legendPrefix: '≤ ' }),
+    lineChart('Incus publish lag (p99)', times, [{ name: 'p99', color: '#72c', values: history.map((h) => h.lagP99) }], duration, window, now, { log: { floor: LAG_BUCKETS[0] }, legendPrefix: '≤ ' }),
   ].join('')}</div>`
 }
 
