@@ -17,8 +17,12 @@ export interface Unbound {
   stop(): Promise<void>
 }
 
-/** `ready` is polled until true (10 s at most) before this returns. */
-export async function startUnbound(o: { suffix: string; stubPort: number; server?: readonly string[]; modules?: string; ready: (port: number) => Promise<boolean> }): Promise<Unbound> {
+/**
+ * `ready` is polled until true (10 s at most) before this returns. `reverse`: reverse zones (e.g.
+ * 10.in-addr.arpa) also sent to incus-dns, as docs/resolvers.md's recipe does for PTRs: unbound answers the
+ * private ranges' reverse zones itself unless told `nodefault`.
+ */
+export async function startUnbound(o: { suffix: string; stubPort: number; server?: readonly string[]; modules?: string; reverse?: readonly string[]; ready: (port: number) => Promise<boolean> }): Promise<Unbound> {
   const dir = mkdtempSync(join(tmpdir(), 'incus-dns-unbound-'))
   const port = await freePort()
   writeFileSync(join(dir, 'unbound.conf'), [
@@ -27,7 +31,8 @@ export async function startUnbound(o: { suffix: string; stubPort: number; server
     '  access-control: 127.0.0.0/8 allow', `  module-config: "${o.modules ?? 'iterator'}"`, '  do-not-query-localhost: no',
     ...(o.server ?? []).map((l) => `  ${l}`),
     `  domain-insecure: "${o.suffix}"`, `  local-zone: "${o.suffix}." transparent`,
-    'stub-zone:', `  name: "${o.suffix}"`, `  stub-addr: 127.0.0.1@${o.stubPort}`, '',
+    ...(o.reverse ?? []).flatMap((z) => [`  domain-insecure: "${z}"`, `  local-zone: "${z}." nodefault`]),
+    ...[o.suffix, ...(o.reverse ?? [])].flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${o.stubPort}`]), '',
   ].join('\n'))
   const child = spawn(which('unbound') ?? 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
