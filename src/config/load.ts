@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError, ConfigErrors } from '../errors.ts'
+import { parseBoolean } from './parse.ts'
 import { SETTINGS } from './settings.ts'
 import type { Config, Setting } from './settings.ts'
 
@@ -60,9 +61,12 @@ export function loadConfig(givenArgv: readonly string[], givenEnv: NodeJS.Proces
     version: { type: 'boolean' },
   }
   for (const [, s] of entries) options[s.flag] = { type: 'string' }
+  // A yes/no flag given alone means yes (`--rrl-log-only`), as its help implies; a value after it still counts.
+  const booleans = new Set(entries.filter(([, s]) => s.parse === parseBoolean).map(([, s]) => `--${s.flag}`))
+  const args = argv.flatMap((a, i) => (booleans.has(a) && (argv[i + 1] === undefined || (argv[i + 1] as string).startsWith('--')) ? [a, 'true'] : [a]))
   let values: Record<string, string | boolean | undefined>
   try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values
   } catch (err) {
     throw new ConfigErrors([new ConfigError('argv', `${(err as Error).message}; see --help`)])
   }
@@ -74,7 +78,8 @@ export function loadConfig(givenArgv: readonly string[], givenEnv: NodeJS.Proces
     const fromFlag = values[s.flag]
     const given = typeof fromFlag === 'string' ? fromFlag : env[s.env]
     if (given !== undefined) explicit.add(key)
-    const raw = given ?? s.default
+    // The socket follows INCUS_DIR as the incus command does, when nothing names it.
+    const raw = given ?? (key === 'incusSocket' && env.INCUS_DIR !== undefined && env.INCUS_DIR !== '' ? `${env.INCUS_DIR.replace(/\/$/, '')}/unix.socket` : s.default)
     try {
       config[key] = s.parse(raw)
     } catch (err) {

@@ -57,7 +57,7 @@ export const SETTINGS = {
   }),
   incusSocket: setting<string>({
     env: 'INCUS_DNS_INCUS_SOCKET', flag: 'incus-socket', default: '/var/lib/incus/unix.socket',
-    help: "Incus's unix socket (used when INCUS_DNS_INCUS_URL is not set); 'none' turns the Incus source off.",
+    help: "Incus's unix socket (used when INCUS_DNS_INCUS_URL is not set); when INCUS_DIR is set (as for the incus command), $INCUS_DIR/unix.socket is the default; 'none' turns the Incus source off.",
     parse: (raw) => { if (raw === '') throw new Error("is empty; give the socket path, or 'none' to serve zone files only"); return raw },
   }),
   incusUrl: setting<readonly string[]>({

@@ -4,7 +4,7 @@
  * dig asks. The tarball holds what users need and none of the tests, benchmarks or CI.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -31,6 +31,11 @@ describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('the npm package, installed 
     // Dependencies come from npm's cache where it has them (npm ci filled it), else the registry.
     await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], installed)
   }, 240_000)
+
+  it("holds as many files as the README says (issue 26, 14: the docs' numbers are held by a test)", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    expect(Number(/the tarball holds (\d+) files/.exec(readme)?.[1])).toBe(files.length)
+  })
 
   it('holds dist/, the docs, deploy/ and the example zones, and no tests, benchmarks or CI', () => {
     expect(files).toContain('dist/cli/bin.js')

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../../../src/config/load.ts'
+import { helpText, loadConfig } from '../../../src/config/load.ts'
 import { parseDuration, parseListen } from '../../../src/config/parse.ts'
 import { SETTINGS } from '../../../src/config/settings.ts'
 import { ConfigErrors } from '../../../src/errors.ts'
@@ -137,12 +137,31 @@ describe('Incus settings', () => {
   })
 })
 
+describe('flags and INCUS_DIR (issue 26, 14)', () => {
+  it('a yes/no flag alone means yes, before another flag or at the end; with a value it takes the value', () => {
+    expect(loadConfig(['--rrl-log-only'], {}).config.rrlLogOnly).toBe(true)
+    expect(loadConfig(['--rrl-log-only', '--listen', '127.0.0.1:53'], {}).config.rrlLogOnly).toBe(true)
+    expect(loadConfig(['--rrl-log-only', 'false'], {}).config.rrlLogOnly).toBe(false)
+  })
+
+  it('the Incus socket follows INCUS_DIR as the incus command does, unless named; --help says so', () => {
+    expect(loadConfig([], { INCUS_DIR: '/srv/incus/' }).config.incusSocket).toBe('/srv/incus/unix.socket')
+    expect(loadConfig(['--incus-socket', '/run/x.socket'], { INCUS_DIR: '/srv/incus' }).config.incusSocket).toBe('/run/x.socket')
+    expect(loadConfig([], {}).config.incusSocket).toBe('/var/lib/incus/unix.socket')
+    expect(helpText()).toContain('INCUS_DIR')
+  })
+})
+
 describe('docs/configuration.md settings table', () => {
   const readme = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')
   const rows = readme.split('\n').filter((l) => l.startsWith('| `INCUS_DNS_') && !l.startsWith('| `INCUS_DNS_ERR_'))
   it('has one row per setting with its flag and default, and no others', () => {
     const expected = Object.values(SETTINGS).map((s) => `| \`${s.env}\` | \`--${s.flag}\` | \`${s.default}\` |`)
     expect(rows.map((r) => r.split('|').slice(0, 4).join('|') + '|')).toEqual(expected)
+  })
+
+  it("says what --help says of each (issue 26, 14: the docs stay true)", () => {
+    expect(rows).toEqual(Object.values(SETTINGS).map((s) => `| \`${s.env}\` | \`--${s.flag}\` | \`${s.default}\` | ${s.help} |`))
   })
 })
 
