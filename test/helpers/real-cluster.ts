@@ -16,10 +16,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { selfSigned } from './certs.ts'
 import type { CertFiles } from './certs.ts'
-import { buildBusyboxImage, IMAGE, INCUSD, run, unixGet } from './real-incus.ts'
+import { buildBusyboxImage, IMAGE, INCUSD, RUN, run, unixGet } from './real-incus.ts'
 
-/** The host bridge joining the members, and their addresses on it: nothing else on these machines uses them. */
-export const CLUSTER_NET = { bridge: 'idnscl0', host: '10.251.90.1', prefix: '10.251.90.', cidr: '10.251.90.0/24' } as const
+/**
+ * The host bridge joining the members, named for this run (RUN), and their addresses on it: a subnet nothing
+ * else on these machines uses (checked at start: one in use stops this run and is left alone).
+ */
+export const CLUSTER_NET = { bridge: `idnsc${RUN}`, host: '10.251.90.1', prefix: '10.251.90.', cidr: '10.251.90.0/24' } as const
+/** The veth pair of member n (1-based): the host's end, and the end moved into the member's namespace. */
+const veth = (n: number): [string, string] => [`vic${RUN}${n}`, `vic${RUN}${n}c`]
 /** The cluster's managed bridge, inside each member's namespace (every member has it, with the same subnet). */
 export const CLUSTER_BRIDGE = { name: 'idnsclbr', ipv4: '10.251.91.1/24', ipv6: 'fd42:251:91::1/64', prefix4: '10.251.91.' } as const
 
@@ -56,8 +61,8 @@ export function clusterToolsMissing(): string[] {
   return NEEDS.filter((p) => !existsSync(p))
 }
 
-/** The tests name their instances cl-*: a container a failed delete left is found by its cgroup and ended. */
-export const INSTANCE_PREFIX = 'cl-'
+/** The tests name their instances cl<run>-*: a container a failed delete left is found by its cgroup and ended, this run's only. */
+export const INSTANCE_PREFIX = `cl${RUN}-`
 
 function leftoverContainerPids(): number[] {
   const pids: number[] = []
@@ -97,15 +102,13 @@ async function until<T>(what: string, ms: number, f: () => Promise<T>): Promise<
   }
 }
 
-/** Removes what a crashed earlier run may have left on the host: the bridge, veths, our dnsmasq. */
-async function cleanLeftovers(): Promise<void> {
-  await run('/usr/bin/pkill', ['-9', '-f', `dnsmasq.*--interface=${CLUSTER_BRIDGE.name} `], process.env, 5000).catch(() => '')
-  for (const n of [1, 2, 3]) await run('/sbin/ip', ['link', 'del', `vidnscl${n}`], process.env, 5000).catch(() => '')
+/** This run's host side, by its own names (its dnsmasq and daemons go by their INCUS_DIR, in stop()). */
+async function removeOwnLinks(size: number): Promise<void> {
+  for (let n = 1; n <= size; n++) await run('/sbin/ip', ['link', 'del', veth(n)[0]], process.env, 5000).catch(() => '')
   await run('/sbin/ip', ['link', 'del', CLUSTER_NET.bridge], process.env, 5000).catch(() => '')
 }
 
 export async function startRealCluster(size = 3): Promise<RealCluster> {
-  await cleanLeftovers()
   const routes = await run('/sbin/ip', ['-4', 'route'], process.env, 5000)
   if (routes.includes(CLUSTER_NET.prefix)) throw new Error(`test subnet ${CLUSTER_NET.cidr} is in use on this machine (ip route); the cluster tests need it free`)
   const dir = mkdtempSync(join(tmpdir(), 'incus-cluster-'))
@@ -177,7 +180,7 @@ export async function startRealCluster(size = 3): Promise<RealCluster> {
         }
         for (const pid of leftoverContainerPids()) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
         for (const h of holders) h?.kill('SIGKILL')
-        await cleanLeftovers()
+        await removeOwnLinks(members.length)
         const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dir)).reverse()
         for (const m of mounts) await run('/bin/umount', ['-l', m], process.env, 10_000).catch(() => '')
         rmSync(dir, { recursive: true, force: true })
@@ -199,12 +202,12 @@ export async function startRealCluster(size = 3): Promise<RealCluster> {
         if (!(pid > 0)) throw new Error('no pid yet')
         return pid
       })
-      const host = `vidnscl${i + 1}`
-      await run('/sbin/ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', `vidnscl${i + 1}c`], process.env, 5000)
-      await run('/sbin/ip', ['link', 'set', `vidnscl${i + 1}c`, 'netns', String(holderPids[i])], process.env, 5000)
+      const [host, inner] = veth(i + 1)
+      await run('/sbin/ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', inner], process.env, 5000)
+      await run('/sbin/ip', ['link', 'set', inner, 'netns', String(holderPids[i])], process.env, 5000)
       await run('/sbin/ip', ['link', 'set', host, 'master', CLUSTER_NET.bridge, 'up'], process.env, 5000)
       await run('/usr/bin/nsenter', ['-n', '-t', String(holderPids[i]), '/bin/sh', '-c',
-        `ip link set lo up && ip link set vidnscl${i + 1}c name eth0 && ip link set eth0 up && ip addr add ${m.address}/24 dev eth0`], process.env, 5000)
+        `ip link set lo up && ip link set ${inner} name eth0 && ip link set eth0 up && ip addr add ${m.address}/24 dev eth0`], process.env, 5000)
       await startDaemon(i)
     }
     // node1: the API on the cluster network (retried: the first PUT right after start can race the daemon),

@@ -7,7 +7,8 @@
  */
 import { execFile, execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,18 +16,24 @@ import { join } from 'node:path'
 export const INCUSD = '/usr/libexec/incus/incusd'
 export const BUSYBOX = '/usr/bin/busybox'
 
-/** The test bridges: subnets nothing on these machines uses (checked at start). */
-export const BRIDGES = [
-  { name: 'idnsbr0', ipv4: '10.251.71.1', cidr4: '10.251.71.1/24', ipv6: 'fd42:251:71::1', cidr6: 'fd42:251:71::1/64' },
-  { name: 'idnsbr1', ipv4: '10.251.72.1', cidr4: '10.251.72.1/24', ipv6: 'fd42:251:72::1', cidr6: 'fd42:251:72::1/64' },
-] as const
+/**
+ * This run's id: what it makes on the shared host (its bridges) carries it, so that it removes only what it
+ * made, by name, and never what another run on the machine has (issue 26, 15).
+ */
+export const RUN = randomBytes(2).toString('hex')
+
+export interface Bridge { readonly name: string; readonly ipv4: string; readonly cidr4: string; readonly ipv6: string; readonly cidr6: string }
+
+/** The test bridges, named for this run: subnets nothing on these machines uses (checked at start, never taken over). */
+export const BRIDGES: readonly [Bridge, Bridge] = [
+  { name: `idns${RUN}b0`, ipv4: '10.251.71.1', cidr4: '10.251.71.1/24', ipv6: 'fd42:251:71::1', cidr6: 'fd42:251:71::1/64' },
+  { name: `idns${RUN}b1`, ipv4: '10.251.72.1', cidr4: '10.251.72.1/24', ipv6: 'fd42:251:72::1', cidr6: 'fd42:251:72::1/64' },
+]
 
 /** A second standalone daemon's bridge (the remotes tests): its own subnets. */
-export const SECOND_BRIDGES = [
-  { name: 'idnsbr2', ipv4: '10.251.73.1', cidr4: '10.251.73.1/24', ipv6: 'fd42:251:73::1', cidr6: 'fd42:251:73::1/64' },
-] as const
-
-type Bridge = (typeof BRIDGES)[number] | (typeof SECOND_BRIDGES)[number]
+export const SECOND_BRIDGES: readonly [Bridge] = [
+  { name: `idns${RUN}b2`, ipv4: '10.251.73.1', cidr4: '10.251.73.1/24', ipv6: 'fd42:251:73::1', cidr6: 'fd42:251:73::1/64' },
+]
 
 export const IMAGE = 'idns-busybox'
 
@@ -69,10 +76,19 @@ export interface RealIncus {
   stop(): Promise<void>
 }
 
-/** Removes what a crashed earlier run may have left: bridges and their dnsmasq. */
-async function cleanLeftovers(bridges: readonly Bridge[]): Promise<void> {
+/**
+ * What this run made and may have left after a failure, by its own ids only: processes started with its own
+ * INCUS_DIR (incusd's dnsmasq, forkproxy, monitors), then its own bridges by name. Nothing by a pattern.
+ */
+async function removeOwn(data: string, bridges: readonly Bridge[]): Promise<void> {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`INCUS_DIR=${data}`)) process.kill(Number(pid), 'SIGKILL')
+    } catch { /* gone, or not ours to read */ }
+  }
   for (const b of bridges) {
-    await run('/usr/bin/pkill', ['-f', `dnsmasq.*--interface=${b.name} `], process.env, 5000).catch(() => '')
+    // Its dnsmasq, by the pid incusd wrote in this run's data dir.
+    try { process.kill(Number(readFileSync(join(data, 'networks', b.name, 'dnsmasq.pid'), 'utf8').trim()), 'SIGKILL') } catch { /* none */ }
     await run('/sbin/ip', ['link', 'del', b.name], process.env, 5000).catch(() => '')
   }
 }
@@ -88,7 +104,7 @@ async function checkSubnetsFree(bridges: readonly Bridge[]): Promise<void> {
 
 /** A daemon with `bridges` (default BRIDGES); the first is the default profile's eth0. */
 export async function startRealIncus(bridges: readonly Bridge[] = BRIDGES): Promise<RealIncus> {
-  await cleanLeftovers(bridges)
+  // A subnet in use is another run's (or the machine's): this run stops, and leaves it alone.
   await checkSubnetsFree(bridges)
   const dir = mkdtempSync(join(tmpdir(), 'incus-real-'))
   chmodSync(dir, 0o711) // the containers' mapped root must reach its rootfs through it
@@ -136,7 +152,7 @@ export async function startRealIncus(bridges: readonly Bridge[] = BRIDGES): Prom
         }
       } finally {
         await stopDaemon()
-        await cleanLeftovers(bridges)
+        await removeOwn(data, bridges)
         const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(data)).reverse()
         for (const m of mounts) await run('/bin/umount', ['-l', m], process.env, 10_000).catch(() => '')
         rmSync(dir, { recursive: true, force: true })
