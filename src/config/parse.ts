@@ -7,7 +7,8 @@ import { isIP } from 'node:net'
 import ipaddr from 'ipaddr.js'
 import { STATUSES } from '../incus/api.ts'
 import { canonicalName } from '../zone/name.ts'
-import type { ListenAddress } from '../dns/server.ts'
+import { addressRange } from '../address.ts'
+import type { ListenAddress } from '../address.ts'
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
@@ -102,20 +103,6 @@ export function parseAddressList(raw: string): string[] {
     if (range === null) throw new Error(`'${c}' is not an address or a CIDR such as 127.0.0.1 or 10.42.0.0/24`)
     return range
   })
-}
-
-/** One address range as a setting writes it: a CIDR, host bits cleared, or one address as a /32 or /128; null for neither. */
-export function addressRange(item: string): string | null {
-  if (ipaddr.isValidCIDR(item)) return networkCidr(item)
-  if (ipaddr.isValid(item)) return `${ipaddr.parse(item).toString()}/${item.includes(':') ? 128 : 32}`
-  return null
-}
-
-/** A CIDR with the host bits cleared, as ipaddr.js writes it: `10.42.0.7/24` → `10.42.0.0/24`. Throws on a bad one. */
-export function networkCidr(cidr: string): string {
-  const bits = ipaddr.parseCIDR(cidr)[1]
-  const net = cidr.includes(':') ? ipaddr.IPv6.networkAddressFromCIDR(cidr) : ipaddr.IPv4.networkAddressFromCIDR(cidr)
-  return `${net.toString()}/${bits}`
 }
 
 /** Incus statuses, comma-separated, lowercased. */

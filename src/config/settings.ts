@@ -4,8 +4,8 @@
  * docs/configuration.md's table all come from here (a test checks the doc against it).
  */
 import { hostname } from 'node:os'
-import type { ListenAddress } from '../dns/server.ts'
-import { DEFAULT_FORWARD_ALLOW } from '../dns/acl.ts'
+import type { ListenAddress } from '../address.ts'
+import { DEFAULT_FORWARD_ALLOW } from '../address.ts'
 import { parseTsigKey, parseTsigKeys } from '../dns/tsig.ts'
 import type { TsigKey } from '../dns/tsig.ts'
 import { parseGrants } from '../update/grants.ts'

@@ -8,7 +8,7 @@
  *   view     := 'auto' | [name '='] elements ['>' elements]
  *   elements := element (',' element)*        an address range (CIDR or one address) or an Incus network
  */
-import { addressRange } from './parse.ts'
+import { addressRange } from '../address.ts'
 
 /** One side of a view: address ranges (CIDRs, normalised) and Incus network names. */
 export interface ViewElements {

@@ -13,7 +13,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import { FNV_OFFSET, fnvStep } from '../zone/names.ts'
-import type { Acl } from './acl.ts'
+import type { Acl } from '../address.ts'
 import { addressBytes } from './peer.ts'
 
 export const RRL_SEND = 0

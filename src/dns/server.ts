@@ -4,6 +4,8 @@
  */
 import type dgram from 'node:dgram'
 import type { Logger } from 'pino'
+import { formatAddress } from '../address.ts'
+import type { ListenAddress } from '../address.ts'
 import { ListenError } from '../errors.ts'
 import type { ForwardHook, HandoffHook } from './answer.ts'
 import type { Cookies } from './cookies.ts'
@@ -15,16 +17,6 @@ import { TcpPool } from './tcp-pool.ts'
 import type { TcpListener } from './tcp.ts'
 import { bindUdp } from './udp.ts'
 import type { Views } from './views.ts'
-
-export interface ListenAddress {
-  readonly host: string
-  readonly port: number
-}
-
-/** `host:port`, or `[v6]:port`. */
-export function formatAddress(a: ListenAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`
-}
 
 export interface DnsServerOptions {
   readonly listen: readonly ListenAddress[]

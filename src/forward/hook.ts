@@ -5,7 +5,7 @@
  */
 import type { ForwardHook, Peer, Reply } from '../dns/answer.ts'
 import { EDNS_PAYLOAD } from '../dns/wire.ts'
-import type { Acl } from '../dns/acl.ts'
+import type { Acl } from '../address.ts'
 import { fitUdp } from './forwarder.ts'
 import type { Forwarder, ForwardRequest } from './forwarder.ts'
 

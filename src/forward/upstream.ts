@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram'
 import net from 'node:net'
-import { formatAddress } from '../dns/server.ts'
+import { formatAddress } from '../address.ts'
 
 export interface Upstream {
   readonly host: string

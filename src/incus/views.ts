@@ -6,9 +6,9 @@
  * says why). PTRs follow, since they are made from the addresses a view publishes.
  */
 import type { Logger } from 'pino'
-import { networkCidr } from '../config/parse.ts'
+import { networkCidr } from '../address.ts'
 import type { ViewSpec } from '../config/views.ts'
-import { Acl } from '../dns/acl.ts'
+import { Acl } from '../address.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { Name } from '../zone/types.ts'
 import type { Network } from './api.ts'

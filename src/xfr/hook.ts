@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 import type { Peer, Reply, HandoffHook } from '../dns/answer.ts'
 import { opt, readMessage, readName, skipName } from '../dns/wire.ts'
-import type { Acl } from '../dns/acl.ts'
+import type { Acl } from '../address.ts'
 import type { ZoneStore } from '../zone/store.ts'
 import { packMessages, TYPE_AXFR, TYPE_IXFR, transferRecords } from './transfer.ts'
 import { findTsig, sign, verifyRequest } from '../dns/tsig.ts'

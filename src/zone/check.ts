@@ -4,7 +4,7 @@
  * lowercase, addresses in one spelling, numbers in range, exact duplicates dropped, a CNAME alone.
  */
 import { ZoneDataError } from '../errors.ts'
-import { canonicalAddress } from './address.ts'
+import { canonicalAddress } from '../address.ts'
 import { canonicalName } from './name.ts'
 import type { Name, Rdata, Rec } from './types.ts'
 

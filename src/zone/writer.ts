@@ -6,7 +6,7 @@
  * client used.
  */
 import { ZoneDataError } from '../errors.ts'
-import { ipv4Bytes, ipv6Bytes } from './address.ts'
+import { ipv4Bytes, ipv6Bytes } from '../address.ts'
 import { typeCode } from './types.ts'
 import type { Name, Rec } from './types.ts'
 

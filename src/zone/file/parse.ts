@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { IncusDnsError, ZoneFileError } from '../../errors.ts'
-import { canonicalAddress } from '../address.ts'
+import { canonicalAddress } from '../../address.ts'
 import { canonicalName, isAtOrBelow } from '../name.ts'
 import { TYPE_NAMES, typeName } from '../types.ts'
 import type { Name, OpaqueType, Rdata, Rec, TypeName } from '../types.ts'

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Acl } from '../../../src/dns/acl.ts'
+import { Acl } from '../../../src/address.ts'
 import { Rrl, RRL_DROP, RRL_SEND, RRL_SLIP } from '../../../src/dns/rrl.ts'
 import type { RrlOptions } from '../../../src/dns/rrl.ts'
 

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { readMessage } from '../../../src/dns/wire.ts'
-import { Acl, DEFAULT_FORWARD_ALLOW } from '../../../src/dns/acl.ts'
+import { Acl, DEFAULT_FORWARD_ALLOW } from '../../../src/address.ts'
 import { cacheTtl, ForwardCache } from '../../../src/forward/cache.ts'
 import { decode, query } from '../../helpers/packets.ts'
 import { respond } from '../../helpers/upstreams.ts'
