@@ -6,12 +6,12 @@
  * µs per instance change (its address on every network moves). Prints numbers; asserts nothing.
  */
 import { execFileSync } from 'node:child_process'
-import { parseViews } from '../src/config/views.ts'
-import type { Network } from '../src/incus/api.ts'
-import type { Mapped } from '../src/incus/map.ts'
-import { resolveViews, ViewRecords } from '../src/incus/views.ts'
+import { parseViews } from '../src/config/view-specs.ts'
+import type { Network } from '../src/incus/api/types.ts'
+import type { Mapped } from '../src/incus/naming/map.ts'
+import { resolveViews, ViewRecords } from '../src/incus/naming/view-records.ts'
 import { ZoneStore } from '../src/zone/store.ts'
-import { ZoneViews } from '../src/zone/views.ts'
+import { ZoneViews } from '../src/zone/view-stores.ts'
 
 const N = Number(process.env.BENCH_VIEW_INSTANCES ?? 20000)
 const S = 'incus.example.org'

@@ -7,7 +7,7 @@
 import type { HandoffHook } from '../dns/answer.ts'
 import { answerSigned } from '../dns/signed.ts'
 import type { TsigKey } from '../dns/tsig.ts'
-import type { Views } from '../dns/views.ts'
+import type { Views } from '../dns/view-table.ts'
 import type { Updater } from '../update/updater.ts'
 
 const OPCODE_UPDATE = 5

@@ -18,7 +18,7 @@ import { check, suffixProblem, zonesDirProblem } from './check.ts'
 import { cookieKeeper } from './cookies.ts'
 import { History, SAMPLE_MS } from '../http/history.ts'
 import { sumLag } from '../incus/lag.ts'
-import { formatPatterns, NameRules } from '../incus/name-rules.ts'
+import { formatPatterns, NameRules } from '../incus/naming/name-rules.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { startWorkers } from '../dns/workers.ts'
 import type { WorkerPool } from '../dns/workers.ts'
@@ -30,7 +30,7 @@ import { startHttp } from '../http/server.ts'
 import type { HttpServer } from '../http/server.ts'
 import { status } from '../http/status.ts'
 import { zoneDump } from '../http/zone.ts'
-import type { IncusClient } from '../incus/client.ts'
+import type { IncusClient } from '../incus/api/client.ts'
 import { transferHook } from '../xfr/hook.ts'
 import type { TransferStats } from '../xfr/hook.ts'
 import { Notifier } from '../xfr/notify.ts'
@@ -44,9 +44,9 @@ import { makeUpdates } from './updates.ts'
 import type { Updates } from './updates.ts'
 import { ZoneStore } from '../zone/store.ts'
 import type { ZoneWriter } from '../zone/store.ts'
-import { ZoneViews } from '../zone/views.ts'
-import { Views } from '../dns/views.ts'
-import { viewHost } from './views.ts'
+import { ZoneViews } from '../zone/view-stores.ts'
+import { Views } from '../dns/view-table.ts'
+import { viewHost } from './view-host.ts'
 
 export interface Running {
   readonly config: Config
@@ -101,7 +101,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     onOversize: (name, type, kept, total) => log.warn({ name, type, kept, total }, `an RRset too big for any DNS message: answered with the first ${kept} of its ${total} records and TC set; split it over several names`),
     journalSize: config.ixfrJournal,
   })
-  // Split horizon: a store per view, written through `writer` for what they share (zone/views.ts).
+  // Split horizon: a store per view, written through `writer` for what they share (zone/view-stores.ts).
   const zones = config.views.length > 0 ? new ZoneViews(store, () => new ZoneStore({ journalSize: 0 })) : null
   const writer: ZoneWriter = zones ?? store
   const views = new Views(store.table)
@@ -173,7 +173,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     if (connection?.kind === 'https' && connection.skipVerify) {
       log.warn({ url: connection.url }, "INCUS_DNS_INCUS_TLS_SKIP_VERIFY=true: Incus's certificate is NOT verified; anyone on the path can pose as Incus")
     }
-    const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }, { RemotesRecords }] = await Promise.all([import('../incus/client.ts'), import('../incus/source.ts'), import('../incus/shared.ts')])
+    const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }, { RemotesRecords }] = await Promise.all([import('../incus/api/client.ts'), import('../incus/source.ts'), import('../incus/naming/remotes-records.ts')])
     // The name rules know each remote's suffix: instances' own names, and the other projects' homes, are below it.
     const suffixes = new Map<string, string | null>(connection !== null ? [['', config.suffix]] : remotes.map((r) => [r.name, r.suffix]))
     const records = { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget, rules: new NameRules(config.projectNames, suffixes), caddyProxy: config.caddyProxy }

@@ -6,7 +6,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ConfigError, ConfigErrors } from '../errors.ts'
-import type { IncusConnection } from '../incus/connection.ts'
+import type { IncusConnection } from '../incus/api/connection.ts'
 import type { Config } from './settings.ts'
 
 /** null when the Incus source is off (INCUS_DNS_INCUS_SOCKET=none and no URL). */

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net'
 import ipaddr from 'ipaddr.js'
-import { STATUSES } from '../incus/api.ts'
+import { STATUSES } from '../incus/api/types.ts'
 import { canonicalName } from '../zone/name.ts'
 import { addressRange } from '../address.ts'
 import type { ListenAddress } from '../address.ts'

@@ -10,7 +10,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { ConfigError, ConfigErrors } from '../errors.ts'
-import type { IncusConnection } from '../incus/connection.ts'
+import type { IncusConnection } from '../incus/api/connection.ts'
 import type { RemoteSpec } from './parse.ts'
 import type { Config } from './settings.ts'
 

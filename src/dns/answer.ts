@@ -8,7 +8,7 @@
  * answers live beside it: dname.ts (built per query), identity.ts (CHAOS TXT, NSID), subnet.ts (ECS), cookies.ts
  * (DNS cookies, only for a query that carries one).
  */
-import { FNV_OFFSET, fnvStep, hashOf } from '../zone/names.ts'
+import { FNV_OFFSET, fnvStep, hashOf } from '../zone/name-table.ts'
 import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, PARTIAL, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
@@ -18,7 +18,7 @@ import { COOKIE_BADCOOKIE, COOKIE_ISSUED, COOKIE_MALFORMED, COOKIE_NONE, COOKIE_
 import { dname } from './dname.ts'
 import { chaos, OPTION_NSID } from './identity.ts'
 import { clientSubnet, OPTION_ECS, withOption } from './subnet.ts'
-import type { Views } from './views.ts'
+import type { Views } from './view-table.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
@@ -74,7 +74,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
 
   // Question: exactly one (RFC 9619), name without compression pointers, folded to lowercase.
   if (u16(req, 4) !== 1) return error(req, 12, RCODE_FORMERR, out)
-  // The name table's hash is folded in on the way (zone/names.ts).
+  // The name table's hash is folded in on the way (zone/name-table.ts).
   let o = 12
   let n = 0
   let h = FNV_OFFSET

@@ -5,7 +5,7 @@
  */
 import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
-import { hashOf } from '../zone/names.ts'
+import { hashOf } from '../zone/name-table.ts'
 import { at, EMPTY, headOf, u16, u32 } from './bytes.ts'
 // A cycle with answer.ts, which calls dname(); SEND is only read when dname() runs, long after both load.
 import { SEND } from './reply.ts'

@@ -12,7 +12,7 @@
  * TCP is never limited, nor exempt ranges, nor a client that proved its address with a DNS cookie.
  */
 import { LRUCache } from 'lru-cache'
-import { FNV_OFFSET, fnvStep } from '../zone/names.ts'
+import { FNV_OFFSET, fnvStep } from '../zone/name-table.ts'
 import type { Acl } from '../address.ts'
 import { addressBytes } from './peer.ts'
 

@@ -16,11 +16,11 @@ import { listenTcp } from './tcp.ts'
 import { TcpPool } from './tcp-pool.ts'
 import type { TcpListener } from './tcp.ts'
 import { bindUdp } from './udp.ts'
-import type { Views } from './views.ts'
+import type { Views } from './view-table.ts'
 
 export interface DnsServerOptions {
   readonly listen: readonly ListenAddress[]
-  /** The default view's table, and the views clients are sorted into (dns/views.ts). */
+  /** The default view's table, and the views clients are sorted into (dns/view-table.ts). */
   readonly views: Views
   readonly stats: DnsStats
   readonly log: Logger

@@ -7,7 +7,7 @@
  * (7.1.2): the resolver's own view, SCOPE 0. Runs only for trusted resolvers' queries; never throws.
  */
 import ipaddr from 'ipaddr.js'
-import type { View, Views } from './views.ts'
+import type { View, Views } from './view-table.ts'
 
 export const OPTION_ECS = 8
 

@@ -13,7 +13,7 @@ import type { Cookies } from './cookies.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import type { TcpPool } from './tcp-pool.ts'
-import type { Views } from './views.ts'
+import type { Views } from './view-table.ts'
 
 export interface TcpOptions {
   readonly host: string

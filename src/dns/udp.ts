@@ -14,7 +14,7 @@ import { RRL_DROP, RRL_SEND, slipped } from './rrl.ts'
 import type { Rrl } from './rrl.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
-import type { Views } from './views.ts'
+import type { Views } from './view-table.ts'
 
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024
 

@@ -17,8 +17,8 @@ import { makeIdentity } from './identity.ts'
 import { applyChanges } from './replica.ts'
 import { DnsStats } from './stats.ts'
 import { bindUdp } from './udp.ts'
-import { Views } from './views.ts'
-import type { View } from './views.ts'
+import { Views } from './view-table.ts'
+import type { View } from './view-table.ts'
 import type { ToWorker, WorkerData, WorkerMessage } from './workers.ts'
 
 const data = workerData as WorkerData

@@ -18,7 +18,7 @@ import type { ListenAddress } from '../address.ts'
 import { addInto } from '../histogram.ts'
 import type { Histogram } from '../histogram.ts'
 import { DnsStats } from './stats.ts'
-import type { Views } from './views.ts'
+import type { Views } from './view-table.ts'
 
 export interface WorkerData {
   readonly listen: readonly ListenAddress[]

@@ -3,7 +3,7 @@
  * The live zone as JSON for /zone: every zone with its serial, every record with where it came from (a zone
  * file, or Incus with the instances that claim the name).
  */
-import type { InstanceRecords } from '../incus/records.ts'
+import type { InstanceRecords } from '../incus/naming/records.ts'
 import type { ZoneStore } from '../zone/store.ts'
 import { SOURCE_PRECEDENCE } from '../zone/types.ts'
 

@@ -9,7 +9,7 @@
  * a poll Incus does not answer backs the instance off exponentially, whatever phase it is in.
  */
 import type { Logger } from 'pino'
-import type { Mapped } from './map.ts'
+import type { Mapped } from './naming/map.ts'
 
 export interface AddressPollTiming {
   /** Delay between polls while fast (the first `fastForMs`). */

@@ -6,7 +6,7 @@
 import { addInto, newHistogram, observe } from '../histogram.ts'
 import type { Histogram } from '../histogram.ts'
 import type { Name } from '../zone/types.ts'
-import type { Mapped } from './map.ts'
+import type { Mapped } from './naming/map.ts'
 
 /** Upper bounds (seconds) of the change-to-published lag histogram. */
 export const LAG_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const

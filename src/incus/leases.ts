@@ -4,10 +4,10 @@
  * an instance that reports no interface at all (map.ts says why): failures give no leases, not an error.
  */
 import type { Logger } from 'pino'
-import type { IncusClient } from './client.ts'
-import type { Instance } from './api.ts'
-import { leaseNetworks, mapInstance, orderedInterfaces } from './map.ts'
-import type { Leases, MapSettings, Mapped, NetworkFamilies } from './map.ts'
+import type { IncusClient } from './api/client.ts'
+import type { Instance } from './api/types.ts'
+import { leaseNetworks, mapInstance, orderedInterfaces } from './naming/map.ts'
+import type { Leases, MapSettings, Mapped, NetworkFamilies } from './naming/map.ts'
 
 /** Fetches each (network, project)'s leases once per sync. */
 export class LeaseCache {

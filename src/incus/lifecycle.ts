@@ -8,10 +8,10 @@
  * connection at start is not a reconnection: the source's first sync is running then. Failures of the stream are logged once until they change.
  */
 import type { Logger } from 'pino'
-import type { Event } from './api.ts'
-import type { IncusClient, Scope } from './client.ts'
-import { describe } from './connection.ts'
-import { DNS_ACTIONS, EventStream, nameAndProject } from './events.ts'
+import type { Event } from './api/types.ts'
+import type { IncusClient, Scope } from './api/client.ts'
+import { describe } from './api/connection.ts'
+import { DNS_ACTIONS, EventStream, nameAndProject } from './api/events.ts'
 import type { FaultLog } from './fault-log.ts'
 
 /** After instance-migrated, the instance is read again this long after (ms): its new member and address. */

@@ -10,8 +10,8 @@ import { few } from '../log.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import type { AddressWatcher } from './address-watch.ts'
 import type { PublishLag } from './lag.ts'
-import type { Mapped } from './map.ts'
-import type { ViewRecords } from './views.ts'
+import type { Mapped } from './naming/map.ts'
+import type { ViewRecords } from './naming/view-records.ts'
 
 export interface PublisherOptions {
   readonly views: ViewRecords

@@ -8,8 +8,8 @@ import { readFile } from 'node:fs/promises'
 import { writeFileAtomic } from '../atomic-file.ts'
 import type { Logger } from 'pino'
 import type { Name } from '../zone/types.ts'
-import type { Network } from './api.ts'
-import type { Mapped } from './map.ts'
+import type { Network } from './api/types.ts'
+import type { Mapped } from './naming/map.ts'
 
 export interface SavedState {
   readonly version: 1

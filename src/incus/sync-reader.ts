@@ -8,10 +8,10 @@
  * thread; see bench/README.md for after.
  */
 import { Worker } from 'node:worker_threads'
-import type { Network } from './api.ts'
-import type { IncusClient, Scope } from './client.ts'
-import type { IncusConnection } from './connection.ts'
-import type { MapSettings, Mapped } from './map.ts'
+import type { Network } from './api/types.ts'
+import type { IncusClient, Scope } from './api/client.ts'
+import type { IncusConnection } from './api/connection.ts'
+import type { MapSettings, Mapped } from './naming/map.ts'
 
 export interface SyncWorkerData {
   readonly connection: IncusConnection

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import ipaddr from 'ipaddr.js'
-import type { Event, Instance, Lease, Network, NicState } from '../incus/api.ts'
+import type { Event, Instance, Lease, Network, NicState } from '../incus/api/types.ts'
 
 export interface LaunchSpec {
   readonly name: string

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
-import type { Event } from '../incus/api.ts'
+import type { Event } from '../incus/api/types.ts'
 import { BRIDGES, key, leasesOf, lifecycleEvent, newInstance, renderFull, renderInstance, renderState } from './model.ts'
 import type { LaunchSpec, SimInstance } from './model.ts'
 

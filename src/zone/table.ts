@@ -1,7 +1,7 @@
 /**
  * @module zone/table
  * The compiled form the hot path reads: for each name, one entry of bytes holding every answer it gives,
- * prepared when the zone changes and kept in a NameTable (zone/names.ts). A published entry is never
+ * prepared when the zone changes and kept in a NameTable (zone/name-table.ts). A published entry is never
  * edited; a change writes a new one, so bytes handed to a socket stay valid however long it holds them.
  *
  * Entry layout (big-endian). Byte 0: k, the number of qtypes with an answer of their own. Then k + 1
@@ -18,7 +18,7 @@
  * pointers per query.
  */
 
-import { NameTable } from './names.ts'
+import { NameTable } from './name-table.ts'
 
 /** The zone's negative-answer SOA record (RFC 2308 3), owner written in full. Swapped on every serial bump. */
 export interface ZoneNegative {

@@ -1,6 +1,6 @@
 /** Incus API fixtures (copied from shared/incus-api/fixtures, real response shapes). */
 import { readFileSync } from 'node:fs'
-import type { Envelope, Instance } from '../../src/incus/api.ts'
+import type { Envelope, Instance } from '../../src/incus/api/types.ts'
 
 export const INCUS_FIXTURES = new URL('../fixtures/incus/', import.meta.url).pathname
 

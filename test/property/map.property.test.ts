@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { readInstance, readLeases, readNetworks } from '../../src/incus/instance-shape.ts'
-import { mapInstance, networkFamilies } from '../../src/incus/map.ts'
-import type { Leases } from '../../src/incus/map.ts'
-import { NameRules, parseProjectNames } from '../../src/incus/name-rules.ts'
+import { readInstance, readLeases, readNetworks } from '../../src/incus/api/instance-shape.ts'
+import { mapInstance, networkFamilies } from '../../src/incus/naming/map.ts'
+import type { Leases } from '../../src/incus/naming/map.ts'
+import { NameRules, parseProjectNames } from '../../src/incus/naming/name-rules.ts'
 import { ZoneStore } from '../../src/zone/store.ts'
 
 const budget = { interruptAfterTimeLimit: process.env.CI === 'true' ? 20_000 : 5000, numRuns: 4000 }

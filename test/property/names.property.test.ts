@@ -1,11 +1,11 @@
 /**
- * The name table (zone/names.ts) behaves as a Map from wire keys to bytes, whatever the sequence of sets
+ * The name table (zone/name-table.ts) behaves as a Map from wire keys to bytes, whatever the sequence of sets
  * and deletes: checked against a Map model with fast-check, through growth, rehashes and arena rebuilds,
  * and through the hot path's lookup by byte range and folded-in hash.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { hashOf, NameTable } from '../../src/zone/names.ts'
+import { hashOf, NameTable } from '../../src/zone/name-table.ts'
 
 const key = fc.stringMatching(/^[a-d]{1,3}$/).map((label) => `${String.fromCharCode(label.length)}${label}\u0000`)
 const op = fc.oneof(

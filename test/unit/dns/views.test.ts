@@ -5,8 +5,8 @@
 import fc from 'fast-check'
 import ipaddr from 'ipaddr.js'
 import { describe, expect, it } from 'vitest'
-import { ipv4, Views } from '../../../src/dns/views.ts'
-import type { View } from '../../../src/dns/views.ts'
+import { ipv4, Views } from '../../../src/dns/view-table.ts'
+import type { View } from '../../../src/dns/view-table.ts'
 import { AnswerTable } from '../../../src/zone/table.ts'
 
 const view = (name: string): View => ({ name, table: new AnswerTable(), queries: 0 })

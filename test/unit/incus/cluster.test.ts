@@ -3,10 +3,10 @@
  * and the PTR of an address that instances on two members hold.
  */
 import { describe, expect, it } from 'vitest'
-import type { Mapped } from '../../../src/incus/map.ts'
-import { Members } from '../../../src/incus/members.ts'
-import type { ClusterMember } from '../../../src/incus/members.ts'
-import { InstanceRecords } from '../../../src/incus/records.ts'
+import type { Mapped } from '../../../src/incus/naming/map.ts'
+import { Members } from '../../../src/incus/api/members.ts'
+import type { ClusterMember } from '../../../src/incus/api/members.ts'
+import { InstanceRecords } from '../../../src/incus/naming/records.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
 import { ask } from '../../helpers/ask.ts'
 

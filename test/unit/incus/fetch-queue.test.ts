@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { AddressWatcher } from '../../../src/incus/address-watch.ts'
 import { FetchQueue } from '../../../src/incus/fetch-queue.ts'
 import type { FetchWhy } from '../../../src/incus/fetch-queue.ts'
-import type { Mapped } from '../../../src/incus/map.ts'
+import type { Mapped } from '../../../src/incus/naming/map.ts'
 import { RequestBudget } from '../../../src/incus/request-budget.ts'
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms))

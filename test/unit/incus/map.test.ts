@@ -2,9 +2,9 @@
  * Instance → names and addresses, from the shared/incus-api fixtures (real response shapes).
  */
 import { describe, expect, it } from 'vitest'
-import type { Instance } from '../../../src/incus/api.ts'
-import { leaseNetworks, mapInstance, networkFamilies, orderedInterfaces, usableAddress } from '../../../src/incus/map.ts'
-import type { MapSettings } from '../../../src/incus/map.ts'
+import type { Instance } from '../../../src/incus/api/types.ts'
+import { leaseNetworks, mapInstance, networkFamilies, orderedInterfaces, usableAddress } from '../../../src/incus/naming/map.ts'
+import type { MapSettings } from '../../../src/incus/naming/map.ts'
 import { edited, fixture, instance } from '../../helpers/fixtures.ts'
 
 const S: MapSettings = { suffix: 'incus.example.org', states: new Set(['running']) }

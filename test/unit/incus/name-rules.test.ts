@@ -4,12 +4,12 @@
  * name) is refused, reported once, and never reaches the zone; the rest of the instance still publishes.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Instance } from '../../../src/incus/api.ts'
-import { mapInstance } from '../../../src/incus/map.ts'
-import type { Mapped } from '../../../src/incus/map.ts'
-import { NameRules, parseProjectNames } from '../../../src/incus/name-rules.ts'
-import type { ProjectNames, Refusal } from '../../../src/incus/name-rules.ts'
-import { InstanceRecords } from '../../../src/incus/records.ts'
+import type { Instance } from '../../../src/incus/api/types.ts'
+import { mapInstance } from '../../../src/incus/naming/map.ts'
+import type { Mapped } from '../../../src/incus/naming/map.ts'
+import { NameRules, parseProjectNames } from '../../../src/incus/naming/name-rules.ts'
+import type { ProjectNames, Refusal } from '../../../src/incus/naming/name-rules.ts'
+import { InstanceRecords } from '../../../src/incus/naming/records.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
 import type { Name, Rec } from '../../../src/zone/types.ts'
 import { ask } from '../../helpers/ask.ts'

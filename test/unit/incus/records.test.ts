@@ -2,9 +2,9 @@
  * InstanceRecords: many instances → records per owner, with conflicts, shared aliases and PTRs.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Mapped } from '../../../src/incus/map.ts'
-import { InstanceRecords } from '../../../src/incus/records.ts'
-import type { RecordSettings } from '../../../src/incus/records.ts'
+import type { Mapped } from '../../../src/incus/naming/map.ts'
+import { InstanceRecords } from '../../../src/incus/naming/records.ts'
+import type { RecordSettings } from '../../../src/incus/naming/records.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
 import { ask } from '../../helpers/ask.ts'
 

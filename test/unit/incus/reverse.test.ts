@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { networkSubnets, reverseName, reverseZones } from '../../../src/incus/reverse.ts'
+import { networkSubnets, reverseName, reverseZones } from '../../../src/incus/naming/reverse.ts'
 
 describe('reverse names and zones', () => {
   it('names addresses in in-addr.arpa and ip6.arpa', () => {

@@ -3,15 +3,15 @@
  * all-withheld rule, two stacks and an instance on one name, SRV under instances and services, views.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { parseViews } from '../../../src/config/views.ts'
-import type { Network } from '../../../src/incus/api.ts'
-import type { SrvSpec } from '../../../src/incus/labels.ts'
-import type { Mapped } from '../../../src/incus/map.ts'
-import { InstanceRecords } from '../../../src/incus/records.ts'
-import { selectService } from '../../../src/incus/services.ts'
-import { resolveViews, ViewRecords } from '../../../src/incus/views.ts'
+import { parseViews } from '../../../src/config/view-specs.ts'
+import type { Network } from '../../../src/incus/api/types.ts'
+import type { SrvSpec } from '../../../src/incus/naming/labels.ts'
+import type { Mapped } from '../../../src/incus/naming/map.ts'
+import { InstanceRecords } from '../../../src/incus/naming/records.ts'
+import { selectService } from '../../../src/incus/naming/services.ts'
+import { resolveViews, ViewRecords } from '../../../src/incus/naming/view-records.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
-import { ZoneViews } from '../../../src/zone/views.ts'
+import { ZoneViews } from '../../../src/zone/view-stores.ts'
 import { ask } from '../../helpers/ask.ts'
 
 const S = 'incus.example.org'

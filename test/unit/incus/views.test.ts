@@ -4,14 +4,14 @@
  * sharing the zone files and generated apexes among the stores.
  */
 import { describe, expect, it } from 'vitest'
-import { parseViews } from '../../../src/config/views.ts'
-import type { Instance, Network } from '../../../src/incus/api.ts'
-import { mapInstance, networkFamilies } from '../../../src/incus/map.ts'
-import type { Mapped, MapSettings } from '../../../src/incus/map.ts'
+import { parseViews } from '../../../src/config/view-specs.ts'
+import type { Instance, Network } from '../../../src/incus/api/types.ts'
+import { mapInstance, networkFamilies } from '../../../src/incus/naming/map.ts'
+import type { Mapped, MapSettings } from '../../../src/incus/naming/map.ts'
 import { Acl } from '../../../src/address.ts'
-import { inView, resolveViews, ViewRecords } from '../../../src/incus/views.ts'
+import { inView, resolveViews, ViewRecords } from '../../../src/incus/naming/view-records.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
-import { ZoneViews } from '../../../src/zone/views.ts'
+import { ZoneViews } from '../../../src/zone/view-stores.ts'
 import { ask } from '../../helpers/ask.ts'
 import { edited, instance } from '../../helpers/fixtures.ts'
 

@@ -1,5 +1,5 @@
 /**
- * @module zone/views
+ * @module zone/view-stores
  * Split horizon's zones: one store per view besides the default one. What every view shares (the zone files,
  * dynamic updates, the SOA and NS of the zones we make up) is written through this writer into every store; what differs (the
  * instances' addresses and PTRs) is written into each view's own store by the Incus source. A whole store per

@@ -1,5 +1,5 @@
 /**
- * @module zone/names
+ * @module zone/name-table
  * A hash table from lowercase wire names to answer-table entries, keys and entries both kept as bytes in
  * one arena Buffer, so a lookup reads a slot and then one record: no string is built per query, and no
  * object is followed. A Map of strings to a Buffer per name cost ~280 B per name and five pointer hops

@@ -1,17 +1,17 @@
 /**
- * @module incus/views
+ * @module incus/naming/view-records
  * Split horizon, the Incus side: the configured views resolved against Incus's networks, and each
  * instance's records per view. A view's clients see, of each instance, its first address of each family in
  * the view's ranges; an instance with no address there answers as in the default view (docs/split-horizon.md
  * says why). PTRs follow, since they are made from the addresses a view publishes.
  */
 import type { Logger } from 'pino'
-import { networkCidr } from '../address.ts'
-import type { ViewSpec } from '../config/views.ts'
-import { Acl } from '../address.ts'
-import type { ZoneWriter } from '../zone/store.ts'
-import type { Name } from '../zone/types.ts'
-import type { Network } from './api.ts'
+import { networkCidr } from '../../address.ts'
+import type { ViewSpec } from '../../config/view-specs.ts'
+import { Acl } from '../../address.ts'
+import type { ZoneWriter } from '../../zone/store.ts'
+import type { Name } from '../../zone/types.ts'
+import type { Network } from '../api/types.ts'
 import { firstAddresses } from './map.ts'
 import type { Mapped } from './map.ts'
 import { InstanceRecords } from './records.ts'

@@ -1,5 +1,5 @@
 /**
- * @module incus/name-rules
+ * @module incus/naming/name-rules
  * Which names an instance may claim through its keys (hostname, aliases, service, SRV, and any key added
  * later): instance keys are tenant input (shared/incus-api §6.3: a restricted certificate sets any `user.*`
  * key on its own project's instances), so a name belongs to a project before an instance may publish it, as
@@ -10,8 +10,8 @@
  * project only at or below `<project>.<suffix>`. An instance's own `<name>[.<project>].<suffix>` is always its
  * own. Pure but for the zone it is given to read; docs/names.md says why each rule is what it is.
  */
-import { canonicalName, flatString, isAtOrBelow } from '../zone/name.ts'
-import type { Name, Rec, SourceId } from '../zone/types.ts'
+import { canonicalName, flatString, isAtOrBelow } from '../../zone/name.ts'
+import type { Name, Rec, SourceId } from '../../zone/types.ts'
 import { remoteOf } from './keys.ts'
 import { CADDY_HOST_KEY, SRV_PREFIX, srvOwner } from './labels.ts'
 import { ownName } from './map.ts'

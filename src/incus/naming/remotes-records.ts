@@ -1,16 +1,16 @@
 /**
- * @module incus/shared
+ * @module incus/naming/remotes-records
  * Several Incus servers in one zone (INCUS_DNS_INCUS_REMOTES): one source per remote, one set of records for
  * all. Instance keys are `<remote>:<project>/<name>`, so the same instance name on two servers is two
  * instances; when both claim one name, the remote named first in the list keeps it. PTRs may go into the
  * reverse zones any remote wants.
  */
 import type { Logger } from 'pino'
-import type { Name } from '../zone/types.ts'
+import type { Name } from '../../zone/types.ts'
 import { remoteOf } from './keys.ts'
 import { byKey } from './records.ts'
 import type { RecordEvents, RecordSettings } from './records.ts'
-import { ViewRecords } from './views.ts'
+import { ViewRecords } from './view-records.ts'
 
 /** What one remote's source is given: the shared records, its name, and the union of reverse zones. */
 export interface SharedRecords {

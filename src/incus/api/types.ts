@@ -1,5 +1,5 @@
 /**
- * @module incus/api
+ * @module incus/api/types
  * The parts of the Incus REST API we read (shared/incus-api/README.md §1.3, §4, §5), as types. Only
  * fields incus-dns uses are listed; Incus sends more.
  */

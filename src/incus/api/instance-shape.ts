@@ -1,12 +1,12 @@
 /**
- * @module incus/instance-shape
+ * @module incus/api/instance-shape
  * What Incus sent, checked against the shape incus-dns reads (api.ts) before anything maps it. Incus's own
  * objects always fit (§4.2: every config value a string, NICs objects, `state.network` a map), but a proxy, a
  * patched daemon or a future version may not; one odd instance must not fail a whole sync. An instance that
  * does not fit is not mapped: the caller keeps its last good records and says once what was wrong, naming it.
  * Networks and leases that do not fit are left out (they only help the mapping). Never throws.
  */
-import type { Device, Instance, InstanceState, Lease, Network, NicAddress, NicState } from './api.ts'
+import type { Device, Instance, InstanceState, Lease, Network, NicAddress, NicState } from './types.ts'
 
 /** An instance that fits, or what was wrong (with its project and name when those at least could be read). */
 export type ReadInstance =

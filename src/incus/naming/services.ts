@@ -1,5 +1,5 @@
 /**
- * @module incus/services
+ * @module incus/naming/services
  * Which replicas a service name answers with. Replicas of several compose stacks claiming one service name:
  * the stack whose name sorts first keeps it (instances no stack made count as the stack '', so a service named
  * by hand is never taken over by a stack deployed later). Of that stack, the replicas whose health is not
@@ -7,7 +7,7 @@
  * an all-unhealthy record set: a name that answers something beats one that answers nothing. docs/services.md
  * says why each rule is what it is.
  */
-import type { Name } from '../zone/types.ts'
+import type { Name } from '../../zone/types.ts'
 import { isWithheld } from './labels.ts'
 import type { Mapped } from './map.ts'
 

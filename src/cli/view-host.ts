@@ -1,14 +1,14 @@
 /**
- * @module cli/views
- * Wires split horizon together: the Incus source resolves the views (incus/views.ts) and hands them here;
- * this makes or drops each view's zone store (zone/views.ts) and points the hot path's client prefixes at
- * their tables (dns/views.ts), in this thread and in the worker threads.
+ * @module cli/view-host
+ * Wires split horizon together: the Incus source resolves the views (incus/naming/view-records.ts) and hands them here;
+ * this makes or drops each view's zone store (zone/view-stores.ts) and points the hot path's client prefixes at
+ * their tables (dns/view-table.ts), in this thread and in the worker threads.
  */
-import type { ViewSpec } from '../config/views.ts'
-import type { View, Views } from '../dns/views.ts'
-import type { ResolvedView, ViewHost } from '../incus/views.ts'
+import type { ViewSpec } from '../config/view-specs.ts'
+import type { View, Views } from '../dns/view-table.ts'
+import type { ResolvedView, ViewHost } from '../incus/naming/view-records.ts'
 import type { ZoneWriter } from '../zone/store.ts'
-import type { ZoneViews } from '../zone/views.ts'
+import type { ZoneViews } from '../zone/view-stores.ts'
 
 export interface ViewParts {
   readonly specs: readonly ViewSpec[]

@@ -1,5 +1,5 @@
 /**
- * @module incus/connection
+ * @module incus/api/connection
  * How to reach Incus: a unix socket, or HTTPS with a client certificate (shared/incus-api §1). The transport
  * is a setting (as undici's `connect` option is), shared by the REST client and the event stream; TLS
  * failures are translated into words a user can act on, in one place.

@@ -1,13 +1,13 @@
 /**
- * @module incus/zones
+ * @module incus/naming/zones
  * The zones the Incus source serves without a zone file: the suffix zone and the reverse zones of the
  * managed networks' subnets (or of INCUS_DNS_REVERSE_ZONES), each with a generated SOA and NS. A zone file
  * for the same apex wins: it is never overwritten.
  */
 import type { Logger } from 'pino'
-import type { ZoneWriter } from '../zone/store.ts'
-import type { Name, Rec } from '../zone/types.ts'
-import type { Network } from './api.ts'
+import type { ZoneWriter } from '../../zone/store.ts'
+import type { Name, Rec } from '../../zone/types.ts'
+import type { Network } from '../api/types.ts'
 import { networkSubnets, reverseZones } from './reverse.ts'
 
 export type ReverseSetting = { readonly mode: 'auto' } | { readonly mode: 'off' } | { readonly mode: 'list'; readonly cidrs: readonly string[] }

@@ -1,8 +1,8 @@
 /**
- * @module config/views
+ * @module config/view-specs
  * INCUS_DNS_VIEWS, the split-horizon views, read into specs: which clients each view answers and which
  * instance addresses they see. Incus network names stay names here; the Incus source resolves them to
- * their subnets at every sync (incus/views.ts), since networks come and go while we run.
+ * their subnets at every sync (incus/naming/view-records.ts), since networks come and go while we run.
  *
  *   views    := view (';' view)*
  *   view     := 'auto' | [name '='] elements ['>' elements]

@@ -1,5 +1,5 @@
 /**
- * @module incus/caddy
+ * @module incus/naming/caddy
  * Names Caddy routes (caddy-incus-upstreams: `user.caddyserver.http.enable=true` and
  * `user.caddyserver.http.matchers.host=<name>` on an instance, shared/incus-api §6.2) must resolve to the proxy,
  * not to the instance: Caddy takes the connection and passes it on. INCUS_DNS_CADDY_PROXY says where the proxy

@@ -1,5 +1,5 @@
 /**
- * @module incus/events
+ * @module incus/api/events
  * The `/1.0/events?type=lifecycle` websocket (§5), over the same transport as the REST client. Reconnects
  * with capped, jittered exponential backoff; treats 30 s without a ping or message as a dead connection (as
  * the Go client does since 6ad6b511); reports each (re)connection so the source can resync in full, since
@@ -8,7 +8,7 @@
  */
 import { connect } from 'node:net'
 import WebSocket from 'ws'
-import type { Event } from './api.ts'
+import type { Event } from './types.ts'
 import type { Scope } from './client.ts'
 import { scopeQuery } from './client.ts'
 import { describe, explainConnectError, tlsOptions } from './connection.ts'

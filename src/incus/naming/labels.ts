@@ -1,5 +1,5 @@
 /**
- * @module incus/labels
+ * @module incus/naming/labels
  * The config keys that put an instance in a service, give its health and publish SRV records: incus-compose's
  * labels, ic-dns's keys (and their older CoreDNS-era names), ic-healthd's health and our own. Pure: an
  * instance's expanded config in, facts out; problems come back as words for the log and the status page.

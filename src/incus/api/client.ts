@@ -1,13 +1,13 @@
 /**
- * @module incus/client
+ * @module incus/api/client
  * The Incus REST client (undici) over a unix socket or HTTPS with a client certificate. Each call returns the
  * envelope's metadata or throws one typed error: IncusUnreachableError, IncusAuthError, IncusApiError,
  * IncusProtocolError (§1.3: an error reply has HTTP status == error_code and the message in `error`). Over
  * HTTPS to a cluster, a member that cannot be reached is left for the next one (members.ts), within the call.
  */
 import { Client } from 'undici'
-import { IncusApiError, IncusAuthError, IncusDnsError, IncusProtocolError, IncusUnreachableError } from '../errors.ts'
-import type { Envelope, Lease, Network } from './api.ts'
+import { IncusApiError, IncusAuthError, IncusDnsError, IncusProtocolError, IncusUnreachableError } from '../../errors.ts'
+import type { Envelope, Lease, Network } from './types.ts'
 import { readLeases, readNetworks } from './instance-shape.ts'
 import { describe, explainConnectError, tlsOptions } from './connection.ts'
 import type { IncusConnection } from './connection.ts'

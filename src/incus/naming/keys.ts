@@ -1,9 +1,9 @@
 /**
- * @module incus/keys
+ * @module incus/naming/keys
  * An instance's identity in the records: `<project>/<name>` (§4.1: the same name may exist in several
  * projects), after `<remote>:` when several servers share the records (INCUS_DNS_INCUS_REMOTES).
  */
-import { flatString } from '../zone/name.ts'
+import { flatString } from '../../zone/name.ts'
 import { instanceKey } from './map.ts'
 import type { Mapped } from './map.ts'
 

@@ -1,12 +1,12 @@
 /**
- * @module incus/cluster
+ * @module incus/api/cluster
  * What incus-dns knows of an Incus cluster: whether the server is one, its members and their state (read at
  * every full sync), the member in use and why it moved, and the instances it holds: those an offline
  * member's Error stubs (§4.1) say nothing about, whose last records stay published.
  */
 import type { Logger } from 'pino'
 import type { IncusClient, ServerInfo } from './client.ts'
-import type { Instance } from './api.ts'
+import type { Instance } from './types.ts'
 import type { ClusterMember, MemberSwitch } from './members.ts'
 
 /** What an offline member's instance is listed as (§4.1): status Error, no config; it says nothing of the instance. */

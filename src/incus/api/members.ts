@@ -1,5 +1,5 @@
 /**
- * @module incus/members
+ * @module incus/api/members
  * Which member of an Incus cluster to talk to. Any member answers for the whole cluster (shared/incus-api §6:
  * every member lists every instance, and one event stream carries every member's events), so one is used at
  * a time: the first URL configured, until it stops answering; then the next one, round the list of the URLs

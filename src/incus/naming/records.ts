@@ -1,5 +1,5 @@
 /**
- * @module incus/records
+ * @module incus/naming/records
  * Settles what every instance claims into records per owner name, and writes only the owners a change
  * touches. One instance per name: two instances claiming one hostname get a deterministic winner (the
  * smaller project/name) and a warning; a service name answers with its served replicas (services.ts); an
@@ -9,9 +9,9 @@
  * (`_<svc>._<proto>.<name>`) follow whoever keeps `<name>`. Names an instance claims through its keys go
  * through the name rules first (name-rules.ts): what they refuse is never claimed, and reported once.
  */
-import { ZoneDataError } from '../errors.ts'
-import type { ZoneWriter } from '../zone/store.ts'
-import type { Name, Rec } from '../zone/types.ts'
+import { ZoneDataError } from '../../errors.ts'
+import type { ZoneWriter } from '../../zone/store.ts'
+import type { Name, Rec } from '../../zone/types.ts'
 import { srvOwner } from './labels.ts'
 import type { CaddyProxy } from './caddy.ts'
 import type { Mapped } from './map.ts'

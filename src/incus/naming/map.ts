@@ -1,12 +1,12 @@
 /**
- * @module incus/map
+ * @module incus/naming/map
  * One Incus instance → the names it should have and the addresses to publish. Pure: everything comes in as
  * arguments (the instance JSON, settings, DHCP leases), so it is tested from fixtures alone.
  */
 import ipaddr from 'ipaddr.js'
-import { canonicalName, flatString } from '../zone/name.ts'
-import type { Name } from '../zone/types.ts'
-import type { Instance, Network, NicState } from './api.ts'
+import { canonicalName, flatString } from '../../zone/name.ts'
+import type { Name } from '../../zone/types.ts'
+import type { Instance, Network, NicState } from '../api/types.ts'
 import { aliasValues, CADDY_HOST_KEY, caddyHost, healthOf, serviceLabel, srvSpecs, stackOf } from './labels.ts'
 import type { SrvSpec } from './labels.ts'
 

@@ -1,5 +1,5 @@
 /**
- * @module dns/views
+ * @module dns/view-table
  * Split horizon on the hot path: the client's address picks the answer table of its view, by the longest
  * client prefix that holds it. With no views the transports never call in here (`split` and `subnets` are
  * false), so the single-view server pays two boolean tests. IPv4 sources, and IPv4-mapped IPv6 ones, are parsed in place

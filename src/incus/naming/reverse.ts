@@ -1,12 +1,12 @@
 /**
- * @module incus/reverse
+ * @module incus/naming/reverse
  * Reverse DNS names (RFC 1035 3.5 in-addr.arpa, RFC 3596 ip6.arpa) for published addresses, and the reverse
  * zones that hold them, made from subnets (CIDR). IPv4 zones are cut on octets and IPv6 zones on nibbles:
  * a /22 becomes four /24 zones, a /64 one zone of 16 nibbles, a /62 four of 16 nibbles.
  */
 import ipaddr from 'ipaddr.js'
-import { flatString } from '../zone/name.ts'
-import type { Name } from '../zone/types.ts'
+import { flatString } from '../../zone/name.ts'
+import type { Name } from '../../zone/types.ts'
 
 /** `192.0.2.80` → `80.2.0.192.in-addr.arpa`; `2001:db8::1` → `1.0.0.0...8.b.d.0.1.0.0.2.ip6.arpa`. */
 export function reverseName(address: string): Name {
