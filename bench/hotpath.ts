@@ -10,7 +10,7 @@ import { answer, Reply } from '../src/dns/answer.ts'
 import { Cookies } from '../src/dns/cookies.ts'
 import { Rrl } from '../src/dns/rrl.ts'
 import { DnsStats } from '../src/dns/stats.ts'
-import { Views } from '../src/dns/view-table.ts'
+import { ViewTable } from '../src/dns/view-table.ts'
 import type { View } from '../src/dns/view-table.ts'
 import { ZoneStore } from '../src/zone/store.ts'
 import type { Rec } from '../src/zone/types.ts'
@@ -92,7 +92,7 @@ for (const size of sizes) {
   const hit = cases[0]![1]
   const hitReq = Buffer.from(hit)
   for (const count of [0, 2, 8]) {
-    const views = new Views(table)
+    const views = new ViewTable(table)
     const list: View[] = Array.from({ length: count }, (_, k) => ({ name: `v${k}`, table, queries: 0 }))
     views.set(list, list.flatMap((v, k) => [{ cidr: `10.${k}.0.0/24`, view: v }, { cidr: `fd42:${k}::/64`, view: v }]))
     const clients: [string, string][] = count === 0

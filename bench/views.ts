@@ -9,9 +9,10 @@ import { execFileSync } from 'node:child_process'
 import { parseViews } from '../src/config/view-specs.ts'
 import type { Network } from '../src/incus/api/types.ts'
 import type { Mapped } from '../src/incus/naming/map.ts'
-import { resolveViews, ViewRecords } from '../src/incus/naming/view-records.ts'
+import { ViewRecords } from '../src/incus/naming/view-records.ts'
+import { resolveViews } from '../src/incus/naming/view-ranges.ts'
 import { ZoneStore } from '../src/zone/store.ts'
-import { ZoneViews } from '../src/zone/view-stores.ts'
+import { ViewStores } from '../src/zone/view-stores.ts'
 
 const N = Number(process.env.BENCH_VIEW_INSTANCES ?? 20000)
 const S = 'incus.example.org'
@@ -25,13 +26,13 @@ function instance(i: number, round: number): Mapped {
 function one(views: number): Record<string, number> {
   const held = (): number => { global.gc?.(); global.gc?.(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers }
   const before = held()
-  const zones = new ZoneViews(new ZoneStore(), () => new ZoneStore({ journalSize: 0 }))
+  const zones = new ViewStores(new ZoneStore(), () => new ZoneStore({ journalSize: 0 }))
   zones.setOwner('incus', S, [{ name: S, ttl: 30, data: { type: 'SOA', mname: `ns.${S}`, rname: `hostmaster.${S}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 30 } }])
   const records = new ViewRecords({ ttl: 30, targetMode: 'guest-ip', cnameTarget: null }, { conflict: () => {}, rejected: () => {} })
   const networks: Network[] = Array.from({ length: views }, (_, k) => ({ name: `br${k + 1}`, type: 'bridge', managed: true, config: { 'ipv4.address': `10.${101 + k}.0.1/16` } }))
   const resolved = resolveViews(parseViews('auto'), networks)
   zones.reconcile(resolved.map((v) => v.name))
-  records.setViews(resolved, new Map([...zones.views]))
+  records.setViews(resolved, new Map([...zones.named]))
   const t0 = performance.now()
   records.apply(zones.default, new Map(Array.from({ length: N }, (_, i) => [`default/i${i}`, instance(i, 0)])))
   const loadMs = performance.now() - t0

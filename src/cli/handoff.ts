@@ -7,14 +7,14 @@
 import type { HandoffHook } from '../dns/answer.ts'
 import { answerSigned } from '../dns/signed.ts'
 import type { TsigKey } from '../dns/tsig.ts'
-import type { Views } from '../dns/view-table.ts'
+import type { ViewTable } from '../dns/view-table.ts'
 import type { Updater } from '../update/updater.ts'
 
 const OPCODE_UPDATE = 5
 const TYPE_IXFR = 251
 const TYPE_AXFR = 252
 
-export function handoffHook(o: { readonly transfer: HandoffHook; readonly updater: Updater | null; readonly views: Views; readonly keys: readonly TsigKey[] }): HandoffHook {
+export function handoffHook(o: { readonly transfer: HandoffHook; readonly updater: Updater | null; readonly viewTable: ViewTable; readonly keys: readonly TsigKey[] }): HandoffHook {
   const keyring = new Map(o.keys.map((k) => [k.name, k]))
   return (req, reply, peer, tcp, respond) => {
     if ((((req[2] as number) >> 3) & 0x0f) === OPCODE_UPDATE) {
@@ -23,7 +23,7 @@ export function handoffHook(o: { readonly transfer: HandoffHook; readonly update
       return true
     }
     if (reply.qtype === TYPE_AXFR || reply.qtype === TYPE_IXFR) return o.transfer(req, reply, peer, tcp, respond)
-    const table = o.views.split ? o.views.pick(peer.address).table : o.views.default.table
+    const table = o.viewTable.split ? o.viewTable.pick(peer.address).table : o.viewTable.default.table
     const signed = answerSigned(req, tcp, table, reply, keyring, Math.floor(Date.now() / 1000))
     if (signed === null) return false
     respond([signed])

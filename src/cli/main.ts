@@ -44,8 +44,8 @@ import { makeUpdates } from './updates.ts'
 import type { Updates } from './updates.ts'
 import { ZoneStore } from '../zone/store.ts'
 import type { ZoneWriter } from '../zone/store.ts'
-import { ZoneViews } from '../zone/view-stores.ts'
-import { Views } from '../dns/view-table.ts'
+import { ViewStores } from '../zone/view-stores.ts'
+import { ViewTable } from '../dns/view-table.ts'
 import { viewHost } from './view-host.ts'
 
 export interface Running {
@@ -53,9 +53,9 @@ export interface Running {
   /** The default view's store (the only one without INCUS_DNS_VIEWS). */
   readonly store: ZoneStore
   /** The views' stores, or null without INCUS_DNS_VIEWS. */
-  readonly zones: ZoneViews | null
+  readonly viewStores: ViewStores | null
   /** The hot path's views: the default one, and those INCUS_DNS_VIEWS resolves to. */
-  readonly views: Views
+  readonly viewTable: ViewTable
   readonly server: DnsServer
   readonly stats: DnsStats
   readonly log: Logger
@@ -102,10 +102,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     journalSize: config.ixfrJournal,
   })
   // Split horizon: a store per view, written through `writer` for what they share (zone/view-stores.ts).
-  const zones = config.views.length > 0 ? new ZoneViews(store, () => new ZoneStore({ journalSize: 0 })) : null
-  const writer: ZoneWriter = zones ?? store
-  const views = new Views(store.table)
-  views.setSubnetSources(config.viewsEcs)
+  const viewStores = config.views.length > 0 ? new ViewStores(store, () => new ZoneStore({ journalSize: 0 })) : null
+  const writer: ZoneWriter = viewStores ?? store
+  const viewTable = new ViewTable(store.table)
+  viewTable.setSubnetSources(config.viewsEcs)
   if (config.viewsEcs.length > 0) log.info({ resolvers: config.viewsEcs }, 'EDNS Client Subnet from these resolvers picks the view')
   if (config.notify.length > 0) notifier = new Notifier({ store, targets: config.notify, key: config.tsigKey, log: log.child({ mod: 'notify' }) })
   const transferStats: TransferStats = { axfr: 0, ixfr: 0, refused: 0, badTsig: 0 }
@@ -128,7 +128,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   }
   await loadZones()
   const updates = makeUpdates(config, store, writer, log)
-  const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, views, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
+  const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, viewTable, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
   // Forwarding and the Incus client are loaded only when configured: undici, ws and lru-cache are ~40 MB of
   // RSS that a zone-files-only server does not need (bench/README.md, idle memory).
   let forwarder: Forwarder | null = null
@@ -153,13 +153,13 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const rrl = rrlOptions === null ? null : new Rrl({ ...rrlOptions, exempt: rrlOptions.exempt.length === 0 ? null : new Acl(rrlOptions.exempt) })
   if (rrlOptions !== null) log.info(rrlOptions, 'response rate limiting (UDP)')
   const server = await startDnsServer({
-    listen: config.listen, views, stats, log, forward, handoff, identity, cookies, rrl, reusePort: config.workers > 1,
+    listen: config.listen, viewTable, stats, log, forward, handoff, identity, cookies, rrl, reusePort: config.workers > 1,
     tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
     tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
   })
   let workers: WorkerPool | null = null
   if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, views, stats, forward, handoff, log, identity, cookies, rrl: rrlOptions })
+    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, viewTable, stats, forward, handoff, log, identity, cookies, rrl: rrlOptions })
   }
   if (keeper !== null) keeper.onRotate = () => workers?.cookiesChanged()
   if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
@@ -183,7 +183,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     const budget = new RequestBudget(config.incusRequestRate)
     const base = {
       zone: writer,
-      views: zones === null ? null : viewHost({ specs: config.views, zones, views, changed: () => workers?.viewsChanged() }),
+      viewHost: viewStores === null ? null : viewHost({ specs: config.views, stores: viewStores, table: viewTable, changed: () => workers?.viewsChanged() }),
       scope: config.project === '' ? 'all' as const : { project: config.project },
       records,
       pollIntervalMs: config.pollInterval,
@@ -192,7 +192,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       budget,
       ...overrides,
     }
-    const map = { suffix: config.suffix, states: config.stateFilter, allAddresses: zones !== null }
+    const map = { suffix: config.suffix, states: config.stateFilter, allAddresses: viewStores !== null }
     if (connection !== null) {
       clients.push(new ClientClass(connection))
       sources.push(new SourceClass({ ...base, client: clients[0] as IncusClient, log, map, stateFile: config.stateFile }))
@@ -217,7 +217,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   await updates?.dynamic.load()
   /** Queries per view over every thread; nothing without INCUS_DNS_VIEWS. */
   const viewQueries = (): Map<string, number> =>
-    zones === null ? new Map() : workers?.viewQueries() ?? new Map(views.all.map((v) => [v.name, v.queries]))
+    viewStores === null ? new Map() : workers?.viewQueries() ?? new Map(viewTable.all.map((v) => [v.name, v.queries]))
   const notReady = (): string | null => {
     const waiting = sources.filter((s) => !s.ready)
     if (waiting.length === 0) return null
@@ -239,10 +239,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
         notReady,
         zoneDump: (view) => {
           if (view === undefined || view === 'default') return zoneDump(store, incus?.records ?? null)
-          const of = zones?.store(view)
+          const of = viewStores?.store(view)
           return of === undefined ? null : zoneDump(of, incus?.records ?? null)
         },
-        viewNames: () => [...(zones?.views.keys() ?? [])],
+        viewNames: () => [...(viewStores?.named.keys() ?? [])],
         status: () => status({ store, incus, history: history ?? undefined, remotes: sources.length > 1 ? sources.map((s, k) => ({ name: remotes[k]?.name ?? '', source: s })) : [], forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
       }, log)
     } catch (err) {
@@ -255,7 +255,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     log.info({ http: formatAddress(http.address) }, 'serving /metrics, /healthz, /readyz, /zone')
   }
   return {
-    config, store, zones, views, server, stats, log, incus, remotes: sources, cookies: keeper, history, forwarder, http, notReady, transferStats, notifier, updates,
+    config, store, viewStores, viewTable, server, stats, log, incus, remotes: sources, cookies: keeper, history, forwarder, http, notReady, transferStats, notifier, updates,
     async reloadZones() {
       try {
         await loadZones()

@@ -15,7 +15,7 @@ import type { CaddyProxy } from '../incus/naming/caddy.ts'
 import { parseProjectNames } from '../incus/naming/name-rules.ts'
 import type { ProjectNames } from '../incus/naming/name-rules.ts'
 import { parseViews } from './view-specs.ts'
-import type { ViewSpec } from './view-specs.ts'
+import type { ViewSpec } from '../incus/naming/view-ranges.ts'
 import { oneOf, parseAddressList, parseBoolean, parseCidrList, parseDomain, parseDuration, parseListen, parsePositiveInt, parseRemotes, parseStates, parseTimer, parseUpstreams } from './parse.ts'
 import type { RemoteSpec } from './parse.ts'
 

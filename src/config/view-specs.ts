@@ -2,24 +2,14 @@
  * @module config/view-specs
  * INCUS_DNS_VIEWS, the split-horizon views, read into specs: which clients each view answers and which
  * instance addresses they see. Incus network names stay names here; the Incus source resolves them to
- * their subnets at every sync (incus/naming/view-records.ts), since networks come and go while we run.
+ * their subnets at every sync (incus/naming/view-ranges.ts), since networks come and go while we run.
  *
  *   views    := view (';' view)*
  *   view     := 'auto' | [name '='] elements ['>' elements]
  *   elements := element (',' element)*        an address range (CIDR or one address) or an Incus network
  */
 import { addressRange } from '../address.ts'
-
-/** One side of a view: address ranges (CIDRs, normalised) and Incus network names. */
-export interface ViewElements {
-  readonly cidrs: readonly string[]
-  readonly networks: readonly string[]
-}
-
-export type ViewSpec =
-  /** One view per managed Incus network with a subnet, named after it: its clients see their addresses on it. */
-  | { readonly kind: 'auto' }
-  | { readonly kind: 'view'; readonly name: string; readonly clients: ViewElements; readonly sees: ViewElements }
+import type { ViewElements, ViewSpec } from '../incus/naming/view-ranges.ts'
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/i
 const EXAMPLE = "e.g. 'auto', 'lan=192.168.1.0/24' or 'vpn=10.8.0.0/24>192.168.1.0/24'"

@@ -18,7 +18,7 @@ import { COOKIE_BADCOOKIE, COOKIE_ISSUED, COOKIE_MALFORMED, COOKIE_NONE, COOKIE_
 import { dname } from './dname.ts'
 import { chaos, OPTION_NSID } from './identity.ts'
 import { clientSubnet, OPTION_ECS, withOption } from './subnet.ts'
-import type { Views } from './view-table.ts'
+import type { ViewTable } from './view-table.ts'
 import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
@@ -53,9 +53,9 @@ const scratch = Buffer.allocUnsafe(255 + 2)
 let rotation = 0
 /**
  * Answers one DNS message. Patches `req`'s header in place; the caller sends `out`'s parts in order.
- * `subnets`: given for a resolver trusted with EDNS Client Subnet, whose ECS option then picks the view.
+ * `viewTable`: given for a resolver trusted with EDNS Client Subnet, whose ECS option then picks the view.
  */
-export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply, subnets: Views | null = null): Outcome {
+export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply, viewTable: ViewTable | null = null): Outcome {
   const len = req.length
   if (len < 12) return DROP
   const b2 = at(req, 2)
@@ -164,9 +164,9 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       out.opt = doBit ? OPT_BADVERS_DO : OPT_BADVERS
       return error(req, qend, 0, out)
     }
-    if (ecs >= 0 && subnets !== null) {
+    if (ecs >= 0 && viewTable !== null) {
       // A trusted resolver's client subnet picks the view (dns/subnet.ts); the reply echoes it with its scope.
-      const picked = clientSubnet(req, ecs, subnets)
+      const picked = clientSubnet(req, ecs, viewTable)
       if (picked === null) return error(req, qend, RCODE_FORMERR, out)
       if (picked.view !== null) table = picked.view.table
       out.opt = withOption(out.opt, picked.echo)

@@ -16,12 +16,12 @@ import { listenTcp } from './tcp.ts'
 import { TcpPool } from './tcp-pool.ts'
 import type { TcpListener } from './tcp.ts'
 import { bindUdp } from './udp.ts'
-import type { Views } from './view-table.ts'
+import type { ViewTable } from './view-table.ts'
 
 export interface DnsServerOptions {
   readonly listen: readonly ListenAddress[]
   /** The default view's table, and the views clients are sorted into (dns/view-table.ts). */
-  readonly views: Views
+  readonly viewTable: ViewTable
   readonly stats: DnsStats
   readonly log: Logger
   readonly tcpIdleTimeoutMs: number

@@ -7,12 +7,12 @@
  * (7.1.2): the resolver's own view, SCOPE 0. Runs only for trusted resolvers' queries; never throws.
  */
 import ipaddr from 'ipaddr.js'
-import type { View, Views } from './view-table.ts'
+import type { View, ViewTable } from './view-table.ts'
 
 export const OPTION_ECS = 8
 
 /** The view the ECS option at `at` in `req` picks, with the option to echo; null when the option is malformed. */
-export function clientSubnet(req: Buffer, at: number, views: Views): { view: View | null; echo: Buffer } | null {
+export function clientSubnet(req: Buffer, at: number, viewTable: ViewTable): { view: View | null; echo: Buffer } | null {
   const len = req.readUInt16BE(at + 2)
   if (len < 4) return null
   const family = req.readUInt16BE(at + 4)
@@ -27,8 +27,8 @@ export function clientSubnet(req: Buffer, at: number, views: Views): { view: Vie
   const full = Buffer.alloc(max / 8)
   req.copy(full, 0, at + 8, at + 8 + bytes)
   const picked = family === 1
-    ? views.pickSubnet(full.readUInt32BE(0), null, source)
-    : views.pickSubnet(0, ipaddr.fromByteArray([...full]) as ipaddr.IPv6, source)
+    ? viewTable.pickSubnet(full.readUInt32BE(0), null, source)
+    : viewTable.pickSubnet(0, ipaddr.fromByteArray([...full]) as ipaddr.IPv6, source)
   echo[7] = picked.scope
   return { view: picked.view, echo }
 }

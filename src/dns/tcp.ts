@@ -13,12 +13,12 @@ import type { Cookies } from './cookies.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
 import type { TcpPool } from './tcp-pool.ts'
-import type { Views } from './view-table.ts'
+import type { ViewTable } from './view-table.ts'
 
 export interface TcpOptions {
   readonly host: string
   readonly port: number
-  readonly views: Views
+  readonly viewTable: ViewTable
   readonly stats: DnsStats
   readonly log: Logger
   /** Admits connections and times them out; one pool for every listener. */
@@ -51,8 +51,8 @@ function writeFramed(sock: net.Socket, parts: readonly Buffer[], pool: TcpPool):
 }
 
 export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
-  const { views, stats, log, forward, handoff, pool } = opts
-  const table = views.default.table
+  const { viewTable, stats, log, forward, handoff, pool } = opts
+  const table = viewTable.default.table
   const reply = new Reply(opts.identity ?? null, opts.cookies ?? null)
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ noDelay: true })
@@ -81,7 +81,7 @@ export function listenTcp(opts: TcpOptions): Promise<TcpListener> {
         let outcome
         reply.peer = peer.address
         try {
-          outcome = answer(msg, true, views.split ? views.pick(peer.address).table : table, reply, views.subnets && views.trustsSubnet(peer.address) ? views : null)
+          outcome = answer(msg, true, viewTable.split ? viewTable.pick(peer.address).table : table, reply, viewTable.subnets && viewTable.trustsSubnet(peer.address) ? viewTable : null)
           if (reply.cookie !== 0) stats.cookie(reply.cookie)
         } catch (err) {
           stats.dropped.internal_error++

@@ -14,7 +14,7 @@ import { RRL_DROP, RRL_SEND, slipped } from './rrl.ts'
 import type { Rrl } from './rrl.ts'
 import type { Identity } from './identity.ts'
 import type { DnsStats } from './stats.ts'
-import type { Views } from './view-table.ts'
+import type { ViewTable } from './view-table.ts'
 
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024
 
@@ -22,7 +22,7 @@ export interface UdpOptions {
   readonly host: string
   readonly port: number
   /** The answer tables: the default view's, and the client-picked ones when views are configured. */
-  readonly views: Views
+  readonly viewTable: ViewTable
   readonly stats: DnsStats
   readonly log: Logger
   /** Answers names outside our zones (forwarding), when configured. */
@@ -40,9 +40,9 @@ export interface UdpOptions {
 }
 
 export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
-  const { views, stats, log, forward, handoff } = opts
+  const { viewTable, stats, log, forward, handoff } = opts
   const rrl = opts.rrl ?? null
-  const table = views.default.table // never replaced: views change what `pick` returns, not this
+  const table = viewTable.default.table // never replaced: views change what `pick` returns, not this
   const v6 = opts.host.includes(':')
   const reusePort = opts.reusePort === true
   const socket = dgram.createSocket(v6 ? { type: 'udp6', ipv6Only: true, reusePort } : { type: 'udp4', reusePort })
@@ -54,7 +54,7 @@ export function bindUdp(opts: UdpOptions): Promise<dgram.Socket> {
     let outcome
     reply.peer = rinfo.address
     try {
-      outcome = answer(msg, false, views.split ? views.pick(rinfo.address).table : table, reply, views.subnets && views.trustsSubnet(rinfo.address) ? views : null)
+      outcome = answer(msg, false, viewTable.split ? viewTable.pick(rinfo.address).table : table, reply, viewTable.subnets && viewTable.trustsSubnet(rinfo.address) ? viewTable : null)
       if (reply.cookie !== 0) stats.cookie(reply.cookie)
     } catch (err) {
       // Last resort: answer() is written not to throw; if it ever does, count it and keep serving.

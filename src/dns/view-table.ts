@@ -33,7 +33,7 @@ interface V6Prefix { readonly cidr: string; readonly net: ipaddr.IPv6; readonly 
 /** What `trusted` matches with: a view no query is answered from. */
 const TRUSTED: View = { name: 'trusted resolvers', table: null as unknown as AnswerTable, queries: 0 }
 
-export class Views {
+export class ViewTable {
   readonly default: View
   /** True when some view has a client prefix: only then do the transports call `pick`. */
   split = false

@@ -17,21 +17,21 @@ import { makeIdentity } from './identity.ts'
 import { applyChanges } from './replica.ts'
 import { DnsStats } from './stats.ts'
 import { bindUdp } from './udp.ts'
-import { Views } from './view-table.ts'
+import { ViewTable } from './view-table.ts'
 import type { View } from './view-table.ts'
 import type { ToWorker, WorkerData, WorkerMessage } from './workers.ts'
 
 const data = workerData as WorkerData
 const port = parentPort
 if (port === null) throw new Error('dns/worker.ts runs as a worker thread')
-const views = new Views(new AnswerTable())
-views.setSubnetSources(data.subnetSources)
+const viewTable = new ViewTable(new AnswerTable())
+viewTable.setSubnetSources(data.subnetSources)
 const identity = data.identity === null ? null : makeIdentity(data.identity.id, data.identity.version)
 const hex = (s: string | null): Buffer | null => (s === null ? null : Buffer.from(s, 'hex'))
 const cookies = data.cookies === null ? null : new Cookies(data.cookies.mode, hex(data.cookies.current) as Buffer, hex(data.cookies.previous))
 const rrl = data.rrl === null ? null : new Rrl({ ...data.rrl, exempt: data.rrl.exempt.length === 0 ? null : new Acl(data.rrl.exempt) })
 /** Every view's replica by name, the default's included. */
-const replicas = new Map<string, View>([['default', views.default]])
+const replicas = new Map<string, View>([['default', viewTable.default]])
 const stats = new DnsStats()
 const log = createLogger('warn').child({ mod: 'udp-worker' })
 
@@ -47,7 +47,7 @@ port.on('message', (m: ToWorker) => {
   } else {
     // Prefixes of views this replica does not hold (none: the main thread sends each view's table first) are skipped.
     const known = m.prefixes.flatMap((p) => { const view = replicas.get(p.view); return view === undefined ? [] : [{ cidr: p.cidr, view }] })
-    views.set([...replicas.values()], known)
+    viewTable.set([...replicas.values()], known)
   }
 })
 
@@ -62,11 +62,11 @@ for (const [index, at] of data.listen.entries()) {
     } satisfies WorkerMessage)
     return true
   }
-  await bindUdp({ host: at.host, port: at.port, views, stats, log, reusePort: true, forward: passOn('forward'), handoff: passOn('handoff'), identity, cookies, rrl })
+  await bindUdp({ host: at.host, port: at.port, viewTable, stats, log, reusePort: true, forward: passOn('forward'), handoff: passOn('handoff'), identity, cookies, rrl })
   port.postMessage({ kind: 'bound', listen: index } satisfies WorkerMessage)
 }
 
 setInterval(() => port.postMessage({ kind: 'stats', stats: {
   queriesUdp: stats.queriesUdp, truncated: stats.truncated, dropped: { ...stats.dropped }, responses: stats.responses, cookies: stats.cookies, rrl: stats.rrl,
-  qtypes: [stats.qtypes[0], stats.qtypes[1]], latency: stats.latency, views: views.all.map((v) => [v.name, v.queries]),
+  qtypes: [stats.qtypes[0], stats.qtypes[1]], latency: stats.latency, views: viewTable.all.map((v) => [v.name, v.queries]),
 } } satisfies WorkerMessage), 1000).unref()

@@ -18,7 +18,7 @@ import type { ListenAddress } from '../address.ts'
 import { addInto } from '../histogram.ts'
 import type { Histogram } from '../histogram.ts'
 import { DnsStats } from './stats.ts'
-import type { Views } from './view-table.ts'
+import type { ViewTable } from './view-table.ts'
 
 export interface WorkerData {
   readonly listen: readonly ListenAddress[]
@@ -73,7 +73,7 @@ export interface WorkerPoolOptions {
   /** The main thread's UDP socket for each listen address, to answer passed-on queries from. */
   readonly sockets: readonly dgram.Socket[]
   /** The views whose tables the workers replicate; call `viewsChanged()` after changing them. */
-  readonly views: Views
+  readonly viewTable: ViewTable
   readonly stats: DnsStats
   readonly forward?: ForwardHook
   readonly handoff?: HandoffHook
@@ -111,22 +111,22 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
   const latest = new Map<Worker, StatsSnapshot>()
   const post = (m: ToWorker): void => { for (const worker of workers) worker.postMessage(m) }
   /** The views replicated now, by name, with their tables. */
-  const replicated = new Map<string, Views['all'][number]>()
-  const replicate = (view: Views['all'][number]): void => {
+  const replicated = new Map<string, ViewTable['all'][number]>()
+  const replicate = (view: ViewTable['all'][number]): void => {
     replicated.set(view.name, view)
     view.table.listener = (changes) => post({ kind: 'changes', view: view.name, changes: encodeChanges(changes) })
   }
-  const snapshotOf = (view: Views['all'][number]): ToWorker => ({ kind: 'changes', view: view.name, changes: encodeChanges(view.table.snapshot()) })
-  const prefixes = (): ToWorker => ({ kind: 'prefixes', prefixes: o.views.prefixes })
-  for (const view of o.views.all) replicate(view)
+  const snapshotOf = (view: ViewTable['all'][number]): ToWorker => ({ kind: 'changes', view: view.name, changes: encodeChanges(view.table.snapshot()) })
+  const prefixes = (): ToWorker => ({ kind: 'prefixes', prefixes: o.viewTable.prefixes })
+  for (const view of o.viewTable.all) replicate(view)
   const ready: Promise<void>[] = []
   for (let i = 0; i < o.count; i++) {
     // worker.ts when run from the sources, worker.js when compiled (dist/, npm start): the same folder as this file.
     const file = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
     const identity = o.identity === undefined || o.identity === null ? null : { id: o.identity.id, version: o.identity.version }
-    const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.views.subnetSources, cookies: cookieData(o.cookies ?? null), rrl: o.rrl ?? null } satisfies WorkerData })
+    const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.viewTable.subnetSources, cookies: cookieData(o.cookies ?? null), rrl: o.rrl ?? null } satisfies WorkerData })
     workers.push(worker)
-    for (const view of o.views.all) worker.postMessage(snapshotOf(view))
+    for (const view of o.viewTable.all) worker.postMessage(snapshotOf(view))
     worker.postMessage(prefixes())
     let bound = 0
     ready.push(new Promise((resolve, reject) => {
@@ -162,7 +162,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
       return t
     },
     viewQueries() {
-      const out = new Map<string, number>(o.views.all.map((v) => [v.name, v.queries]))
+      const out = new Map<string, number>(o.viewTable.all.map((v) => [v.name, v.queries]))
       for (const s of latest.values()) for (const [name, n] of s.views) out.set(name, (out.get(name) ?? 0) + n)
       return out
     },
@@ -171,7 +171,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
       if (c !== null) post({ kind: 'cookies', current: c.current, previous: c.previous })
     },
     viewsChanged() {
-      const now = new Set(o.views.all)
+      const now = new Set(o.viewTable.all)
       for (const [name, view] of replicated) {
         if (now.has(view)) continue
         view.table.listener = null

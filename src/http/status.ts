@@ -157,7 +157,7 @@ export function status(src: StatusSources): Status {
     const waiting = m.awaitingAddress === false ? ''
       : gaveUp !== undefined ? `; no ${gaveUp.family} after ${Math.round(gaveUp.afterMs / 1000)} s of polling: the watch gave up, the full sync every ${pollEvery} looks again`
         : `; still waiting for ${m.ipv4 === null ? 'IPv4' : 'IPv6'}`
-    const views = (i?.views.perView(m) ?? []).filter((v) => v.ipv4 !== m.ipv4 || v.ipv6 !== m.ipv6)
+    const views = (i?.viewRecords.perView(m) ?? []).filter((v) => v.ipv4 !== m.ipv4 || v.ipv6 !== m.ipv6)
     const warning = m.warning !== undefined ? `; ${m.warning}` : ''
     const hold = held.has(m.key) ? `; held: its member ${held.get(m.key) || m.location || '?'} is offline, so these are its last records` : ''
     instances.push({ instance: m.key, status: m.status ?? '', state: 'published', names, ipv4: m.ipv4, ipv6: m.ipv6, detail: `answers${waiting}${hold}${note}${warning}`, views, member: m.location ?? '' })
@@ -165,7 +165,7 @@ export function status(src: StatusSources): Status {
   const counts = src.store.namesPerZone()
   const now = Date.now()
   const queries = src.viewQueries?.() ?? new Map<string, number>()
-  const resolved = i?.views.views ?? []
+  const resolved = i?.viewRecords.resolved ?? []
   const views: ViewRow[] = queries.size === 0 && resolved.length === 0 ? [] : [
     { view: 'default', clients: [], sees: [], queries: queries.get('default') ?? 0 },
     ...resolved.map((v) => ({ view: v.name, clients: v.clients, sees: v.sees, queries: queries.get(v.name) ?? 0 })),

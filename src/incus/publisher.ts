@@ -14,7 +14,7 @@ import type { Mapped } from './naming/map.ts'
 import type { ViewRecords } from './naming/view-records.ts'
 
 export interface PublisherOptions {
-  readonly views: ViewRecords
+  readonly viewRecords: ViewRecords
   /** Where the default view's instance records go. */
   readonly zone: ZoneWriter
   readonly log: Logger
@@ -43,11 +43,11 @@ export class Publisher {
   flush(): void {
     this.#scheduled = false
     if (this.#pending.size === 0) return
-    const { views, log, lag, addresses } = this.#o
+    const { viewRecords, log, lag, addresses } = this.#o
     const changes = new Map(this.#pending)
     this.#pending.clear()
     for (const [k, m] of changes) {
-      const before = views.default.instances.get(k)
+      const before = viewRecords.default.instances.get(k)
       if (m === null) { if (before !== undefined) log.info({ instance: k }, 'instance gone; names removed'); continue }
       if (m.skipped !== null) log.debug({ instance: k, reason: m.skipped }, 'instance publishes no records')
       else if (before === undefined || !sameMapped(before, m)) {
@@ -57,7 +57,7 @@ export class Publisher {
       }
       if (m.warning !== undefined && m.warning !== before?.warning) log.warn({ instance: k, problem: m.warning }, 'instance configuration problem')
     }
-    const written = new Set(views.apply(this.#o.zone, changes))
+    const written = new Set(viewRecords.apply(this.#o.zone, changes))
     const now = Date.now()
     lag.settled(changes, written, now)
     for (const [k, m] of changes) {

@@ -40,10 +40,11 @@ import { recordEvents } from './naming/remotes-records.ts'
 import type { SharedRecords } from './naming/remotes-records.ts'
 import { loadState, StateSaver } from './state-file.ts'
 import { UnreadableInstances } from './unreadable.ts'
-import { ViewRecords, ViewResolver } from './naming/view-records.ts'
+import { ViewRecords } from './naming/view-records.ts'
+import { ViewResolver } from './view-resolver.ts'
 import { OwnZones, wantedReverseZones } from './naming/zones.ts'
 import type { ReverseSetting } from './naming/zones.ts'
-import type { ViewHost } from './naming/view-records.ts'
+import type { ViewHost } from './view-resolver.ts'
 
 export type { ReverseSetting }
 
@@ -66,7 +67,7 @@ export interface IncusSourceOptions {
   /** Warm restart: where the last synced instances are kept; null: nowhere. */
   readonly stateFile?: string | null
   /** Split horizon: the configured views and who runs them; absent: one view, written to `zone`. */
-  readonly views?: ViewHost | null
+  readonly viewHost?: ViewHost | null
   /** Called after a sync that changed the zone in bulk (the first one, or BULK_SYNC instances or more). */
   readonly onBulkSync?: () => void
   /** One of several servers in one zone (INCUS_DNS_INCUS_REMOTES): the records they share, and this one's name. */
@@ -104,7 +105,7 @@ export class IncusSource {
   /** The default view's records (the status page, /zone and the state file read them). */
   readonly records: InstanceRecords
   /** Every view's records; only the default view's without INCUS_DNS_VIEWS. */
-  readonly views: ViewRecords
+  readonly viewRecords: ViewRecords
   /** Where the default view's instance records go. */
   readonly #defaultZone: ZoneWriter
   readonly #o: IncusSourceOptions
@@ -119,7 +120,7 @@ export class IncusSource {
   /** Instances Incus sent that do not fit the shape incus-dns reads: their last good records stay. */
   readonly unreadable: UnreadableInstances
   readonly #refreshing = new PerKey()
-  /** Resolves the configured views at each sync (views.ts). */
+  /** Resolves the configured views at each sync (view-resolver.ts). */
   readonly #viewResolver: ViewResolver
   /** Reads full syncs off the answering thread (sync-reader.ts). */
   readonly #reader: SyncReader
@@ -149,12 +150,12 @@ export class IncusSource {
     this.#o = options
     this.#log = options.log.child({ mod: 'incus' })
     this.#keys = new InstanceKeys(options.shared?.remote ?? null)
-    this.views = options.shared?.views ?? new ViewRecords(options.records, recordEvents(this.#log))
-    this.records = this.views.default
+    this.viewRecords = options.shared?.viewRecords ?? new ViewRecords(options.records, recordEvents(this.#log))
+    this.records = this.viewRecords.default
     this.cluster = new ClusterState(options.client, this.#log)
-    this.#viewResolver = new ViewResolver(options.views ?? null, this.views, this.#log)
+    this.#viewResolver = new ViewResolver(options.viewHost ?? null, this.viewRecords, this.#log)
     this.#reader = new SyncReader({ connection: options.client.connection, scope: options.scope, map: { ...options.map, states: [...options.map.states] }, remote: options.shared?.remote ?? null })
-    this.#defaultZone = options.views?.defaultZone ?? options.zone
+    this.#defaultZone = options.viewHost?.defaultZone ?? options.zone
     const file = options.stateFile
     this.#saver = file === undefined || file === null ? null
       : new StateSaver(file, () => ({ reverseZones: this.records.reverseZones, instances: this.#mine().map(([, m]) => m), networks: this.#networksSeen }), this.#log)
@@ -177,7 +178,7 @@ export class IncusSource {
       poll: (k, done) => this.#fetches.ask(k, 'address', done),
       current: (k) => this.records.instances.get(k),
     })
-    this.#publisher = new Publisher({ views: this.views, zone: this.#defaultZone, log: this.#log, lag: this.#lag, addresses: this.#addresses, applied: () => this.#scheduleSave() })
+    this.#publisher = new Publisher({ viewRecords: this.viewRecords, zone: this.#defaultZone, log: this.#log, lag: this.#lag, addresses: this.#addresses, applied: () => this.#scheduleSave() })
     this.#lifecycle = new Lifecycle({
       client: options.client, scope: options.scope, log: this.#log, faults: this.#faults, pollIntervalMs: options.pollIntervalMs, backoff: options.eventBackoff,
       key: (project, name) => this.#keys.key(project, name),
@@ -368,7 +369,7 @@ export class IncusSource {
   #applyZones(wanted: ReadonlySet<Name>): void {
     this.#ownZones.ensure(wanted)
     const shared = this.#o.shared
-    if (this.views.setReverseZones(shared === undefined || shared === null ? wanted : shared.reverseZones(wanted))) {
+    if (this.viewRecords.setReverseZones(shared === undefined || shared === null ? wanted : shared.reverseZones(wanted))) {
       // PTRs move in or out of zones: re-settle every instance's claims (another remote's are settled with
       // them: the records are one).
       this.#publisher.queue(new Map(this.records.instances))

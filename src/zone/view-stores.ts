@@ -10,7 +10,7 @@
 import type { ZoneStore, ZoneWriter } from './store.ts'
 import type { Name, Rec, SourceId } from './types.ts'
 
-export class ZoneViews implements ZoneWriter {
+export class ViewStores implements ZoneWriter {
   /** The default view's store: zone transfers, NOTIFY, /zone and the status page read this one. */
   readonly default: ZoneStore
   readonly #views = new Map<string, ZoneStore>()
@@ -27,7 +27,7 @@ export class ZoneViews implements ZoneWriter {
   store(view: string): ZoneStore | undefined { return this.#views.get(view) }
 
   /** The views other than the default, by name. */
-  get views(): ReadonlyMap<string, ZoneStore> { return this.#views }
+  get named(): ReadonlyMap<string, ZoneStore> { return this.#views }
 
   /**
    * Makes the stores of the views named that are new, filled with what every view shares, and drops the

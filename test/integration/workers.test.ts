@@ -102,7 +102,7 @@ describe('split horizon on several threads (--workers 3 --views)', () => {
     await waitFor(async () => (await fromManyPorts(server.port, `multi.${S}`, 40, '127.0.0.3')).every((r) => r.answer[0] === `multi.${S}. 30 IN A 10.43.0.50`), 5000)
     const other = await fromManyPorts(server.port, `multi.${S}`, 40)
     expect(other.every((r) => r.answer[0] === `multi.${S}. 30 IN A 10.42.0.50`)).toBe(true)
-    expect(server.views.default.queries + (server.views.all[1]?.queries ?? 0)).toBeLessThan(80) // the workers answered some
+    expect(server.viewTable.default.queries + (server.viewTable.all[1]?.queries ?? 0)).toBeLessThan(80) // the workers answered some
   })
 
   it("every thread takes a trusted resolver's client subnet (ECS) for the view", async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { answer, DROP, refuse, Reply, HANDOFF } from '../../src/dns/answer.ts'
 import { Cookies } from '../../src/dns/cookies.ts'
 import { makeIdentity } from '../../src/dns/identity.ts'
-import { Views } from '../../src/dns/view-table.ts'
+import { ViewTable } from '../../src/dns/view-table.ts'
 import { readZoneDir, ZoneFileSource } from '../../src/zone/file/source.ts'
 import { ZoneStore } from '../../src/zone/store.ts'
 import { ZONES_DIR } from '../conformance/cases.ts'
@@ -56,8 +56,8 @@ const hostileName = fc.oneof(
 
 /** With an identity, NSID and the CHAOS names are answered too (dns/identity.ts): half the runs use one. */
 const IDENTITY = makeIdentity('fuzz.example', 'incus-dns fuzz')
-/** Views with client prefixes, trusting every source with EDNS Client Subnet (dns/subnet.ts). */
-const SUBNETS = new Views(store.table)
+/** A ViewTable with client prefixes, trusting every source with EDNS Client Subnet (dns/subnet.ts). */
+const SUBNETS = new ViewTable(store.table)
 SUBNETS.set([SUBNETS.default, { name: 'v', table: store.table, queries: 0 }], [
   { cidr: '10.0.0.0/8', view: { name: 'v', table: store.table, queries: 0 } }, { cidr: 'fd00::/8', view: { name: 'v', table: store.table, queries: 0 } }])
 SUBNETS.setSubnetSources(['0.0.0.0/0'])

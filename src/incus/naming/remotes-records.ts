@@ -15,12 +15,12 @@ import { ViewRecords } from './view-records.ts'
 /** What one remote's source is given: the shared records, its name, and the union of reverse zones. */
 export interface SharedRecords {
   readonly remote: string
-  readonly views: ViewRecords
+  readonly viewRecords: ViewRecords
   /** This remote wants these reverse zones; returns the union over every remote (where PTRs may go). */
   reverseZones(wanted: ReadonlySet<Name>): ReadonlySet<Name>
 }
 
-/** Conflicts, names the store would not take and names the rules refuse, logged (the default view's records report them; views.ts says why). */
+/** Conflicts, names the store would not take and names the rules refuse, logged (the default view's records report them; view-records.ts says why). */
 export function recordEvents(log: Logger): RecordEvents {
   return {
     conflict: (name, winner, loser, rule) => log.warn({ name, winner, loser, rule }, `two instances claim one name; ${rule}`),
@@ -30,7 +30,7 @@ export function recordEvents(log: Logger): RecordEvents {
 }
 
 export class RemotesRecords {
-  readonly views: ViewRecords
+  readonly viewRecords: ViewRecords
   readonly #wanted = new Map<string, ReadonlySet<Name>>()
 
   constructor(remotes: readonly string[], settings: RecordSettings, log: Logger) {
@@ -38,12 +38,12 @@ export class RemotesRecords {
     // The remote's place in the list first, then project/name.
     const compare = (a: string, b: string): number =>
       ((rank.get(remoteOf(a)) ?? remotes.length) - (rank.get(remoteOf(b)) ?? remotes.length)) || byKey(a, b)
-    this.views = new ViewRecords({ ...settings, compare }, recordEvents(log.child({ mod: 'incus' })))
+    this.viewRecords = new ViewRecords({ ...settings, compare }, recordEvents(log.child({ mod: 'incus' })))
   }
 
   /** What the source of `remote` is given. */
   for(remote: string): SharedRecords {
-    return { remote, views: this.views, reverseZones: (wanted) => this.#union(remote, wanted) }
+    return { remote, viewRecords: this.viewRecords, reverseZones: (wanted) => this.#union(remote, wanted) }
   }
 
   #union(remote: string, wanted: ReadonlySet<Name>): ReadonlySet<Name> {

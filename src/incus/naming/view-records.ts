@@ -1,73 +1,17 @@
 /**
  * @module incus/naming/view-records
- * Split horizon, the Incus side: the configured views resolved against Incus's networks, and each
- * instance's records per view. A view's clients see, of each instance, its first address of each family in
- * the view's ranges; an instance with no address there answers as in the default view (docs/split-horizon.md
- * says why). PTRs follow, since they are made from the addresses a view publishes.
+ * Split horizon, each instance's records per view. A view's clients see, of each instance, its first address
+ * of each family in the view's ranges; an instance with no address there answers as in the default view
+ * (docs/split-horizon.md says why). PTRs follow, since they are made from the addresses a view publishes.
  */
-import type { Logger } from 'pino'
-import { networkCidr } from '../../address.ts'
-import type { ViewSpec } from '../../config/view-specs.ts'
 import { Acl } from '../../address.ts'
 import type { ZoneWriter } from '../../zone/store.ts'
 import type { Name } from '../../zone/types.ts'
-import type { Network } from '../api/types.ts'
 import { firstAddresses } from './map.ts'
 import type { Mapped } from './map.ts'
 import { InstanceRecords } from './records.ts'
 import type { RecordEvents, RecordSettings } from './records.ts'
-import { networkSubnets } from './reverse.ts'
-
-/** A view with every Incus network in it replaced by that network's subnets. */
-export interface ResolvedView {
-  readonly name: string
-  /** Client prefixes (CIDRs). */
-  readonly clients: readonly string[]
-  /** The address ranges whose addresses its clients are given (CIDRs). */
-  readonly sees: readonly string[]
-  /** Networks the view names that Incus has not got (or that have no subnet), for the log and status page. */
-  readonly missing: readonly string[]
-}
-
-/** What the Incus source needs of whoever runs the views (cli/main.ts: the stores and the hot path's tables). */
-export interface ViewHost {
-  readonly specs: readonly ViewSpec[]
-  /** Where the default view's instance records go (the source's `zone` writes what every view shares). */
-  readonly defaultZone: ZoneWriter
-  /** The views as now resolved; returns each one's zone writer, made empty of instance records when new. */
-  setViews(views: readonly ResolvedView[]): ReadonlyMap<string, ZoneWriter>
-}
-
-/** The subnets of a network as ranges: `10.42.0.1/24` → `10.42.0.0/24`. */
-function subnetsOf(network: Network): string[] {
-  return networkSubnets(network.config).map(networkCidr)
-}
-
-/** The views of the specs, given Incus's managed networks; `auto` gives one per network with a subnet. */
-export function resolveViews(specs: readonly ViewSpec[], networks: readonly Network[]): ResolvedView[] {
-  const byName = new Map(networks.filter((n) => n.managed).map((n) => [n.name, n]))
-  const out: ResolvedView[] = []
-  const explicit = new Set(specs.flatMap((s) => (s.kind === 'view' ? [s.name] : [])))
-  for (const spec of specs) {
-    if (spec.kind === 'auto') {
-      // A view named like a network overrides the network's automatic one.
-      for (const n of byName.values()) {
-        const subnets = subnetsOf(n)
-        if (subnets.length > 0 && !explicit.has(n.name)) out.push({ name: n.name, clients: subnets, sees: subnets, missing: [] })
-      }
-      continue
-    }
-    const missing: string[] = []
-    const side = (cidrs: readonly string[], names: readonly string[]): string[] => [...cidrs, ...names.flatMap((name) => {
-      const n = byName.get(name)
-      const subnets = n === undefined ? [] : subnetsOf(n)
-      if (subnets.length === 0 && !missing.includes(name)) missing.push(name)
-      return subnets
-    })]
-    out.push({ name: spec.name, clients: side(spec.clients.cidrs, spec.clients.networks), sees: side(spec.sees.cidrs, spec.sees.networks), missing })
-  }
-  return out
-}
+import type { ResolvedView } from './view-ranges.ts'
 
 /**
  * The instance as a view sees it: of its addresses, the first of each family in the view's ranges. When none
@@ -78,39 +22,6 @@ export function inView(m: Mapped, sees: Acl): Mapped {
   const { ipv4, ipv6 } = firstAddresses(m.addresses.filter((a) => sees.allows(a)))
   if (ipv4 === null && ipv6 === null) return m
   return ipv4 === m.ipv4 && ipv6 === m.ipv6 ? m : { ...m, ipv4, ipv6 }
-}
-
-/**
- * Resolves the configured views against Incus's networks at each sync, and hands them to the view host (stores,
- * hot path) and to the records; a change is logged once.
- */
-export class ViewResolver {
-  readonly #host: ViewHost | null
-  readonly #records: ViewRecords
-  readonly #log: Logger
-  /** The views as last resolved, to log a change once. */
-  #resolved = ''
-
-  constructor(host: ViewHost | null, records: ViewRecords, log: Logger) {
-    this.#host = host
-    this.#records = records
-    this.#log = log
-  }
-
-  /** `known`: false for networks from an old state file, whose views are not worth a log line. */
-  apply(networks: readonly Network[], known = true): void {
-    const host = this.#host
-    if (host === null) return
-    const views = resolveViews(host.specs, networks)
-    this.#records.setViews(views, host.setViews(views))
-    const key = JSON.stringify(views)
-    if (key === this.#resolved || !known) return
-    this.#resolved = key
-    this.#log.info({ views: views.map((v) => ({ view: v.name, clients: v.clients, sees: v.sees })) }, 'split-horizon views')
-    for (const v of views) {
-      if (v.missing.length > 0) this.#log.warn({ view: v.name, networks: v.missing }, 'INCUS_DNS_VIEWS names Incus networks that do not exist or have no subnet; they add nothing to the view')
-    }
-  }
 }
 
 interface ViewState {
@@ -135,7 +46,7 @@ export class ViewRecords {
   }
 
   /** The views other than the default, as resolved. */
-  get views(): ResolvedView[] { return [...this.#views.values()].map((s) => s.view) }
+  get resolved(): ResolvedView[] { return [...this.#views.values()].map((s) => s.view) }
 
   /** The instance as each view other than the default gives it. */
   perView(m: Mapped): { view: string; ipv4: string | null; ipv6: string | null }[] {

@@ -5,24 +5,24 @@
 import fc from 'fast-check'
 import ipaddr from 'ipaddr.js'
 import { describe, expect, it } from 'vitest'
-import { ipv4, Views } from '../../../src/dns/view-table.ts'
+import { ipv4, ViewTable } from '../../../src/dns/view-table.ts'
 import type { View } from '../../../src/dns/view-table.ts'
 import { AnswerTable } from '../../../src/zone/table.ts'
 
 const view = (name: string): View => ({ name, table: new AnswerTable(), queries: 0 })
 
-describe('Views.pick', () => {
+describe('ViewTable.pick', () => {
   const lan = view('lan')
   const host = view('host')
   const v6 = view('v6')
-  const views = new Views(new AnswerTable())
+  const views = new ViewTable(new AnswerTable())
   views.set([lan, host, v6], [
     { cidr: '192.168.1.0/24', view: lan }, { cidr: '192.168.1.10/32', view: host }, { cidr: '192.168.0.0/16', view: v6 },
     { cidr: 'fd42:1::/64', view: v6 }, { cidr: 'fd42:1::10/128', view: host }, { cidr: '192.168.1.0/24', view: host },
   ])
 
   it('starts with no split: the transports never call pick', () => {
-    expect(new Views(new AnswerTable()).split).toBe(false)
+    expect(new ViewTable(new AnswerTable()).split).toBe(false)
     expect(views.split).toBe(true)
   })
 
@@ -50,7 +50,7 @@ describe('Views.pick', () => {
   })
 
   it('counts the queries of each view', () => {
-    const vs = new Views(new AnswerTable())
+    const vs = new ViewTable(new AnswerTable())
     const a = view('a')
     vs.set([a], [{ cidr: '10.0.0.0/8', view: a }])
     for (let i = 0; i < 5; i++) vs.pick('10.1.2.3')
@@ -60,7 +60,7 @@ describe('Views.pick', () => {
   })
 
   it('keeps a flood of IPv6 sources to a bounded cache, and answers each right', () => {
-    const vs = new Views(new AnswerTable())
+    const vs = new ViewTable(new AnswerTable())
     const a = view('a')
     vs.set([a], [{ cidr: 'fd42::/16', view: a }])
     for (let i = 0; i < 5000; i++) expect(vs.pick(`fd42::${i.toString(16)}`)).toBe(a)

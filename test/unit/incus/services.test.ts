@@ -9,9 +9,10 @@ import type { SrvSpec } from '../../../src/incus/naming/labels.ts'
 import type { Mapped } from '../../../src/incus/naming/map.ts'
 import { InstanceRecords } from '../../../src/incus/naming/records.ts'
 import { selectService } from '../../../src/incus/naming/services.ts'
-import { resolveViews, ViewRecords } from '../../../src/incus/naming/view-records.ts'
+import { ViewRecords } from '../../../src/incus/naming/view-records.ts'
+import { resolveViews } from '../../../src/incus/naming/view-ranges.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
-import { ZoneViews } from '../../../src/zone/view-stores.ts'
+import { ViewStores } from '../../../src/zone/view-stores.ts'
 import { ask } from '../../helpers/ask.ts'
 
 const S = 'incus.example.org'
@@ -153,12 +154,12 @@ describe('services', () => {
 describe('services in split-horizon views', () => {
   const net = (name: string, v4: string): Network => ({ name, type: 'bridge', managed: true, config: { 'ipv4.address': v4, 'ipv6.address': 'none' } })
   it("each view's service answers with the replicas' addresses in that view, and SRV additional follows", () => {
-    const zones = new ZoneViews(new ZoneStore(), () => new ZoneStore({ journalSize: 0 }))
+    const zones = new ViewStores(new ZoneStore(), () => new ZoneStore({ journalSize: 0 }))
     zones.setOwner('incus', S, soa(S))
     const records = new ViewRecords({ ttl: 30, targetMode: 'guest-ip', cnameTarget: null }, { conflict: () => {}, rejected: () => {} })
     const views = resolveViews(parseViews('auto'), [net('br0', '10.42.0.1/24'), net('br1', '10.43.0.1/24')])
     zones.reconcile(views.map((v) => v.name))
-    records.setViews(views, new Map([...zones.views]))
+    records.setViews(views, new Map([...zones.named]))
     records.apply(zones.default, new Map([1, 2].map((i) => [`default/web-${i}`, replica(`web-${i}`, `10.42.0.${i}`, { service: 'web', srv: [http()], addresses: [`10.42.0.${i}`, `10.43.0.${i}`] })])))
     const br1 = zones.store('br1') as ZoneStore
     expect(ask(br1.table, `web.${S}`, 'A').answer.sort()).toEqual([`web.${S}. 30 IN A 10.43.0.1`, `web.${S}. 30 IN A 10.43.0.2`])

@@ -1,6 +1,6 @@
 /**
  * Split horizon, the Incus side: every address of an instance and user.dns.nic (map.ts), views resolved
- * against networks, an instance as a view sees it, and the records of each view's store, with ZoneViews
+ * against networks, an instance as a view sees it, and the records of each view's store, with ViewStores
  * sharing the zone files and generated apexes among the stores.
  */
 import { describe, expect, it } from 'vitest'
@@ -9,9 +9,10 @@ import type { Instance, Network } from '../../../src/incus/api/types.ts'
 import { mapInstance, networkFamilies } from '../../../src/incus/naming/map.ts'
 import type { Mapped, MapSettings } from '../../../src/incus/naming/map.ts'
 import { Acl } from '../../../src/address.ts'
-import { inView, resolveViews, ViewRecords } from '../../../src/incus/naming/view-records.ts'
+import { inView, ViewRecords } from '../../../src/incus/naming/view-records.ts'
+import { resolveViews } from '../../../src/incus/naming/view-ranges.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
-import { ZoneViews } from '../../../src/zone/view-stores.ts'
+import { ViewStores } from '../../../src/zone/view-stores.ts'
 import { ask } from '../../helpers/ask.ts'
 import { edited, instance } from '../../helpers/fixtures.ts'
 
@@ -92,7 +93,7 @@ describe('inView', () => {
   })
 })
 
-describe('ViewRecords with ZoneViews', () => {
+describe('ViewRecords with ViewStores', () => {
   const SUFFIX = 'incus.example.org'
   const soa = (apex: string) => [{ name: apex, ttl: 30, data: { type: 'SOA' as const, mname: `ns.${SUFFIX}`, rname: `hostmaster.${SUFFIX}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 30 } }]
   const mapped = (key: string, addresses: string[], ipv4: string | null, ipv6: string | null = null): Mapped => {
@@ -101,7 +102,7 @@ describe('ViewRecords with ZoneViews', () => {
   }
 
   it("writes each view's addresses and PTRs into its store, and what they share into every store, new ones too", () => {
-    const zones = new ZoneViews(new ZoneStore(), () => new ZoneStore({ journalSize: 0 }))
+    const zones = new ViewStores(new ZoneStore(), () => new ZoneStore({ journalSize: 0 }))
     zones.setOwner('file', 'example.org', soa('example.org'))
     zones.setOwner('file', 'www.example.org', [{ name: 'www.example.org', ttl: 60, data: { type: 'CNAME', target: `web.${SUFFIX}` } }])
     zones.batch(() => { for (const apex of [SUFFIX, '0.42.10.in-addr.arpa', '0.43.10.in-addr.arpa']) zones.setOwner('incus', apex, soa(apex)) })
@@ -110,7 +111,7 @@ describe('ViewRecords with ZoneViews', () => {
     records.apply(zones.default, new Map([['default/web', mapped('default/web', ['10.42.0.15', '10.43.0.15'], '10.42.0.15')]]))
     const views = resolveViews(parseViews('auto'), [BR0, BR1])
     zones.reconcile(views.map((v) => v.name))
-    records.setViews(views, new Map([...zones.views]))
+    records.setViews(views, new Map([...zones.named]))
     const br1 = zones.store('incusbr1') as ZoneStore
     expect(ask(br1.table, `web.${SUFFIX}`, 'A').answer).toEqual([`web.${SUFFIX}. 30 IN A 10.43.0.15`])
     expect(ask(br1.table, 'www.example.org', 'A').answer).toEqual(['www.example.org. 60 IN CNAME web.incus.example.org.', `web.${SUFFIX}. 30 IN A 10.43.0.15`])
@@ -123,8 +124,8 @@ describe('ViewRecords with ZoneViews', () => {
     expect(ask(br1.table, `web.${SUFFIX}`, 'A').answer).toEqual([`web.${SUFFIX}. 30 IN A 10.43.0.16`])
     expect(ask(br1.table, '15.0.43.10.in-addr.arpa', 'PTR').rcode).toBe(3)
     expect(zones.reconcile(['incusbr0'])).toEqual({ added: [], removed: ['incusbr1'] })
-    records.setViews(views.filter((v) => v.name === 'incusbr0'), new Map([...zones.views]))
-    expect(records.views.map((v) => v.name)).toEqual(['incusbr0'])
+    records.setViews(views.filter((v) => v.name === 'incusbr0'), new Map([...zones.named]))
+    expect(records.resolved.map((v) => v.name)).toEqual(['incusbr0'])
     // A zone file change reaches the views that remain.
     zones.setOwner('file', 'www.example.org', [])
     expect(ask((zones.store('incusbr0') as ZoneStore).table, 'www.example.org', 'A').rcode).toBe(3)

@@ -14,7 +14,7 @@ import { DynamicRecords } from '../../../src/update/dynamic.ts'
 import { Grants, parseGrants } from '../../../src/update/grants.ts'
 import { Updater } from '../../../src/update/updater.ts'
 import { ZoneStore } from '../../../src/zone/store.ts'
-import { ZoneViews } from '../../../src/zone/view-stores.ts'
+import { ViewStores } from '../../../src/zone/view-stores.ts'
 import type { Rec } from '../../../src/zone/types.ts'
 import { ask } from '../../helpers/ask.ts'
 import { ANY, IN, NONE, rcodeOf, update } from '../../helpers/update-packets.ts'
@@ -33,7 +33,7 @@ describe('dynamic UPDATE', () => {
   let dynamic: DynamicRecords
   let updater: Updater
   let now: number
-  const make = (file: string | null = null, zone: ZoneStore | ZoneViews = store): void => {
+  const make = (file: string | null = null, zone: ZoneStore | ViewStores = store): void => {
     dynamic = new DynamicRecords({ zone, log: silent, file, challengeLifetimeMs: 3_600_000, now: () => now })
     const keys = [acme, dyn]
     updater = new Updater({ store, dynamic, keys: new Map(keys.map((k) => [k.name, k])), grants: new Grants(keys.map((k) => k.name), parseGrants('dyn:*.dyn.example.org:ANY,dyn:_acme-challenge.*:TXT')), maxTtl: 600, log: silent, now: () => now })
@@ -156,7 +156,7 @@ describe('dynamic UPDATE', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).records).toHaveLength(1)
     // A restart, with a view besides the default.
     const fresh = new ZoneStore()
-    const views = new ZoneViews(fresh, () => new ZoneStore())
+    const views = new ViewStores(fresh, () => new ZoneStore())
     views.setOwner('file', Z, [soa(Z)])
     views.reconcile(['lan'])
     store = fresh
