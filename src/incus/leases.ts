@@ -6,8 +6,10 @@
 import type { Logger } from 'pino'
 import type { IncusClient } from './api/client.ts'
 import type { Instance } from './api/types.ts'
-import { leaseNetworks, mapInstance, orderedInterfaces } from './naming/map.ts'
-import type { Leases, MapSettings, Mapped, NetworkFamilies } from './naming/map.ts'
+import { mapInstance } from './naming/map.ts'
+import { leaseNetworks, orderedInterfaces } from './naming/instance-addresses.ts'
+import type { MapSettings, Mapped } from './naming/map.ts'
+import type { Leases, NetworkFamilies } from './naming/instance-addresses.ts'
 
 /** Fetches each (network, project)'s leases once per sync. */
 export class LeaseCache {

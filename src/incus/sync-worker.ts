@@ -14,7 +14,7 @@ import { readInstance } from './api/instance-shape.ts'
 import type { IncusConnection } from './api/connection.ts'
 import { InstanceKeys } from './naming/keys.ts'
 import { LeaseCache, mapWithLeases } from './leases.ts'
-import { networkFamilies } from './naming/map.ts'
+import { networkFamilies } from './naming/instance-addresses.ts'
 import type { Mapped } from './naming/map.ts'
 import type { SyncReply, SyncRequest, SyncWorkerData } from './sync-reader.ts'
 

@@ -6,8 +6,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { readInstance, readLeases, readNetworks } from '../../src/incus/api/instance-shape.ts'
-import { mapInstance, networkFamilies } from '../../src/incus/naming/map.ts'
-import type { Leases } from '../../src/incus/naming/map.ts'
+import { mapInstance } from '../../src/incus/naming/map.ts'
+import { networkFamilies } from '../../src/incus/naming/instance-addresses.ts'
+import type { Leases } from '../../src/incus/naming/instance-addresses.ts'
 import { NameRules, parseProjectNames } from '../../src/incus/naming/name-rules.ts'
 import { ZoneStore } from '../../src/zone/store.ts'
 

@@ -7,7 +7,7 @@
  * fixed addresses.
  */
 import ipaddr from 'ipaddr.js'
-import { instanceKey } from './map.ts'
+import { instanceKey } from './instance-names.ts'
 
 export type CaddyProxy =
   /** The proxy is this instance (its key, `<project>/<name>`). */

@@ -4,7 +4,7 @@
  * projects), after `<remote>:` when several servers share the records (INCUS_DNS_INCUS_REMOTES).
  */
 import { flatString } from '../../zone/name.ts'
-import { instanceKey } from './map.ts'
+import { instanceKey } from './instance-names.ts'
 import type { Mapped } from './map.ts'
 
 export class InstanceKeys {

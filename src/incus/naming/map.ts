@@ -1,18 +1,20 @@
 /**
  * @module incus/naming/map
- * One Incus instance → the names it should have and the addresses to publish. Pure: everything comes in as
- * arguments (the instance JSON, settings, DHCP leases), so it is tested from fixtures alone.
+ * One Incus instance → what it publishes: the names it asks for (instance-names.ts), the addresses to answer
+ * them with (instance-addresses.ts), its labels, and why it publishes nothing when it does not. Pure:
+ * everything comes in as arguments (the instance JSON, settings, DHCP leases), so it is tested from fixtures alone.
  */
-import ipaddr from 'ipaddr.js'
-import { canonicalName, flatString } from '../../zone/name.ts'
+import { configOf } from '../api/instance-config.ts'
 import type { Name } from '../../zone/types.ts'
-import type { Instance, Network, NicState } from '../api/types.ts'
-import { aliasValues, CADDY_HOST_KEY, caddyHost, healthOf, serviceLabel, srvSpecs, stackOf } from './labels.ts'
+import type { Instance } from '../api/types.ts'
+import { expectedFamilies, firstAddresses, managedNicMissing, nicWarning, orderedInterfaces, preferredFirst, usableAddresses } from './instance-addresses.ts'
+import type { Leases, NetworkFamilies } from './instance-addresses.ts'
+import { instanceKey, namesOf } from './instance-names.ts'
+import type { NameSettings } from './instance-names.ts'
+import { healthOf, srvSpecs, stackOf } from './labels.ts'
 import type { SrvSpec } from './labels.ts'
 
-export interface MapSettings {
-  /** Names are `<name>.<suffix>`; null: only instances with a hostname key or a dotted name get names. */
-  readonly suffix: Name | null
+export interface MapSettings extends NameSettings {
   /** Lowercase statuses that publish records; 'running' also covers 'ready' (running, guest signalled ready). */
   readonly states: ReadonlySet<string>
   /** Keep every usable address of the instance in `addresses` (views are configured: they choose among them). */
@@ -68,210 +70,10 @@ export interface Mapped {
   readonly awaitingAddress: false | 'network' | 'guess'
 }
 
-/** Managed network name → the address families it gives its NICs. */
-export type NetworkFamilies = ReadonlyMap<string, { readonly ipv4: boolean; readonly ipv6: boolean }>
-
-/** A managed network gives a family when its `ipv4.address` / `ipv6.address` is a subnet (not empty, not 'none'). */
-export function networkFamilies(networks: readonly Network[]): NetworkFamilies {
-  const has = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== 'none'
-  return new Map(networks.filter((n) => n.managed).map((n) => [n.name, { ipv4: has(n.config['ipv4.address']), ipv6: has(n.config['ipv6.address']) }]))
-}
-
-/** MAC (lowercase) → addresses from the DHCP leases of the instance's managed networks. */
-export type Leases = ReadonlyMap<string, readonly string[]>
-
-export function instanceKey(project: string, name: string): string {
-  return flatString(`${project}/${name}`) // a Map key for the instance's lifetime
-}
-
-/** user.* keys may come from profiles, so read expanded_config (§0.9), falling back to config. */
-function configOf(inst: Instance): Readonly<Record<string, string>> {
-  return inst.expanded_config ?? inst.config ?? {}
-}
-
-function nicDevices(inst: Instance): [string, NonNullable<Instance['devices']>[string]][] {
-  const devices = inst.expanded_devices ?? inst.devices ?? {}
-  return Object.entries(devices).filter(([, d]) => d.type === 'nic').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-}
-
-/** The managed networks whose leases could give this instance an address (bridged NICs with `network`). */
-export function leaseNetworks(inst: Instance): string[] {
-  return nicDevices(inst).flatMap(([, d]) => (d.network !== undefined ? [d.network] : []))
-}
-
 /** Whether the instance's state passes the filter. */
 export function isLive(inst: Instance, states: ReadonlySet<string>): boolean {
   const status = inst.status.toLowerCase()
   return states.has(status) || (status === 'ready' && states.has('running'))
-}
-
-/** An instance's own name: `<name>.<suffix>`, or `<name>.<project>.<suffix>` outside the default project; null without a suffix. */
-export function ownName(project: string, label: string, suffix: Name | null): Name | null {
-  if (suffix === null) return null
-  return project === 'default' ? `${label}.${suffix}` : `${label}.${project}.${suffix}`
-}
-
-/** The hostname keys, first set wins: ours, then dnsweaver's (so users can switch without relabelling). */
-const HOSTNAME_KEYS = ['user.dns.hostname', 'user.dnsweaver.hostname'] as const
-/** What `keys` says of a hostname that is the instance's name with dots in it (Incus allows none, §4.2). */
-export const INSTANCE_NAME_KEY = 'instance name'
-
-/** Hostname and aliases per the naming rules; throws nothing, returns null hostname with a reason. */
-export function namesOf(inst: Instance, settings: MapSettings): { hostname: Name | null; aliases: Name[]; service: Name | null; caddy: Name | null; keys: Record<Name, string>; why: string | null; problem: string | null } {
-  const config = configOf(inst)
-  const project = inst.project
-  const relative = (label: string): Name | null => ownName(project, label, settings.suffix)
-  const resolve = (value: string): Name | null => {
-    const v = value.trim()
-    if (v === '') return null
-    return v.includes('.') ? v.replace(/\.$/, '') : relative(v)
-  }
-  const checked = (n: Name | null): Name | null => {
-    if (n === null) return null
-    try { return flatString(canonicalName(n)) } catch { return null } // kept for the instance's lifetime
-  }
-  // First match wins: our key, dnsweaver's, a dotted name, the default.
-  const keys: Record<Name, string> = {}
-  const hostnameKey = HOSTNAME_KEYS.find((k) => config[k] !== undefined)
-  const override = hostnameKey === undefined ? undefined : config[hostnameKey]
-  let hostname: Name | null
-  let why: string | null = null
-  if (override !== undefined && override.trim() !== '') {
-    hostname = checked(resolve(override))
-    if (hostname !== null) keys[hostname] = hostnameKey as string
-    if (hostname === null) why = settings.suffix === null && !override.includes('.')
-      ? `hostname key '${override}' is relative and INCUS_DNS_SUFFIX is not set`
-      : `hostname key '${override}' is not a valid DNS name`
-  } else if (inst.name.includes('.')) {
-    hostname = checked(inst.name)
-    if (hostname !== null) keys[hostname] = INSTANCE_NAME_KEY
-    if (hostname === null) why = `instance name '${inst.name}' is not a valid DNS name`
-  } else {
-    hostname = checked(relative(inst.name))
-    if (hostname === null) why = settings.suffix === null ? 'no INCUS_DNS_SUFFIX and no user.dns.hostname' : `'${inst.name}' in project '${project}' makes no valid DNS name`
-  }
-  const aliases: Name[] = []
-  for (const [key, value] of aliasValues(config)) {
-    const a = checked(resolve(value))
-    if (a === null || a === hostname || keys[a] !== undefined) continue
-    aliases.push(a)
-    keys[a] = key
-  }
-  // A service is named as an instance is; one named like the instance itself is just its hostname.
-  const label = serviceLabel(config)
-  const resolved = label === null ? null : checked(resolve(label.value))
-  const service = resolved === hostname ? null : resolved
-  if (service !== null && label !== null) keys[service] = label.key
-  const problem = label !== null && resolved === null ? `service '${label.value}' makes no valid DNS name${settings.suffix === null && !label.value.includes('.') ? ' (INCUS_DNS_SUFFIX is not set)' : ''}; it is not published` : null
-  // Caddy's host is a full name (it is what clients type), never relative.
-  const routed = caddyHost(config)
-  const caddy = routed === null ? null : checked(routed.replace(/\.$/, ''))
-  if (caddy !== null) keys[caddy] = CADDY_HOST_KEY
-  return { hostname, aliases: aliases.filter((a) => a !== service && a !== caddy), service, caddy: caddy === hostname ? null : caddy, keys, why, problem }
-}
-
-/** Usable for DNS: not link-local, loopback, unspecified or multicast. ULA and CGNAT are kept. */
-export function usableAddress(address: string): string | null {
-  if (!ipaddr.isValid(address)) return null
-  const parsed = ipaddr.parse(address)
-  const range = parsed.range()
-  if (range === 'linkLocal' || range === 'loopback' || range === 'unspecified' || range === 'multicast' || range === 'broadcast') return null
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) return null
-  return parsed.kind() === 'ipv6' ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString()
-}
-
-/**
- * Interfaces in order of preference: those whose MAC is an Incus NIC device's `volatile.<dev>.hwaddr`
- * (works for VMs, whose guest names differ), then those named as a device, then the rest sorted; the device
- * `user.dns.nic` names comes first. `lo` and loopback interfaces are skipped.
- */
-export function orderedInterfaces(inst: Instance): [string, NicState][] {
-  const network = inst.state?.network ?? {}
-  const config = configOf(inst)
-  const devices = preferredFirst(inst)
-  const macs = devices.map(([dev]) => (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase()).filter((m) => m !== '')
-  const names = devices.map(([dev, d]) => d.name ?? dev)
-  const rank = ([ifname, nic]: [string, NicState]): number => {
-    const byMac = macs.indexOf(nic.hwaddr.toLowerCase())
-    if (byMac >= 0 && nic.hwaddr !== '') return byMac
-    const byName = names.indexOf(ifname)
-    return byName >= 0 ? 100 + byName : 1000
-  }
-  return Object.entries(network)
-    .filter(([ifname, nic]) => ifname !== 'lo' && nic.type !== 'loopback')
-    .sort((a, b) => rank(a) - rank(b) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-}
-
-/** The NIC device `user.dns.nic` names, when it is one of the instance's NIC devices. */
-function preferredNic(inst: Instance): string | null {
-  const want = (configOf(inst)['user.dns.nic'] ?? '').trim()
-  return want !== '' && nicDevices(inst).some(([dev]) => dev === want) ? want : null
-}
-
-/** The NIC devices by name, the one `user.dns.nic` names first. */
-function preferredFirst(inst: Instance): ReturnType<typeof nicDevices> {
-  const devices = nicDevices(inst)
-  const preferred = preferredNic(inst)
-  return preferred === null ? devices : [...devices.filter(([d]) => d === preferred), ...devices.filter(([d]) => d !== preferred)]
-}
-
-/** Why `user.dns.nic` is not used, or undefined when it is unset or names a NIC device. */
-function nicWarning(inst: Instance): string | undefined {
-  const want = (configOf(inst)['user.dns.nic'] ?? '').trim()
-  if (want === '' || preferredNic(inst) !== null) return undefined
-  const devices = nicDevices(inst).map(([dev]) => dev)
-  return `user.dns.nic=${want} names no NIC device of the instance (it has ${devices.length === 0 ? 'none' : devices.join(', ')}); the first NIC is used`
-}
-
-/** The first usable address of each family among `candidates`, normalised. */
-export function firstAddresses(candidates: Iterable<string>): { ipv4: string | null; ipv6: string | null } {
-  let ipv4: string | null = null
-  let ipv6: string | null = null
-  for (const a of candidates) {
-    const usable = usableAddress(a)
-    if (usable === null) continue
-    if (usable.includes(':')) ipv6 ??= usable
-    else ipv4 ??= usable
-  }
-  return { ipv4, ipv6 }
-}
-
-/** The usable ones of `candidates`, normalised, each once, in order. */
-function usableAddresses(candidates: Iterable<string>): string[] {
-  const out = new Set<string>()
-  for (const a of candidates) { const u = usableAddress(a); if (u !== null) out.add(u) }
-  return [...out]
-}
-
-/**
- * The families the instance's NICs should get, and how sure that is: a NIC on a managed network gets what the
- * network gives; any other NIC (macvlan, physical, an unmanaged bridge) may get either.
- */
-function expectedFamilies(inst: Instance, networks: NetworkFamilies): { ipv4: boolean; ipv6: boolean; guess: boolean } {
-  const out = { ipv4: false, ipv6: false, guess: false }
-  for (const [, d] of nicDevices(inst)) {
-    const known = d.network !== undefined ? networks.get(d.network) : undefined
-    if (known === undefined) { out.ipv4 = out.ipv6 = out.guess = true; continue }
-    out.ipv4 ||= known.ipv4
-    out.ipv6 ||= known.ipv6
-  }
-  return out
-}
-
-/** Whether a NIC on a managed network lacks, in the instance's state, a family that network gives. */
-function managedNicMissing(inst: Instance, networks: NetworkFamilies): boolean {
-  const config = configOf(inst)
-  const state = Object.values(inst.state?.network ?? {})
-  for (const [dev, d] of nicDevices(inst)) {
-    const known = d.network !== undefined ? networks.get(d.network) : undefined
-    if (known === undefined) continue
-    const mac = (config[`volatile.${dev}.hwaddr`] ?? '').toLowerCase()
-    const nic = mac === '' ? undefined : state.find((n) => n.hwaddr.toLowerCase() === mac)
-    const usable = usableAddresses((nic?.addresses ?? []).map((a) => a.address))
-    if (known.ipv4 && !usable.some((a) => !a.includes(':'))) return true
-    if (known.ipv6 && !usable.some((a) => a.includes(':'))) return true
-  }
-  return false
 }
 
 /**

@@ -14,7 +14,7 @@ import { canonicalName, flatString, isAtOrBelow } from '../../zone/name.ts'
 import type { Name, Rec, SourceId } from '../../zone/types.ts'
 import { remoteOf } from './keys.ts'
 import { CADDY_HOST_KEY, SRV_PREFIX, srvOwner } from './labels.ts'
-import { ownName } from './map.ts'
+import { ownName } from './instance-names.ts'
 import type { Mapped } from './map.ts'
 
 /** Why a name was refused; the label of incus_dns_names_refused. */

@@ -7,7 +7,7 @@
 import { Acl } from '../../address.ts'
 import type { ZoneWriter } from '../../zone/store.ts'
 import type { Name } from '../../zone/types.ts'
-import { firstAddresses } from './map.ts'
+import { firstAddresses } from './instance-addresses.ts'
 import type { Mapped } from './map.ts'
 import { InstanceRecords } from './records.ts'
 import type { RecordEvents, RecordSettings } from './records.ts'

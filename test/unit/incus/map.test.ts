@@ -3,7 +3,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Instance } from '../../../src/incus/api/types.ts'
-import { leaseNetworks, mapInstance, networkFamilies, orderedInterfaces, usableAddress } from '../../../src/incus/naming/map.ts'
+import { mapInstance } from '../../../src/incus/naming/map.ts'
+import { leaseNetworks, networkFamilies, orderedInterfaces, usableAddress } from '../../../src/incus/naming/instance-addresses.ts'
 import type { MapSettings } from '../../../src/incus/naming/map.ts'
 import { edited, fixture, instance } from '../../helpers/fixtures.ts'
 
