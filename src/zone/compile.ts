@@ -5,9 +5,10 @@
  * additional-section addresses (RFC 1035 3.3) are prepared here too. Every name read is reported through
  * `read`, so the store can recompile this owner when one of those names changes.
  */
-import { readName, wireLength } from './name.ts'
-import { compiled, PARTIAL, RCODE_NOERROR, RCODE_NXDOMAIN, REFERRAL } from './table.ts'
-import type { Compiled, ZoneNegative } from './table.ts'
+import { belowFlag, dnameEntry, dnameTarget, wildcardOwner } from './adjust.ts'
+import { readName, wireKey, wireLength } from './name.ts'
+import { compiled, packEntry, PARTIAL, RCODE_NOERROR, RCODE_NXDOMAIN, REFERRAL } from './table.ts'
+import type { AnswerTable, Compiled, NameEntry, ZoneNegative } from './table.ts'
 import { RecordType, typeCode } from './types.ts'
 import type { Name, Rec, TypeName } from './types.ts'
 import { WireWriter } from './writer.ts'
@@ -42,6 +43,12 @@ export interface ZoneView {
   exists(name: Name): boolean
   /** The zone cut `name` is at or below (the topmost non-apex name with NS above it, itself included), or null. */
   cutOf(name: Name): Name | null
+}
+
+/** What filing a name in the answer table reads of the store, beyond what its answers read. */
+export interface StoreView extends ZoneView {
+  /** At or below a DNAME's target: the names here are answered once more, in full, for the DNAME's chase. */
+  belowDnameTarget(name: Name): boolean
 }
 
 export interface NameAnswers {
@@ -260,4 +267,43 @@ export function encodeNegativeSoa(soa: Rec): Buffer {
   const minimum = soa.data.type === 'SOA' ? soa.data.minimum : 0
   w.record(soa, Math.min(soa.ttl, minimum), null)
   return w.finish()
+}
+
+/**
+ * Compiles `name` and files it in the table: its entry, and what the names below it that do not exist get
+ * (adjust.ts: at or below a zone cut, the referral; a DNAME's target; or what a wildcard `*.<name>`
+ * synthesises, compiled from the wildcard's records, which mark this name dirty when they move), and below a
+ * DNAME's target its answers once more for the chase. Returns its answers, null when it has none.
+ */
+export function compileInto(table: AnswerTable, name: Name, view: StoreView, read: (name: Name) => void): NameAnswers | null {
+  const wire = wireKey(name)
+  const result = compileName(name, view, read)
+  const referral = result?.referral === true
+  const dname = result === null || referral ? undefined : view.rrsets(name)?.get('DNAME')?.[0]
+  const hasWild = result !== null && !referral && view.rrsets(wildcardOwner(name)) !== undefined
+  let below: NameEntry | null = null
+  if (referral) below = packed(compileName(name, view, read, true))
+  else if (dname !== undefined && dname.data.type === 'DNAME') {
+    below = dnameEntry(dname.ttl, dname.data.hex, view.zoneOf(dnameTarget(dname.data.hex))?.negative.index ?? null)
+  } else if (hasWild) below = packed(compileName(wildcardOwner(name), view, read, true))
+  if (below !== null) table.setWildcard(wire, below)
+  else if (table.wildcards.has(wire)) table.deleteWildcard(wire)
+  // Below a DNAME's target: the answers once more, every owner in full, for the DNAME's chase (a referral at
+  // or below a cut included: the chase then ends in it).
+  const chase = result !== null && view.belowDnameTarget(name) ? packed(compileName(name, view, read, false, true)) : null
+  if (chase !== null) table.setChase(wire, chase)
+  else if (table.chase.has(wire)) table.deleteChase(wire)
+  if (result === null) {
+    if (table.names.has(wire)) table.deleteName(wire)
+    return null
+  }
+  // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
+  // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
+  table.setName(wire, packEntry(result.byType, result.others, belowFlag(hasWild, referral, dname !== undefined)))
+  return result
+}
+
+/** A name's answers as an entry, or null when there are none. */
+function packed(answers: NameAnswers | null): NameEntry | null {
+  return answers === null ? null : packEntry(answers.byType, answers.others)
 }

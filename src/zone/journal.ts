@@ -1,8 +1,8 @@
 /**
  * @module zone/journal
  * A zone's IXFR journal (RFC 1995): per serial change, the served records it removed and added, oldest
- * first and bounded, filled while a store batch runs and closed when the batch bumps the serial. Also the
- * serial arithmetic the store bumps by.
+ * first and bounded, filled while a store batch runs and closed when the batch ends; and the serial policy:
+ * which serial a zone serves after a batch, and the arithmetic it bumps by.
  */
 import { rrsetTtl } from './compile.ts'
 import type { Rec, TypeName } from './types.ts'
@@ -39,6 +39,26 @@ export class ZoneJournal {
     const nowIds = new Set(now.map(id))
     for (const r of was) if (!nowIds.has(id(r))) this.#removed.push(r)
     for (const r of now) if (!wasIds.has(id(r))) this.#added.push(r)
+  }
+
+  /**
+   * Ends the batch for its zone, the serial policy: a zone just loaded serves the serial its source wrote (not
+   * a bump: a differential against knotd saw +1 here); a zone whose served records or SOA changed takes the
+   * time-based next serial, or its source's own when the source raised it past ours (a reload). Returns the
+   * serial to serve, and whether the zone changed (secondaries are notified of it).
+   */
+  close(zone: { readonly serial: number; readonly fresh: boolean; readonly soaChanged: boolean; readonly sourceSerial: number }, now: () => number): { serial: number; changed: boolean } {
+    if (zone.fresh) {
+      this.drop()
+      return { serial: zone.serial, changed: true }
+    }
+    if (!this.changed && !zone.soaChanged) {
+      this.drop()
+      return { serial: zone.serial, changed: false }
+    }
+    const serial = zone.soaChanged && serialAfter(zone.sourceSerial, zone.serial) ? zone.sourceSerial >>> 0 : nextSerial(zone.serial, now())
+    this.commit(zone.serial, serial)
+    return { serial, changed: true }
   }
 
   /** Closes the batch as the change from serial `from` to `to`. */

@@ -2,15 +2,16 @@
  * @module zone/store
  * The single source of truth: the records every source publishes, by owner name, and the answer table
  * compiled from them. A change recompiles only the owners it affects (the name itself, its empty
- * non-terminal ancestors, and owners whose CNAME chain or additional section read it), once per batch.
+ * non-terminal ancestors, and owners whose CNAME chain or additional section read it), once per batch:
+ * compile.ts files each name's answers, and each zone's journal (journal.ts) says which serial it serves next.
  */
 import { ZoneDataError } from '../errors.ts'
 import { checkOwnerRecords } from './check.ts'
-import { belowFlag, dnameEntry, dnameTarget, wildcardOwner, wildcardParent } from './adjust.ts'
-import { compileName, encodeNegativeSoa, QTYPE_ANY } from './compile.ts'
-import { nextSerial, serialAfter, served, ZoneJournal } from './journal.ts'
+import { dnameTarget, wildcardParent } from './adjust.ts'
+import { compileInto, encodeNegativeSoa, QTYPE_ANY } from './compile.ts'
+import type { StoreView, ZoneInfo } from './compile.ts'
+import { served, ZoneJournal } from './journal.ts'
 import type { JournalEntry } from './journal.ts'
-import type { NameAnswers, ZoneInfo, ZoneView } from './compile.ts'
 import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
 import { AnswerTable, negativeAnswer, packEntry, PARTIAL, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
 import type { NameEntry } from './table.ts'
@@ -84,6 +85,19 @@ export class ZoneStore implements ZoneWriter {
   readonly #onOversize: ZoneStoreOptions['onOversize']
   /** `name type` of the RRsets already said to be too big for a message. */
   readonly #oversize = new Set<string>()
+  /** What compiling a name reads of the store: effective records, the apex's SOA with the served serial. */
+  readonly #view: StoreView = {
+    zoneOf: (n) => this.#zoneFor(n),
+    rrsets: (n) => {
+      const owner = this.#owners.get(n)
+      const sets = owner === undefined ? undefined : merged(owner) // a fresh Map: free to change
+      const zone = this.#zones.get(n)
+      return sets === undefined || zone === undefined ? sets : sets.set('SOA', [this.#soaOf(zone)])
+    },
+    exists: (n) => this.exists(n),
+    cutOf: (n) => this.cutOf(n),
+    belowDnameTarget: (n) => this.#dnameTargets.below(n),
+  }
 
   constructor(options: ZoneStoreOptions = {}) {
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000))
@@ -328,25 +342,14 @@ export class ZoneStore implements ZoneWriter {
     const changed: Zone[] = []
     for (const zone of this.#touchedZones) {
       if (this.#zones.get(zone.apex) !== zone) continue
-      const from = zone.serial
       const soa = this.rrsets(zone.apex)?.get('SOA')?.[0]?.data as SoaData | undefined
       const soaKey = JSON.stringify(soa)
       const soaChanged = soaKey !== zone.soaKey
       zone.soaKey = soaKey
-      if (zone.fresh) {
-        // Just loaded: the serial the file wrote, not a bump (a differential against knotd saw +1 here).
-        zone.fresh = false
-        zone.journal.drop()
-        changed.push(zone)
-      } else if (zone.journal.changed || soaChanged) {
-        // Changed: the time-based rule; a source that raised its own serial past ours (a reload) is taken.
-        const own = soa?.serial ?? 0
-        zone.serial = soaChanged && serialAfter(own, from) ? own >>> 0 : nextSerial(from, this.#now())
-        zone.journal.commit(from, zone.serial)
-        changed.push(zone)
-      } else {
-        zone.journal.drop()
-      }
+      const next = zone.journal.close({ serial: zone.serial, fresh: zone.fresh, soaChanged, sourceSerial: soa?.serial ?? 0 }, this.#now)
+      zone.fresh = false
+      zone.serial = next.serial
+      if (next.changed) changed.push(zone)
       zone.negative.soa = encodeNegativeSoa(this.#soaOf(zone))
       this.table.negativeChanged(zone.negative)
       const apexKey = wireKey(zone.apex)
@@ -389,64 +392,18 @@ export class ZoneStore implements ZoneWriter {
     return { name: rec.name, ttl: rec.ttl, data: { ...(rec.data as SoaData & { type: 'SOA' }), serial: zone.serial } }
   }
 
+  /** Compiles one name into the table (compile.ts), notes what it read, and reports an RRset too big for a message once. */
   #compile(name: Name): void {
-    const table = this.table
-    const wire = wireKey(name)
     const reads = new Set<Name>()
-    const view: ZoneView = {
-      zoneOf: (n) => this.#zoneFor(n),
-      // The apex's SOA is served with the zone's current serial, not the one the source gave.
-      rrsets: (n) => {
-        const owner = this.#owners.get(n)
-        const sets = owner === undefined ? undefined : merged(owner) // a fresh Map: free to change
-        const zone = this.#zones.get(n)
-        return sets === undefined || zone === undefined ? sets : sets.set('SOA', [this.#soaOf(zone)])
-      },
-      exists: (n) => this.exists(n),
-      cutOf: (n) => this.cutOf(n),
-    }
-    const read = (n: Name): void => { reads.add(n) }
-    const result = compileName(name, view, read)
-    if (result !== null) {
-      for (const [code, c] of result.byType) {
-        if ((c.rcode & PARTIAL) === 0 || code === QTYPE_ANY) continue
-        const type = typeName(code)
-        if (this.#oversize.has(`${name} ${type}`)) continue
-        this.#oversize.add(`${name} ${type}`)
-        this.#onOversize?.(name, type, c.an, view.rrsets(name)?.get(type)?.length ?? c.an)
-      }
-    }
-    // What the names below this one that do not exist get (adjust.ts), filed under this name in `wildcards`
-    // and worked out here only: at or below a zone cut, the referral; a DNAME's target; or what a wildcard
-    // `*.<name>` synthesises (compiled from the wildcard's records, which mark this name dirty when they move).
-    const referral = result?.referral === true
-    const dname = result === null || referral ? undefined : view.rrsets(name)?.get('DNAME')?.[0]
-    const wild = result === null || referral ? undefined : this.#owners.get(wildcardOwner(name))
-    const hasWild = wild !== undefined && merged(wild) !== undefined
-    let below: NameEntry | null = null
-    if (referral) below = packed(compileName(name, view, read, true))
-    else if (dname !== undefined && dname.data.type === 'DNAME') {
-      below = dnameEntry(dname.ttl, dname.data.hex, this.#zoneFor(dnameTarget(dname.data.hex))?.negative.index ?? null)
-    } else if (hasWild) below = packed(compileName(wildcardOwner(name), view, read, true))
-    if (below !== null) table.setWildcard(wire, below)
-    else if (table.wildcards.has(wire)) table.deleteWildcard(wire)
-    // Below a DNAME's target: the answers once more, every owner in full, for the DNAME's chase (a referral at
-    // or below a cut included: the chase then ends in it).
-    const chase = result !== null && this.#dnameTargets.below(name) ? packed(compileName(name, view, read, false, true)) : null
-    if (chase !== null) table.setChase(wire, chase)
-    else if (table.chase.has(wire)) table.deleteChase(wire)
+    const result = compileInto(this.table, name, this.#view, (n) => { reads.add(n) })
     this.#readers.set(name, result === null ? new Set() : reads)
-    if (result === null) {
-      if (table.names.has(wire)) table.deleteName(wire)
-      return
+    if (result === null) return
+    for (const [code, c] of result.byType) {
+      if ((c.rcode & PARTIAL) === 0 || code === QTYPE_ANY) continue
+      const type = typeName(code)
+      if (this.#oversize.has(`${name} ${type}`)) continue
+      this.#oversize.add(`${name} ${type}`)
+      this.#onOversize?.(name, type, c.an, this.#view.rrsets(name)?.get(type)?.length ?? c.an)
     }
-    // set() overwrites the name's entry in place: delete-then-set churn on a Map of 100k+ entries leaves
-    // tombstones that force rehashes, which made changes slower as zones grew (bench/README.md).
-    table.setName(wire, packEntry(result.byType, result.others, belowFlag(hasWild, referral, dname !== undefined)))
   }
-}
-
-/** A name's answers as an entry, or null when there are none. */
-function packed(answers: NameAnswers | null): NameEntry | null {
-  return answers === null ? null : packEntry(answers.byType, answers.others)
 }
