@@ -10,6 +10,9 @@
  * The expanded text is then read as the rest of a record line, so a quoted rdata with spaces (`"10 mail$"`)
  * becomes several fields.
  */
+import { ZoneFileError } from '../../errors.ts'
+import { entries, isTtlOrClass } from './lexer.ts'
+import type { Entry, Token } from './lexer.ts'
 
 /** The most records one `$GENERATE` line may make: a typo in a range must not exhaust memory at start-up. */
 export const MAX_GENERATED = 65_536
@@ -88,3 +91,40 @@ function nibbles(value: number, width: number, upper: boolean): string {
   } while (v !== 0 || left > 0)
   return out
 }
+
+/**
+ * The record lines one `$GENERATE range owner [ttl] [class] type rdata` line stands for (read as parse.ts reads one), each
+ * with a `fail` that names the number that made it, all at the $GENERATE line's number.
+ */
+export function* generated(file: string, entry: Entry, fail: (problem: string) => never): Generator<{ entry: Entry; fail: (problem: string) => never }> {
+  const toks = entry.tokens
+  if (toks.length < 5) fail('$GENERATE takes a range, an owner, an optional TTL and class, a type and one rdata field, e.g. $GENERATE 1-254 host-$ A 192.0.2.$')
+  const range = parseRange((toks[1] as Token).text)
+  if (typeof range === 'string') return fail(`$GENERATE: ${range}`)
+  let t = 3
+  while (t < toks.length - 1 && isTtlOrClass((toks[t] as Token).text)) t++
+  if (toks.length - t - 1 !== 1) fail(`$GENERATE takes one rdata field after the type ${(toks[t] as Token).text}; quote it when it has spaces, e.g. "10 mail$"`)
+  const written = (tok: Token): string => tok.raw ?? tok.text
+  const owner = written(toks[2] as Token)
+  const middle = toks.slice(3, t + 1).map((tok) => tok.text).join(' ')
+  const rdata = written(toks[t + 1] as Token)
+  for (const value of rangeValues(range)) {
+    let line = ''
+    try {
+      line = `${substitute(owner, value)} ${middle} ${substitute(rdata, value)}`
+    } catch (err) {
+      fail(`$GENERATE: ${(err as Error).message}`)
+    }
+    const here = (problem: string): never => fail(`$GENERATE, for ${value} (${line}): ${problem}`)
+    let made: Entry[] = []
+    try {
+      made = [...entries(file, line)]
+    } catch (err) {
+      if (err instanceof ZoneFileError) here(err.problem)
+      throw err
+    }
+    if (made.length !== 1 || (made[0] as Entry).inheritsOwner) here('the substituted text is not one record line')
+    yield { entry: { ...(made[0] as Entry), line: entry.line }, fail: here }
+  }
+}
+

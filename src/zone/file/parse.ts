@@ -13,7 +13,9 @@ import { canonicalAddress } from '../../address.ts'
 import { canonicalName, isAtOrBelow } from '../name.ts'
 import { TYPE_NAMES, typeName } from '../types.ts'
 import type { Name, OpaqueType, Rdata, Rec, TypeName } from '../types.ts'
-import { parseRange, rangeValues, substitute } from './generate.ts'
+import { generated } from './generate.ts'
+import { entries, OTHER_CLASS } from './lexer.ts'
+import type { Entry, Token } from './lexer.ts'
 import { opaqueRdata } from './rdata.ts'
 
 export interface ParsedZone {
@@ -21,23 +23,6 @@ export interface ParsedZone {
   /** The zone's apex: the owner of its SOA. */
   readonly apex: Name
   readonly records: readonly Rec[]
-}
-
-interface Token {
-  readonly text: string
-  /** True when the token was quoted: it is a TXT string, never a name or a number. */
-  readonly quoted: boolean
-  /** True when it held a backslash escape, which names may not use (`host\.master` would be one label). */
-  readonly escaped: boolean
-  /** The text as written, escapes kept (inside the quotes, when quoted); set only when `escaped`. */
-  readonly raw?: string
-}
-
-interface Entry {
-  readonly line: number
-  /** The line started with blank space: the owner is the previous record's. */
-  readonly inheritsOwner: boolean
-  readonly tokens: readonly Token[]
 }
 
 export interface ParseOptions {
@@ -61,134 +46,162 @@ interface Source { readonly file: string; readonly includedFrom: readonly { read
  * found, naming the file, the line and the chain of $INCLUDE lines that led there.
  */
 export function parseZoneFile(file: string, text: string, defaultOrigin: Name, options: ParseOptions = {}): ParsedZone {
-  const read = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
-  let lastTtl: number | null = null
-  let lastOwner: Name | null = null
-  const records: Rec[] = []
-  const lines: number[] = []
+  const reader = new ZoneFileReader(options)
+  reader.file({ file, includedFrom: [] }, text, defaultOrigin, null, [resolve(file)])
+  if (options.problems !== undefined && options.problems.length > 0) throw options.problems[0] as ZoneFileError
+  return { file, apex: reader.apex(file), records: reader.records }
+}
+
+/** One file being read: where it came from, its place in `sources`, the files open above it, and the $ORIGIN and $TTL in force. */
+interface Reading {
+  readonly src: Source
+  readonly here: number
+  readonly open: readonly string[]
+  origin: Name
+  defaultTtl: number | null
+}
+
+type Fail = (problem: string) => never
+
+/** The records of a zone file and what it includes, read entry by entry, and the checks of the whole zone. */
+class ZoneFileReader {
+  readonly records: Rec[] = []
+  readonly #lines: number[] = []
   // Per record, its Source by index: a number each rather than an object (zones hold 100k+ records).
-  const sources: Source[] = []
-  const sourceOf: number[] = []
+  readonly #sources: Source[] = []
+  readonly #sourceOf: number[] = []
+  #lastTtl: number | null = null
+  #lastOwner: Name | null = null
+  readonly #read: (path: string) => string
+  readonly #problems: ZoneFileError[] | undefined
 
-  const parseFile = (src: Source, text: string, startOrigin: Name, startTtl: number | null, open: readonly string[]): void => {
-    const file = src.file
-    const here = sources.push(src) - 1
-    let origin = startOrigin
-    let defaultTtl = startTtl
-    /** One record line (or one that $GENERATE made): owner, TTL and class in either order, type, rdata. */
-    const record = (entry: Entry, fail: (problem: string) => never): void => {
-      const toks = entry.tokens
-      const first = toks[0] as Token
-      let i = 0
-      let owner: Name
-      if (entry.inheritsOwner) {
-        if (lastOwner === null) fail('the first record has no owner name (the line starts with blank space)')
-        owner = lastOwner as Name
-      } else {
-        owner = nameOrFail(first, origin, fail)
-        if (owner === lastOwner) owner = lastOwner // one string per owner, however many lines repeat it
-        i = 1
-      }
-      let ttl: number | null = null
-      let type: TypeName | null = null
-      // TTL and class come in either order before the type (RFC 1035 5.1).
-      for (; i < toks.length && type === null; i++) {
-        const t = (toks[i] as Token).text
-        const upper = t.toUpperCase()
-        // The shared constant, not `upper`: a string per record was ~20 B each at 100k names.
-        const known = TYPE_NAMES.find((name) => name === upper)
-        const numbered = /^TYPE([0-9]{1,5})$/.exec(upper)
-        if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
-        else if (upper === 'IN') continue
-        else if (OTHER_CLASS.test(upper)) fail(`class ${t} is not supported (only IN)`)
-        else if (known !== undefined) type = known
-        else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
-        else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
-        else fail(`'${t}' is not a TTL, class or record type`)
-      }
-      if (type === null) fail('the record has no type')
-      const rdata = toks.slice(i)
-      ttl ??= defaultTtl ?? lastTtl
-      if (ttl === null) fail('no TTL for this record: give one, or add a $TTL line at the top')
-      const data = rdataOrFail(type as TypeName, rdata, origin, fail)
-      records.push({ name: owner, ttl: ttl as number, data })
-      lines.push(entry.line)
-      sourceOf.push(here)
-      lastOwner = owner
-      lastTtl = ttl
-    }
+  constructor(options: ParseOptions) {
+    this.#read = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
+    this.#problems = options.problems
+  }
+
+  /** Reads one file: the zone file, or one it includes, from the origin and $TTL the includer had. */
+  file(src: Source, text: string, origin: Name, defaultTtl: number | null, open: readonly string[]): void {
+    const reading: Reading = { src, here: this.#sources.push(src) - 1, open, origin, defaultTtl }
     try {
-      for (const entry of entries(file, text)) {
-        const fail = (problem: string): never => { throw new ZoneFileError(file, entry.line, problem, src.includedFrom) }
+      for (const entry of entries(src.file, text)) {
+        const fail: Fail = (problem) => { throw new ZoneFileError(src.file, entry.line, problem, src.includedFrom) }
         try {
-        const toks = entry.tokens
-        const first = toks[0] as Token
-        if (!entry.inheritsOwner && !first.quoted && first.text.startsWith('$')) {
-          const directive = first.text.toUpperCase()
-          if (directive === '$ORIGIN') {
-            if (toks.length !== 2) fail('$ORIGIN takes one absolute name, e.g. $ORIGIN example.org.')
-            const arg = (toks[1] as Token).text
-            if (!arg.endsWith('.')) fail(`$ORIGIN ${arg} must be absolute (end with a dot)`)
-            origin = nameOrFail(toks[1] as Token, origin, fail)
-          } else if (directive === '$TTL') {
-            if (toks.length !== 2) fail('$TTL takes one TTL, e.g. $TTL 3600 or $TTL 1h')
-            defaultTtl = ttlOrFail((toks[1] as Token).text, fail)
-          } else if (directive === '$INCLUDE') {
-            if (toks.length !== 2 && toks.length !== 3) fail('$INCLUDE takes a file name and an optional origin, e.g. $INCLUDE hosts.inc example.org.')
-            const path = resolve(dirname(file), (toks[1] as Token).text)
-            const includeOrigin = toks.length === 3 ? nameOrFail(toks[2] as Token, origin, fail) : origin
-            if (open.includes(path) || resolve(path) === resolve(file)) fail(`$INCLUDE ${(toks[1] as Token).text} includes a file that is already being read: ${[...open, path].join(' → ')}`)
-            let inner: string
-            try { inner = read(path) } catch (err) { return fail(`$INCLUDE cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) }
-            parseFile({ file: path, includedFrom: [{ file, line: entry.line }, ...src.includedFrom] }, inner, includeOrigin, defaultTtl, [...open, path])
-          } else if (directive === '$GENERATE') {
-            // The owner inherited by a blank-started line stays the one before, as in BIND.
-            const owner = lastOwner
-            for (const made of generated(file, entry, fail)) record(made.entry, made.fail)
-            lastOwner = owner
-          } else {
-            fail(`unsupported directive ${first.text} (supported: $ORIGIN $TTL $INCLUDE $GENERATE)`)
-          }
-          continue
-        }
-
-        record(entry, fail)
+          const first = entry.tokens[0] as Token
+          if (!entry.inheritsOwner && !first.quoted && first.text.startsWith('$')) this.#directive(reading, entry, fail)
+          else this.#record(reading, entry, fail)
         } catch (err) {
           // One bad line: noted, and the next one read, when every problem is wanted.
-          if (options.problems === undefined || !(err instanceof ZoneFileError)) throw err
-          options.problems.push(err)
+          if (this.#problems === undefined || !(err instanceof ZoneFileError)) throw err
+          this.#problems.push(err)
         }
       }
     } catch (err) {
       // The tokenizer's own errors (an unclosed quote, say) know their file but not how it was reached.
-      if (err instanceof ZoneFileError && err.file === file && err.includedFrom.length === 0 && src.includedFrom.length > 0) {
+      if (err instanceof ZoneFileError && err.file === src.file && err.includedFrom.length === 0 && src.includedFrom.length > 0) {
         throw new ZoneFileError(err.file, err.line, err.problem, src.includedFrom)
       }
       throw err
     }
   }
-  parseFile({ file, includedFrom: [] }, text, defaultOrigin, null, [resolve(file)])
-  if (options.problems !== undefined && options.problems.length > 0) throw options.problems[0] as ZoneFileError
 
-  const soas = records.filter((r) => r.data.type === 'SOA')
-  if (soas.length !== 1) {
-    throw new ZoneFileError(file, 1, soas.length === 0 ? 'no SOA record: a zone file needs exactly one, at its apex' : 'more than one SOA record')
-  }
-  const apex = (soas[0] as Rec).name
-  // Per owner: the first record's rdata as JSON when it is a CNAME, or '' for other data.
-  const seen = new Map<Name, string>()
-  records.forEach((r, k) => {
-    const src = sources[sourceOf[k] as number] as Source
-    const fail = (problem: string): never => { throw new ZoneFileError(src.file, lines[k] as number, problem, src.includedFrom) }
-    if (!isAtOrBelow(r.name, apex)) fail(`${r.name} is outside the zone ${apex} (the owner of its SOA)`)
-    const mine = r.data.type === 'CNAME' ? JSON.stringify(r.data) : ''
-    const before = seen.get(r.name)
-    if (before !== undefined && (before !== '' || mine !== '') && before !== mine) {
-      fail(`${r.name} has a CNAME and other data; a CNAME must be alone at its name (RFC 1034 3.6.2)`)
+  /** $ORIGIN, $TTL, $INCLUDE or $GENERATE; any other directive is an error naming the ones there are. */
+  #directive(reading: Reading, entry: Entry, fail: Fail): void {
+    const toks = entry.tokens
+    const file = reading.src.file
+    const directive = (toks[0] as Token).text.toUpperCase()
+    if (directive === '$ORIGIN') {
+      if (toks.length !== 2) fail('$ORIGIN takes one absolute name, e.g. $ORIGIN example.org.')
+      const arg = (toks[1] as Token).text
+      if (!arg.endsWith('.')) fail(`$ORIGIN ${arg} must be absolute (end with a dot)`)
+      reading.origin = nameOrFail(toks[1] as Token, reading.origin, fail)
+    } else if (directive === '$TTL') {
+      if (toks.length !== 2) fail('$TTL takes one TTL, e.g. $TTL 3600 or $TTL 1h')
+      reading.defaultTtl = ttlOrFail((toks[1] as Token).text, fail)
+    } else if (directive === '$INCLUDE') {
+      if (toks.length !== 2 && toks.length !== 3) fail('$INCLUDE takes a file name and an optional origin, e.g. $INCLUDE hosts.inc example.org.')
+      const path = resolve(dirname(file), (toks[1] as Token).text)
+      const includeOrigin = toks.length === 3 ? nameOrFail(toks[2] as Token, reading.origin, fail) : reading.origin
+      if (reading.open.includes(path) || resolve(path) === resolve(file)) fail(`$INCLUDE ${(toks[1] as Token).text} includes a file that is already being read: ${[...reading.open, path].join(' → ')}`)
+      let inner: string
+      try { inner = this.#read(path) } catch (err) { return fail(`$INCLUDE cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) }
+      this.file({ file: path, includedFrom: [{ file, line: entry.line }, ...reading.src.includedFrom] }, inner, includeOrigin, reading.defaultTtl, [...reading.open, path])
+    } else if (directive === '$GENERATE') {
+      // The owner inherited by a blank-started line stays the one before, as in BIND.
+      const owner = this.#lastOwner
+      for (const made of generated(file, entry, fail)) this.#record(reading, made.entry, made.fail)
+      this.#lastOwner = owner
+    } else {
+      fail(`unsupported directive ${(toks[0] as Token).text} (supported: $ORIGIN $TTL $INCLUDE $GENERATE)`)
     }
-    seen.set(r.name, mine)
-  })
-  return { file, apex, records }
+  }
+
+  /** One record line (or one that $GENERATE made): owner, TTL and class in either order, type, rdata. */
+  #record(reading: Reading, entry: Entry, fail: Fail): void {
+    const toks = entry.tokens
+    const first = toks[0] as Token
+    let i = 0
+    let owner: Name
+    if (entry.inheritsOwner) {
+      if (this.#lastOwner === null) fail('the first record has no owner name (the line starts with blank space)')
+      owner = this.#lastOwner as Name
+    } else {
+      owner = nameOrFail(first, reading.origin, fail)
+      if (owner === this.#lastOwner) owner = this.#lastOwner // one string per owner, however many lines repeat it
+      i = 1
+    }
+    let ttl: number | null = null
+    let type: TypeName | null = null
+    // TTL and class come in either order before the type (RFC 1035 5.1).
+    for (; i < toks.length && type === null; i++) {
+      const t = (toks[i] as Token).text
+      const upper = t.toUpperCase()
+      // The shared constant, not `upper`: a string per record was ~20 B each at 100k names.
+      const known = TYPE_NAMES.find((name) => name === upper)
+      const numbered = /^TYPE([0-9]{1,5})$/.exec(upper)
+      if (/^[0-9]/.test(t) && ttl === null) ttl = ttlOrFail(t, fail)
+      else if (upper === 'IN') continue
+      else if (OTHER_CLASS.test(upper)) fail(`class ${t} is not supported (only IN)`)
+      else if (known !== undefined) type = known
+      else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
+      else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
+      else fail(`'${t}' is not a TTL, class or record type`)
+    }
+    if (type === null) fail('the record has no type')
+    const rdata = toks.slice(i)
+    ttl ??= reading.defaultTtl ?? this.#lastTtl
+    if (ttl === null) fail('no TTL for this record: give one, or add a $TTL line at the top')
+    const data = rdataOrFail(type as TypeName, rdata, reading.origin, fail)
+    this.records.push({ name: owner, ttl: ttl as number, data })
+    this.#lines.push(entry.line)
+    this.#sourceOf.push(reading.here)
+    this.#lastOwner = owner
+    this.#lastTtl = ttl
+  }
+
+  /** The zone's apex, the owner of its one SOA, once every record is checked to be in the zone and no CNAME shares its name. */
+  apex(file: string): Name {
+    const records = this.records
+    const soas = records.filter((r) => r.data.type === 'SOA')
+    if (soas.length !== 1) {
+      throw new ZoneFileError(file, 1, soas.length === 0 ? 'no SOA record: a zone file needs exactly one, at its apex' : 'more than one SOA record')
+    }
+    const apex = (soas[0] as Rec).name
+    // Per owner: the first record's rdata as JSON when it is a CNAME, or '' for other data.
+    const seen = new Map<Name, string>()
+    records.forEach((r, k) => {
+      const src = this.#sources[this.#sourceOf[k] as number] as Source
+      const fail: Fail = (problem) => { throw new ZoneFileError(src.file, this.#lines[k] as number, problem, src.includedFrom) }
+      if (!isAtOrBelow(r.name, apex)) fail(`${r.name} is outside the zone ${apex} (the owner of its SOA)`)
+      const mine = r.data.type === 'CNAME' ? JSON.stringify(r.data) : ''
+      const before = seen.get(r.name)
+      if (before !== undefined && (before !== '' || mine !== '') && before !== mine) {
+        fail(`${r.name} has a CNAME and other data; a CNAME must be alone at its name (RFC 1034 3.6.2)`)
+      }
+      seen.set(r.name, mine)
+    })
+    return apex
+  }
 }
 
 function nameOrFail(token: Token, origin: Name, fail: (p: string) => never): Name {
@@ -282,121 +295,3 @@ function rdataOrFail(type: TypeName, toks: readonly Token[], origin: Name, fail:
   }
 }
 
-/** The classes a record may name besides IN (RFC 1035 3.2.4, RFC 3597 5), all refused: we serve IN only. */
-const OTHER_CLASS = /^(CH|HS|CS|CLASS[0-9]+)$/i
-
-/** A TTL or a class: what may stand between a record's owner and its type. */
-function isTtlOrClass(text: string): boolean {
-  return /^[0-9]/.test(text) || text.toUpperCase() === 'IN' || OTHER_CLASS.test(text)
-}
-
-/**
- * The record lines one `$GENERATE range owner [ttl] [class] type rdata` line stands for (generate.ts), each
- * with a `fail` that names the number that made it, all at the $GENERATE line's number.
- */
-function* generated(file: string, entry: Entry, fail: (problem: string) => never): Generator<{ entry: Entry; fail: (problem: string) => never }> {
-  const toks = entry.tokens
-  if (toks.length < 5) fail('$GENERATE takes a range, an owner, an optional TTL and class, a type and one rdata field, e.g. $GENERATE 1-254 host-$ A 192.0.2.$')
-  const range = parseRange((toks[1] as Token).text)
-  if (typeof range === 'string') return fail(`$GENERATE: ${range}`)
-  let t = 3
-  while (t < toks.length - 1 && isTtlOrClass((toks[t] as Token).text)) t++
-  if (toks.length - t - 1 !== 1) fail(`$GENERATE takes one rdata field after the type ${(toks[t] as Token).text}; quote it when it has spaces, e.g. "10 mail$"`)
-  const written = (tok: Token): string => tok.raw ?? tok.text
-  const owner = written(toks[2] as Token)
-  const middle = toks.slice(3, t + 1).map((tok) => tok.text).join(' ')
-  const rdata = written(toks[t + 1] as Token)
-  for (const value of rangeValues(range)) {
-    let line = ''
-    try {
-      line = `${substitute(owner, value)} ${middle} ${substitute(rdata, value)}`
-    } catch (err) {
-      fail(`$GENERATE: ${(err as Error).message}`)
-    }
-    const here = (problem: string): never => fail(`$GENERATE, for ${value} (${line}): ${problem}`)
-    let made: Entry[] = []
-    try {
-      made = [...entries(file, line)]
-    } catch (err) {
-      if (err instanceof ZoneFileError) here(err.problem)
-      throw err
-    }
-    if (made.length !== 1 || (made[0] as Entry).inheritsOwner) here('the substituted text is not one record line')
-    yield { entry: { ...(made[0] as Entry), line: entry.line }, fail: here }
-  }
-}
-
-/** Splits the text into entries: one per record or directive, parentheses joining lines (RFC 1035 5.1). */
-function* entries(file: string, text: string): Generator<Entry> {
-  let line = 1
-  let i = 0
-  const n = text.length
-  while (i < n) {
-    const startLine = line
-    const inheritsOwner = text[i] === ' ' || text[i] === '\t'
-    const tokens: Token[] = []
-    let depth = 0
-    let parenLine = 0
-    for (;;) {
-      const c = text[i]
-      if (c === undefined) {
-        if (depth > 0) throw new ZoneFileError(file, parenLine, "'(' is never closed")
-        break
-      }
-      if (c === '\n') {
-        line++
-        i++
-        if (depth === 0) break
-        continue
-      }
-      if (c === ' ' || c === '\t' || c === '\r') { i++; continue }
-      if (c === ';') { while (i < n && text[i] !== '\n') i++; continue }
-      if (c === '(') { if (depth === 0) parenLine = line; depth++; i++; continue }
-      if (c === ')') {
-        if (depth === 0) throw new ZoneFileError(file, line, "')' without a matching '('")
-        depth--; i++; continue
-      }
-      const quoted = c === '"'
-      const tokenLine = line
-      let escaped = false
-      if (quoted) i++
-      const start = i
-      let value = ''
-      for (;;) {
-        const d = text[i]
-        if (d === undefined) {
-          if (quoted) throw new ZoneFileError(file, tokenLine, 'a quoted string is never closed')
-          break
-        }
-        if (quoted ? d === '"' : ' \t\r\n;()"'.includes(d)) break
-        if (d === '\n') line++
-        if (d === '\\') {
-          escaped = true
-          const digits = text.slice(i + 1, i + 4)
-          if (/^[0-9]{3}$/.test(digits)) {
-            const code = Number(digits)
-            if (code > 255) throw new ZoneFileError(file, line, `bad escape \\${digits}`)
-            value += String.fromCharCode(code)
-            i += 4
-            continue
-          }
-          const next = text[i + 1]
-          if (next === undefined || next === '\n') throw new ZoneFileError(file, line, 'a backslash at the end of a line')
-          value += next
-          i += 2
-          continue
-        }
-        // Text is octets (RFC 1035 5.1): a character beyond ASCII stands for its UTF-8 octets, each kept as one
-        // character (latin1), as \DDD keeps its one octet; every writer then writes one octet per character.
-        const code = text.codePointAt(i) as number
-        if (code < 0x80) { value += d; i++; continue }
-        const ch = String.fromCodePoint(code)
-        value += Buffer.from(ch, 'utf8').toString('latin1')
-        i += ch.length
-      }
-      tokens.push(escaped ? { text: value, quoted, escaped, raw: text.slice(start, i) } : { text: value, quoted, escaped })
-      if (quoted) i++ // the closing quote
-    }
-    if (tokens.length > 0) yield { line: startLine, inheritsOwner, tokens }
-  }
-}
