@@ -1,51 +1,49 @@
 /**
  * @module cli/main
- * Flags and environment → config → zone store, zone files, DNS listeners → signals. The only module that
- * wires the others together.
+ * Flags and environment → config → zone store, zone files, DNS listeners, the Incus sources
+ * (cli/incus-sources.ts) and the side port (cli/side-port.ts) → signals; one teardown for every way it ends
+ * (cli/teardown.ts). The only module that wires the others together.
  */
 import { readFileSync } from 'node:fs'
+import { Acl, formatAddress } from '../address.ts'
 import { incusConnection } from '../config/incus.ts'
-import { incusRemotes } from '../config/remotes.ts'
 import { loadConfig, helpText } from '../config/load.ts'
+import { incusRemotes } from '../config/remotes.ts'
 import type { Config } from '../config/settings.ts'
-import { formatAddress } from '../address.ts'
+import type { ForwardHook } from '../dns/answer.ts'
+import { makeIdentity } from '../dns/identity.ts'
+import { Rrl } from '../dns/rrl.ts'
 import { startDnsServer } from '../dns/server.ts'
 import type { DnsServer } from '../dns/server.ts'
 import { DnsStats } from '../dns/stats.ts'
-import { makeIdentity } from '../dns/identity.ts'
-import { Rrl } from '../dns/rrl.ts'
-import { check, suffixProblem, zonesDirProblem } from './check.ts'
-import { cookieKeeper } from './cookies.ts'
-import { History, SAMPLE_MS } from '../http/history.ts'
-import { sumLag } from '../incus/lag.ts'
-import { formatPatterns, NameRules } from '../incus/naming/name-rules.ts'
-import type { CookieKeeper } from './cookies.ts'
+import { ViewTable } from '../dns/view-table.ts'
 import { startWorkers } from '../dns/workers.ts'
 import type { WorkerPool } from '../dns/workers.ts'
 import { ConfigErrors, IncusDnsError } from '../errors.ts'
-import { Acl } from '../address.ts'
 import type { Forwarder } from '../forward/forwarder.ts'
-import { createRegistry } from '../http/metrics.ts'
-import { startHttp } from '../http/server.ts'
+import type { History } from '../http/history.ts'
 import type { HttpServer } from '../http/server.ts'
-import { status } from '../http/status.ts'
-import { zoneDump } from '../http/zone.ts'
-import type { IncusClient } from '../incus/api/client.ts'
+import type { IncusSource } from '../incus/source.ts'
+import { createLogger } from '../log.ts'
+import type { Logger } from '../log.ts'
 import { transferHook } from '../xfr/hook.ts'
 import type { TransferStats } from '../xfr/hook.ts'
 import { Notifier } from '../xfr/notify.ts'
-import type { IncusSource, IncusSourceOptions } from '../incus/source.ts'
-import { createLogger } from '../log.ts'
-import type { Logger } from '../log.ts'
 import { readZoneDir, ZoneFileSource } from '../zone/file/source.ts'
-import { collectAfterBulkChange } from './heap.ts'
-import { handoffHook } from './handoff.ts'
-import { makeUpdates } from './updates.ts'
-import type { Updates } from './updates.ts'
 import { ZoneStore } from '../zone/store.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import { ViewStores } from '../zone/view-stores.ts'
-import { ViewTable } from '../dns/view-table.ts'
+import { check, suffixProblem, zonesDirProblem } from './check.ts'
+import { cookieKeeper } from './cookies.ts'
+import type { CookieKeeper } from './cookies.ts'
+import { handoffHook } from './handoff.ts'
+import { collectAfterBulkChange } from './heap.ts'
+import { startIncusSources } from './incus-sources.ts'
+import type { StartOverrides } from './incus-sources.ts'
+import { startSidePort } from './side-port.ts'
+import { Teardown } from './teardown.ts'
+import { makeUpdates } from './updates.ts'
+import type { Updates } from './updates.ts'
 import { viewHost } from './view-host.ts'
 
 export interface Running {
@@ -59,7 +57,6 @@ export interface Running {
   readonly server: DnsServer
   readonly stats: DnsStats
   readonly log: Logger
-  /** The live Incus source, or null when it is off. */
   /** The Incus source (with several remotes, the first; `remotes` has them all). */
   readonly incus: IncusSource | null
   /** Every Incus source: one per remote with INCUS_DNS_INCUS_REMOTES, else the one (or none). */
@@ -83,10 +80,11 @@ export interface Running {
   stop(graceMs?: number): Promise<void>
 }
 
-/** Test hooks: shorter waits than a production Incus needs. */
-export type StartOverrides = Partial<Pick<IncusSourceOptions, 'addressPoll' | 'eventBackoff' | 'onBulkSync'>>
-
-/** Starts everything; throws IncusDnsError (config, zone file, listen) with a message for the user. */
+/**
+ * Starts everything, in the order that keeps answers right: the zones, then DNS (zone files answer even while
+ * Incus is down), then Incus, then the side port. Throws IncusDnsError (config, zone file, listen) with a
+ * message for the user, having stopped whatever had started.
+ */
 export async function start(config: Config, log: Logger, overrides: StartOverrides = {}): Promise<Running> {
   // Several servers (INCUS_DNS_INCUS_REMOTES) or one (a socket, or a URL for one server or cluster).
   const remotes = incusRemotes(config)
@@ -107,176 +105,114 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const viewTable = new ViewTable(store.table)
   viewTable.setSubnetSources(config.viewsEcs)
   if (config.viewsEcs.length > 0) log.info({ resolvers: config.viewsEcs }, 'EDNS Client Subnet from these resolvers picks the view')
-  if (config.notify.length > 0) notifier = new Notifier({ store, targets: config.notify, key: config.tsigKey, log: log.child({ mod: 'notify' }) })
-  const transferStats: TransferStats = { axfr: 0, ixfr: 0, refused: 0, badTsig: 0 }
-  const transfer = transferHook({ store, acl: config.xfrAllow === null ? null : new Acl(config.xfrAllow), key: config.tsigKey, log: log.child({ mod: 'xfr' }) }, transferStats)
-  const files = new ZoneFileSource()
-  /** After a bulk change: one full garbage collection, when the command enabled it (cli/heap.ts). */
-  const collected = (after: string): void => {
-    const ms = collectAfterBulkChange()
-    if (ms !== null) log.debug({ ms: Math.round(ms) }, `heap collected after a bulk change (${after})`)
-  }
-  const loadZones = async (): Promise<void> => {
-    const parsed = await readZoneDir(config.zonesDir).catch((err: NodeJS.ErrnoException) => {
-      // The folder itself (ENOENT, ENOTDIR, ENAMETOOLONG, EACCES...): a setting to fix, said as check says it.
-      if (err.path === config.zonesDir) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', zonesDirProblem(config.zonesDir, err.code))
-      throw err
+  const teardown = new Teardown()
+  try {
+    if (config.notify.length > 0) {
+      const n = new Notifier({ store, targets: config.notify, key: config.tsigKey, log: log.child({ mod: 'notify' }) })
+      notifier = n
+      teardown.add('notify', () => n.stop())
+    }
+    const transferStats: TransferStats = { axfr: 0, ixfr: 0, refused: 0, badTsig: 0 }
+    const transfer = transferHook({ store, acl: config.xfrAllow === null ? null : new Acl(config.xfrAllow), key: config.tsigKey, log: log.child({ mod: 'xfr' }) }, transferStats)
+    const files = new ZoneFileSource()
+    /** After a bulk change: one full garbage collection, when the command enabled it (cli/heap.ts). */
+    const collected = (after: string): void => {
+      const ms = collectAfterBulkChange()
+      if (ms !== null) log.debug({ ms: Math.round(ms) }, `heap collected after a bulk change (${after})`)
+    }
+    const loadZones = async (): Promise<void> => {
+      const parsed = await readZoneDir(config.zonesDir).catch((err: NodeJS.ErrnoException) => {
+        // The folder itself (ENOENT, ENOTDIR, ENAMETOOLONG, EACCES...): a setting to fix, said as check says it.
+        if (err.path === config.zonesDir) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', zonesDirProblem(config.zonesDir, err.code))
+        throw err
+      })
+      files.apply(writer, parsed)
+      log.info({ dir: config.zonesDir, zones: parsed.map((z) => ({ zone: z.apex, records: z.records.length, file: z.file })) }, 'zone files loaded')
+      collected('zone files loaded')
+    }
+    await loadZones()
+    const updates = makeUpdates(config, store, writer, log)
+    if (updates !== null) teardown.add('updates', () => updates.dynamic.stop())
+    const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, viewTable, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
+    const forwarder = config.forwarders.length > 0 ? await startForwarder(config, log) : null
+    const forward = forwarder?.hook
+    // Read once: the status page is served per request, and package.json does not change while we run.
+    const who = { identity: config.identity, version: `incus-dns ${version()}` }
+    const identity = makeIdentity(who.identity, who.version)
+    const keeper = cookieKeeper(config, log)
+    if (keeper !== null) teardown.add('cookies', () => keeper.stop())
+    const cookies = keeper?.cookies ?? null
+    const rrlOptions = config.rrlRate === 0 ? null : {
+      rate: config.rrlRate, slip: config.rrlSlip, ipv4Prefix: config.rrlIpv4Prefix, ipv6Prefix: config.rrlIpv6Prefix, logOnly: config.rrlLogOnly, exempt: config.rrlExempt,
+    }
+    const rrl = rrlOptions === null ? null : new Rrl({ ...rrlOptions, exempt: rrlOptions.exempt.length === 0 ? null : new Acl(rrlOptions.exempt) })
+    if (rrlOptions !== null) log.info(rrlOptions, 'response rate limiting (UDP)')
+    const server = await startDnsServer({
+      listen: config.listen, viewTable, stats, log, forward, handoff, identity, cookies, rrl, reusePort: config.workers > 1,
+      tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
+      tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
     })
-    files.apply(writer, parsed)
-    log.info({ dir: config.zonesDir, zones: parsed.map((z) => ({ zone: z.apex, records: z.records.length, file: z.file })) }, 'zone files loaded')
-    collected('zone files loaded')
-  }
-  await loadZones()
-  const updates = makeUpdates(config, store, writer, log)
-  const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, viewTable, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
-  // Forwarding and the Incus client are loaded only when configured: undici, ws and lru-cache are ~40 MB of
-  // RSS that a zone-files-only server does not need (bench/README.md, idle memory).
-  let forwarder: Forwarder | null = null
-  let forward: Parameters<typeof startDnsServer>[0]['forward']
-  if (config.forwarders.length > 0) {
-    const [{ Forwarder: ForwarderClass }, { forwardHook }, { upstream }] = await Promise.all([
-      import('../forward/forwarder.ts'), import('../forward/hook.ts'), import('../forward/upstream.ts')])
-    forwarder = new ForwarderClass({
-      upstreams: config.forwarders.map((u) => upstream(u.host, u.port)),
-      timeoutMs: config.forwardTimeout, cacheEntries: config.cacheSize, cacheMaxTtl: config.cacheMaxTtl, log,
-    })
-    forward = forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly'))
-  }
-  // Read once: the status page is served per request, and package.json does not change while we run.
-  const who = { identity: config.identity, version: `incus-dns ${version()}` }
-  const identity = makeIdentity(who.identity, who.version)
-  const keeper = cookieKeeper(config, log)
-  const cookies = keeper?.cookies ?? null
-  const rrlOptions = config.rrlRate === 0 ? null : {
-    rate: config.rrlRate, slip: config.rrlSlip, ipv4Prefix: config.rrlIpv4Prefix, ipv6Prefix: config.rrlIpv6Prefix, logOnly: config.rrlLogOnly, exempt: config.rrlExempt,
-  }
-  const rrl = rrlOptions === null ? null : new Rrl({ ...rrlOptions, exempt: rrlOptions.exempt.length === 0 ? null : new Acl(rrlOptions.exempt) })
-  if (rrlOptions !== null) log.info(rrlOptions, 'response rate limiting (UDP)')
-  const server = await startDnsServer({
-    listen: config.listen, viewTable, stats, log, forward, handoff, identity, cookies, rrl, reusePort: config.workers > 1,
-    tcpIdleTimeoutMs: config.tcpIdleTimeout, tcpMaxConnections: config.tcpMaxConnections,
-    tcpMaxPerSource: config.tcpMaxPerSource, tcpPressureIdleTimeoutMs: config.tcpPressureIdleTimeout,
-  })
-  let workers: WorkerPool | null = null
-  if (config.workers > 1) {
-    workers = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, viewTable, stats, forward, handoff, log, identity, cookies, rrl: rrlOptions })
-  }
-  if (keeper !== null) keeper.onRotate = () => workers?.cookiesChanged()
-  if (forwarder !== null) log.info({ upstreams: forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
-  log.info({ listen: server.addresses.map(formatAddress) }, 'answering DNS')
+    teardown.add('dns', (graceMs) => server.close(graceMs))
+    let workers: WorkerPool | null = null
+    if (config.workers > 1) {
+      const pool = await startWorkers({ count: config.workers - 1, listen: server.addresses, sockets: server.udpSockets, viewTable, stats, forward, handoff, log, identity, cookies, rrl: rrlOptions })
+      workers = pool
+      teardown.add('workers', () => pool.close())
+    }
+    if (keeper !== null) keeper.onRotate = () => workers?.cookiesChanged()
+    if (forwarder !== null) log.info({ upstreams: forwarder.forwarder.upstreams.map((u) => u.label), allow: config.forwardAllow, cache: config.cacheSize }, 'forwarding names outside our zones')
+    log.info({ listen: server.addresses.map(formatAddress) }, 'answering DNS')
 
-  // The DNS server is up before Incus is asked anything: zone files serve even when Incus is down.
-  let incus: IncusSource | null = null
-  const sources: IncusSource[] = []
-  const clients: IncusClient[] = []
-  if (connection !== null || remotes.length > 0) {
-    if (connection?.kind === 'https' && connection.skipVerify) {
-      log.warn({ url: connection.url }, "INCUS_DNS_INCUS_TLS_SKIP_VERIFY=true: Incus's certificate is NOT verified; anyone on the path can pose as Incus")
-    }
-    const [{ IncusClient: ClientClass }, { IncusSource: SourceClass }, { RemotesRecords }] = await Promise.all([import('../incus/api/client.ts'), import('../incus/source.ts'), import('../incus/naming/remotes-records.ts')])
-    // The name rules know each remote's suffix: instances' own names, and the other projects' homes, are below it.
-    const suffixes = new Map<string, string | null>(connection !== null ? [['', config.suffix]] : remotes.map((r) => [r.name, r.suffix]))
-    const records = { ttl: config.ttl, targetMode: config.targetMode, cnameTarget: config.cnameTarget, rules: new NameRules(config.projectNames, suffixes), caddyProxy: config.caddyProxy }
-    if (config.projectNames.size > 0) log.info({ projects: [...config.projectNames].map(([project, p]) => `${project}=${formatPatterns(p)}`) }, 'names each project may claim (INCUS_DNS_PROJECT_NAMES)')
-    // One budget for requests about single instances, whatever the number of remotes.
-    const { RequestBudget } = await import('../incus/request-budget.ts')
-    const budget = new RequestBudget(config.incusRequestRate)
-    const base = {
-      zone: writer,
+    // The DNS server is up before Incus is asked anything: zone files serve even when Incus is down.
+    const incus = await startIncusSources({
+      config, log, connection, remotes, zone: writer, collected, overrides,
       viewHost: viewStores === null ? null : viewHost({ specs: config.views, stores: viewStores, table: viewTable, changed: () => workers?.viewsChanged() }),
-      scope: config.project === '' ? 'all' as const : { project: config.project },
-      records,
-      pollIntervalMs: config.pollInterval,
-      reverse: config.reverseZones === 'auto' ? { mode: 'auto' as const } : config.reverseZones === 'off' ? { mode: 'off' as const } : { mode: 'list' as const, cidrs: config.reverseZones },
-      onBulkSync: () => collected('Incus sync'),
-      budget,
-      ...overrides,
+    })
+    teardown.add('incus', () => incus.stop())
+    const sources = incus.sources
+    // The records updates made go back into their zones: the zone files', and the Incus suffix zone, made with its source.
+    await updates?.dynamic.load()
+    /** Queries per view over every thread; nothing without INCUS_DNS_VIEWS. */
+    const viewQueries = (): Map<string, number> =>
+      viewStores === null ? new Map() : workers?.viewQueries() ?? new Map(viewTable.all.map((v) => [v.name, v.queries]))
+    const side = config.httpListen === null ? null : await startSidePort({
+      at: config.httpListen, log, viewStores, notReady: () => incus.notReady(), remoteNames: remotes.map((r) => r.name),
+      metrics: { dns: () => workers?.totals() ?? stats, store, incus: sources[0] ?? null, remotes: sources, forwarder: forwarder?.forwarder ?? null, transfers: transferStats, notifier, viewQueries, updates },
+      status: { subnetSources: config.viewsEcs, server: who },
+    })
+    if (side !== null) teardown.add('http', () => side.stop())
+    return {
+      config, store, viewStores, viewTable, server, stats, log, incus: sources[0] ?? null, remotes: sources, cookies: keeper, history: side?.history ?? null,
+      forwarder: forwarder?.forwarder ?? null, http: side?.http ?? null, notReady: () => incus.notReady(), transferStats, notifier, updates,
+      async reloadZones() {
+        try {
+          await loadZones()
+          for (const s of sources) s.resettle()
+        } catch (err) {
+          log.error({ err: err instanceof IncusDnsError ? err.message : err }, 'zone reload failed; still serving the previous zones')
+        }
+      },
+      // Stop taking queries first, let TCP connections finish what they sent, then let go of Incus (cli/teardown.ts).
+      stop: (graceMs = 2000) => teardown.run(graceMs),
     }
-    const map = { suffix: config.suffix, states: config.stateFilter, allAddresses: viewStores !== null }
-    if (connection !== null) {
-      clients.push(new ClientClass(connection))
-      sources.push(new SourceClass({ ...base, client: clients[0] as IncusClient, log, map, stateFile: config.stateFile }))
-    } else {
-      // One source per remote, one set of records for all; each remote's state in a file of its own.
-      const shared = new RemotesRecords(remotes.map((r) => r.name), records, log)
-      for (const r of remotes) {
-        const client = new ClientClass(r.connection)
-        clients.push(client)
-        sources.push(new SourceClass({
-          ...base, client, log: log.child({ remote: r.name }), map: { ...map, suffix: r.suffix }, shared: shared.for(r.name),
-          stateFile: config.stateFile === null ? null : `${config.stateFile}.${r.name}`,
-        }))
-      }
-      log.info({ remotes: remotes.map((r) => ({ remote: r.name, incus: r.connection.kind === 'unix' ? r.connection.socketPath : r.connection.url, suffix: r.suffix })) }, 'Incus remotes')
-    }
-    incus = sources[0] ?? null
-    for (const s of sources) s.start()
+  } catch (err) {
+    await teardown.run(0)
+    throw err
   }
-  if (connection === null && remotes.length === 0) log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
-  // The records updates made go back into their zones: the zone files', and the Incus suffix zone, made with its source.
-  await updates?.dynamic.load()
-  /** Queries per view over every thread; nothing without INCUS_DNS_VIEWS. */
-  const viewQueries = (): Map<string, number> =>
-    viewStores === null ? new Map() : workers?.viewQueries() ?? new Map(viewTable.all.map((v) => [v.name, v.queries]))
-  const notReady = (): string | null => {
-    const waiting = sources.filter((s) => !s.ready)
-    if (waiting.length === 0) return null
-    const which = sources.length > 1 ? ` with ${waiting.map((s) => remotes[sources.indexOf(s)]?.name ?? '').join(', ')}` : ''
-    return waiting.every((s) => s.restored) ? `answering from the state file; the first Incus sync${which} has not succeeded yet` : `the first Incus sync${which} has not succeeded yet`
-  }
-  let http: HttpServer | null = null
-  // The status page's graphs: a sample every 10 s of the counters /metrics reads (http/history.ts); only
-  // when there is a status page to show them.
-  const history = config.httpListen === null ? null
-    : new History(() => ({ dns: workers?.totals() ?? stats, lag: sources.length === 0 ? null : sumLag(sources.map((s) => s.stats.lag), ['event', 'address']) }))
-  history?.sample()
-  const sampler = history === null ? null : setInterval(() => history.sample(), SAMPLE_MS)
-  sampler?.unref()
-  if (config.httpListen !== null) {
-    try {
-      http = await startHttp(config.httpListen, {
-        registry: createRegistry({ dns: () => workers?.totals() ?? stats, store, incus, remotes: sources, forwarder, transfers: transferStats, notifier, viewQueries, updates }, () => notReady() === null),
-        notReady,
-        zoneDump: (view) => {
-          if (view === undefined || view === 'default') return zoneDump(store, incus?.records ?? null)
-          const of = viewStores?.store(view)
-          return of === undefined ? null : zoneDump(of, incus?.records ?? null)
-        },
-        viewNames: () => [...(viewStores?.named.keys() ?? [])],
-        status: () => status({ store, incus, history: history ?? undefined, remotes: sources.length > 1 ? sources.map((s, k) => ({ name: remotes[k]?.name ?? '', source: s })) : [], forwarder, viewQueries, subnetSources: config.viewsEcs, server: who }),
-      }, log)
-    } catch (err) {
-      for (const s of sources) await s.stop()
-      for (const c of clients) await c.close()
-      await workers?.close()
-      await server.close(0)
-      throw err
-    }
-    log.info({ http: formatAddress(http.address) }, 'serving /metrics, /healthz, /readyz, /zone')
-  }
-  return {
-    config, store, viewStores, viewTable, server, stats, log, incus, remotes: sources, cookies: keeper, history, forwarder, http, notReady, transferStats, notifier, updates,
-    async reloadZones() {
-      try {
-        await loadZones()
-        for (const s of sources) s.resettle()
-      } catch (err) {
-        log.error({ err: err instanceof IncusDnsError ? err.message : err }, 'zone reload failed; still serving the previous zones')
-      }
-    },
-    async stop(graceMs = 2000) {
-      // Stop taking queries first, let TCP connections finish what they sent, then let go of Incus.
-      await server.close(graceMs)
-      await workers?.close()
-      notifier?.stop()
-      await http?.close()
-      for (const s of sources) await s.stop()
-      for (const c of clients) await c.close()
-      await updates?.dynamic.stop()
-      keeper?.stop()
-      if (sampler !== null) clearInterval(sampler)
-    },
-  }
+}
+
+/**
+ * Forwarding, loaded only when configured: undici, ws and lru-cache are ~40 MB of RSS that a zone-files-only
+ * server does not need (bench/README.md, idle memory).
+ */
+async function startForwarder(config: Config, log: Logger): Promise<{ forwarder: Forwarder; hook: ForwardHook }> {
+  const [{ Forwarder: ForwarderClass }, { forwardHook }, { upstream }] = await Promise.all([
+    import('../forward/forwarder.ts'), import('../forward/hook.ts'), import('../forward/upstream.ts')])
+  const forwarder = new ForwarderClass({
+    upstreams: config.forwarders.map((u) => upstream(u.host, u.port)),
+    timeoutMs: config.forwardTimeout, cacheEntries: config.cacheSize, cacheMaxTtl: config.cacheMaxTtl, log,
+  })
+  return { forwarder, hook: forwardHook(forwarder, new Acl(config.forwardAllow), (err) => log.error({ err }, 'forwarding failed unexpectedly')) }
 }
 
 /** The CLI: returns the exit code. Problems at start-up are printed as one line each on stderr. */

@@ -296,6 +296,7 @@ export class IncusSource {
       await this.cluster.refresh(await client.server())
       // The listing, its parse and the mapping happen in the sync thread; only changes come back.
       const read = await this.#reader.readFrom(client, this.#takeDirty())
+      if (this.#stopped) return
       const networks = read.networks
       this.#families = networkFamilies(networks)
       this.#networksSeen = networks
@@ -335,6 +336,8 @@ export class IncusSource {
       if (first) this.#noteCaddyKeys()
       if (first || changes.size >= BULK_SYNC) this.#o.onBulkSync?.()
     } catch (err) {
+      // Stopped while this sync was on its way: nothing failed, and nothing is published any more.
+      if (this.#stopped) return
       this.stats.syncErrors++
       const message = (err as Error).message
       // Log a failure once, then again only when it changes; the records stay as they were.

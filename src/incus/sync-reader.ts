@@ -68,6 +68,8 @@ export class SyncReader {
   readonly #data: SyncWorkerData
   #worker: Worker | null = null
   #next = 1
+  /** Closed for good: a sync still on its way when the source stopped must not start a new thread. */
+  #closed = false
   readonly #pending = new Map<number, { resolve: (r: SyncResult) => void; reject: (e: Error) => void }>()
 
   constructor(data: SyncWorkerData) {
@@ -75,6 +77,7 @@ export class SyncReader {
   }
 
   read(url: string | null, forget: readonly string[]): Promise<SyncResult> {
+    if (this.#closed) return Promise.reject(new SyncReadError('the Incus sync thread is stopped', undefined, false))
     const worker = this.#start()
     const id = this.#next++
     return new Promise((resolve, reject) => {
@@ -104,6 +107,7 @@ export class SyncReader {
   }
 
   async close(): Promise<void> {
+    this.#closed = true
     const w = this.#worker
     this.#worker = null
     await w?.terminate()

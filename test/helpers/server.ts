@@ -5,7 +5,8 @@
 import pino from 'pino'
 import type { Logger } from 'pino'
 import { start } from '../../src/cli/main.ts'
-import type { Running, StartOverrides } from '../../src/cli/main.ts'
+import type { Running } from '../../src/cli/main.ts'
+import type { StartOverrides } from '../../src/cli/incus-sources.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import type { Status } from '../../src/http/status.ts'
 
