@@ -14,14 +14,13 @@ import type { ZoneWriter } from '../../zone/store.ts'
 import type { Name, Rec } from '../../zone/types.ts'
 import { srvOwner } from './labels.ts'
 import type { CaddyProxy } from './caddy.ts'
+import { Claims } from './claims.ts'
+import type { Claim } from './claims.ts'
 import type { Mapped } from './map.ts'
 import type { NameRules, Refusal } from './name-rules.ts'
 import { reverseName } from './reverse.ts'
 import { selectService, serviceRows } from './services.ts'
 import type { ServiceRow } from './services.ts'
-
-/** How an instance claims a name: its own name, a hostname through a key, a service, a name Caddy routes to it, an alias, a PTR, an SRV owner. */
-type Claim = 'own' | 'hostname' | 'service' | 'caddy' | 'alias' | 'ptr' | 'srv'
 
 export interface RecordSettings {
   readonly ttl: number
@@ -58,14 +57,8 @@ export class InstanceRecords {
   readonly #settled = new Map<string, Mapped>()
   /** Instance → the names its keys asked for that the rules refused. */
   readonly #refused = new Map<string, readonly Refusal[]>()
-  /**
-   * The owners each instance claims, as claimed (not recomputed: reverse zones may have changed since), as a
-   * flat list [owner, how, owner, how, ...]. Flat arrays rather than tuples or Maps: at 100k instances the
-   * per-name Maps were most of this class's memory.
-   */
-  readonly #owned = new Map<string, string[]>()
-  /** owner name → [instance key, how, instance key, how, ...]. */
-  readonly #claims = new Map<Name, string[]>()
+  /** Who claims which names, and how (claims.ts). */
+  readonly #claims = new Claims()
   readonly #settings: RecordSettings
   readonly #events: RecordEvents
   readonly #compare: (a: string, b: string) => number
@@ -95,20 +88,12 @@ export class InstanceRecords {
   refusals(): Refusal[] { return [...this.#refused.values()].flat().sort((a, b) => this.#compare(a.instance, b.instance) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) }
   /** The instances (project/name) claiming `owner`. */
   claimsOf(owner: Name): string[] {
-    const c = this.#claims.get(owner) ?? []
-    return c.filter((_, i) => i % 2 === 0).sort(this.#compare)
+    return this.#claims.claimants(owner).sort(this.#compare)
   }
 
   /** The instance whose hostname `owner` is now (the first by project/name), or null when none claims it so. */
   hostnameWinner(owner: Name): string | null {
-    const c = this.#claims.get(owner) ?? []
-    const own: string[] = []
-    const hosts: string[] = []
-    for (let i = 0; i < c.length; i += 2) {
-      if (c[i + 1] === 'own') own.push(c[i] as string)
-      else if (c[i + 1] === 'hostname') hosts.push(c[i] as string)
-    }
-    return own.sort(this.#compare)[0] ?? hosts.sort(this.#compare)[0] ?? null
+    return this.#claims.claimants(owner, 'own').sort(this.#compare)[0] ?? this.#claims.claimants(owner, 'hostname').sort(this.#compare)[0] ?? null
   }
 
   get reverseZones(): ReadonlySet<Name> { return this.#reverseZones }
@@ -118,27 +103,23 @@ export class InstanceRecords {
    * query for it gets this instance, with why not: what the status page says a name does is what a query gets.
    */
   standing(key: string): { name: Name; answers: boolean; why: string | null }[] {
-    const owned = this.#owned.get(key) ?? []
     const out: { name: Name; answers: boolean; why: string | null }[] = []
-    for (let i = 0; i < owned.length; i += 2) {
-      const name = owned[i] as Name
-      const how = owned[i + 1] as Claim
-      if (how === 'ptr' || how === 'srv') continue
-      const kinds = new Set<string>()
-      const c = this.#claims.get(name) ?? []
-      for (let k = 0; k < c.length; k += 2) if (c[k] !== key) kinds.add(c[k + 1] as string)
+    this.#claims.forEachOwned(key, (name, how) => {
+      if (how === 'ptr' || how === 'srv') return
+      const kinds = new Set<Claim>()
+      this.#claims.forEach(name, (k, h) => { if (k !== key) kinds.add(h) })
       const host = this.hostnameWinner(name)
       let why: string | null = null
       if (how === 'own' || how === 'hostname') why = host === key ? null : `${name} is answered for ${host ?? '?'}`
       else if (host !== null) why = `${name} is the name of instance ${host}`
       else if (how === 'service') {
-        const replicas = c.filter((_, k) => k % 2 === 0 && c[k + 1] === 'service').sort(this.#compare).map((k) => this.settled(k) as Mapped)
+        const replicas = this.#claims.claimants(name, 'service').sort(this.#compare).map((k) => this.settled(k) as Mapped)
         const sel = selectService(replicas)
         why = sel.served.some((m) => m.key === key) ? null : sel.otherStacks.some((m) => m.key === key) ? `stack '${sel.stack}' keeps ${name}` : `withheld from ${name} by its health`
       } else if (how === 'caddy') why = kinds.has('service') ? `${name} is a service's name` : null
       else why = kinds.has('service') ? `${name} is a service's name` : kinds.has('caddy') ? `${name} is a name Caddy routes` : null
       out.push({ name, answers: why === null, why })
-    }
+    })
     return out
   }
 
@@ -161,15 +142,17 @@ export class InstanceRecords {
   /** Applies changed instances (null: gone) in one store batch; returns the owners written. */
   apply(zone: ZoneWriter, changes: ReadonlyMap<string, Mapped | null>): Name[] {
     const touched = new Set<Name>()
+    const released = (owner: Name): void => {
+      this.#caddyNames.delete(owner)
+      const under = this.#srvUnder.get(srvBase(owner))
+      if (under?.delete(owner) === true && under.size === 0) this.#srvUnder.delete(srvBase(owner))
+    }
     for (const [key, next] of changes) {
-      const old = this.#owned.get(key) ?? []
-      for (let i = 0; i < old.length; i += 2) { this.#unclaim(old[i] as Name, key); touched.add(old[i] as Name) }
-      this.#owned.delete(key)
-      if (next === null) { this.#forget(key); continue }
-      this.#instances.set(key, next)
-      const owners = this.#ownersOf(this.#settle(key, next, zone))
-      if (owners.length > 0) this.#owned.set(key, owners.slice()) // sized exactly: push() leaves room for 16 more
-      for (let i = 0; i < owners.length; i += 2) { this.#claim(owners[i] as Name, key, owners[i + 1] as Claim); touched.add(owners[i] as Name) }
+      if (next === null) this.#forget(key)
+      else this.#instances.set(key, next)
+      const owners = next === null ? [] : this.#ownersOf(this.#settle(key, next, zone))
+      this.#claims.set(key, owners, touched, released)
+      for (let i = 0; i < owners.length; i += 2) this.#claimed(owners[i] as Name, owners[i + 1] as Claim)
     }
     // An alias CNAMEs to its instance's hostname, so a hostname change touches the aliases too (already
     // in `touched` through the instance's own claims). SRV owners read the name they are below: a replica's
@@ -248,7 +231,8 @@ export class InstanceRecords {
     return false
   }
 
-  #claim(owner: Name, key: string, how: Claim): void {
+  /** Notes the claims other names depend on: names Caddy routes (they read the proxy), SRV owners (they read the name they are below). */
+  #claimed(owner: Name, how: Claim): void {
     if (how === 'caddy') this.#caddyNames.add(owner)
     if (how === 'srv') {
       const base = srvBase(owner)
@@ -256,31 +240,13 @@ export class InstanceRecords {
       if (under === undefined) this.#srvUnder.set(base, new Set([owner]))
       else under.add(owner)
     }
-    const claims = this.#claims.get(owner)
-    if (claims === undefined) { this.#claims.set(owner, [key, how]); return }
-    const i = claims.indexOf(key)
-    if (i >= 0 && i % 2 === 0) claims[i + 1] = how
-    else claims.push(key, how)
-  }
-
-  #unclaim(owner: Name, key: string): void {
-    const claims = this.#claims.get(owner)
-    if (claims === undefined) return
-    const i = claims.indexOf(key)
-    if (i >= 0 && i % 2 === 0) claims.splice(i, 2)
-    if (claims.length > 0) return
-    this.#claims.delete(owner)
-    this.#caddyNames.delete(owner)
-    const under = this.#srvUnder.get(srvBase(owner))
-    if (under?.delete(owner) === true && under.size === 0) this.#srvUnder.delete(srvBase(owner))
   }
 
   /** The records for one owner from everything that claims it. */
   #resolve(owner: Name): Rec[] {
-    const claims = this.#claims.get(owner)
-    if (claims === undefined) return []
-    const how = new Map<string, string>()
-    for (let i = 0; i < claims.length; i += 2) how.set(claims[i] as string, claims[i + 1] as string)
+    const how = new Map<string, Claim>()
+    this.#claims.forEach(owner, (key, h) => how.set(key, h))
+    if (how.size === 0) return []
     const sorted = [...how.keys()].sort(this.#compare)
     const of = (kind: Claim): Mapped[] => sorted.filter((k) => how.get(k) === kind).map((k) => this.settled(k) as Mapped)
     const { ttl, targetMode, cnameTarget } = this.#settings
@@ -344,7 +310,7 @@ export class InstanceRecords {
     let from: readonly Mapped[]
     if (host !== null) from = claimants.filter((m) => m.key === host)
     else {
-      const replicas = (this.#claims.get(base) ?? []).filter((_, i, a) => i % 2 === 0 && a[i + 1] === 'service').sort(this.#compare)
+      const replicas = this.#claims.claimants(base, 'service').sort(this.#compare)
       const served = new Set(selectService(replicas.map((k) => this.settled(k) as Mapped)).served.map((m) => m.key))
       from = claimants.filter((m) => served.has(m.key))
     }
