@@ -14,23 +14,21 @@ import type { ZoneWriter } from '../zone/store.ts'
 import type { Name } from '../zone/types.ts'
 import { AddressWatcher, DEFAULT_ADDRESS_POLL } from './address-watch.ts'
 import type { AddressPollTiming } from './address-watch.ts'
-import type { Instance, Network } from './api/types.ts'
+import type { Network } from './api/types.ts'
 import type { CaddyProxy } from './naming/caddy.ts'
 import type { IncusClient, Scope } from './api/client.ts'
-import { ClusterState, isErrorStub } from './api/cluster.ts'
-import { PerKey } from './coalesce.ts'
+import { ClusterState } from './api/cluster.ts'
 import { describe } from './api/connection.ts'
-import { faultClass, FaultLog } from './fault-log.ts'
+import { FaultLog } from './fault-log.ts'
 import { FetchQueue } from './fetch-queue.ts'
-import type { FetchWhy } from './fetch-queue.ts'
-import { readInstance } from './api/instance-shape.ts'
 import { InstanceKeys } from './naming/keys.ts'
 import { networkFamilies } from './naming/instance-addresses.ts'
 import type { MapSettings, Mapped } from './naming/map.ts'
 import type { NetworkFamilies } from './naming/instance-addresses.ts'
 import { PublishLag } from './lag.ts'
 import type { LagVia } from './lag.ts'
-import { LeaseCache, mapWithLeases } from './leases.ts'
+import { mapWithLeases } from './leases.ts'
+import { InstanceReader } from './instance-reader.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { Publisher, sameMapped } from './publisher.ts'
 import { RequestBudget } from './request-budget.ts'
@@ -120,7 +118,8 @@ export class IncusSource {
   readonly #faults: FaultLog
   /** Instances Incus sent that do not fit the shape incus-dns reads: their last good records stay. */
   readonly unreadable: UnreadableInstances
-  readonly #refreshing = new PerKey()
+  /** Reads one instance after its event or for the address watch. */
+  readonly #instanceReader: InstanceReader
   /** Resolves the configured views at each sync (view-resolver.ts). */
   readonly #viewResolver: ViewResolver
   /** Reads full syncs off the answering thread (sync-reader.ts). */
@@ -165,9 +164,21 @@ export class IncusSource {
     this.#ownZones.ensure([])
     this.#faults = new FaultLog(this.#log)
     this.unreadable = new UnreadableInstances(this.#log)
+    this.#instanceReader = new InstanceReader({
+      client: options.client, log: this.#log, faults: this.#faults, cluster: this.cluster, unreadable: this.unreadable,
+      split: (k) => this.#keys.split(k),
+      // Keyed as this server keys them, with the lease fallback of leases.ts.
+      map: async (inst, leases) => this.#keys.keyed(await mapWithLeases(inst, this.#o.map, this.#families, leases)),
+      read: (k, mapped) => {
+        this.#publisher.queue(new Map([[k, mapped]]))
+        this.#dirty.add(k) // set outside a sync: the sync thread sends it again next time
+      },
+      failed: () => { this.stats.refreshErrors++ },
+      stopped: () => this.#stopped,
+    })
     this.#fetches = new FetchQueue({
       budget: options.budget ?? new RequestBudget(DEFAULT_REQUEST_RATE),
-      fetch: (k, why) => this.#read(k, why),
+      fetch: (k, why) => this.#instanceReader.read(k, why),
       list: () => void this.sync(),
       listing: () => this.#sync !== null,
       // A listing in place of GETs takes at most a fifth of the time: at 10k instances one took 0.55-0.72 s.
@@ -383,41 +394,6 @@ export class IncusSource {
   /** This source's instances among the records (all of them but with several remotes). */
   #mine(): [string, Mapped][] {
     return this.#keys.prefix === '' ? [...this.records.instances] : [...this.records.instances].filter(([k]) => this.#keys.owns(k))
-  }
-
-  /** Maps an instance (with the lease fallback of leases.ts), keyed as this server keys them. */
-  async #map(inst: Instance, leases: LeaseCache): Promise<Mapped> {
-    return this.#keys.keyed(await mapWithLeases(inst, this.#o.map, this.#families, leases))
-  }
-
-  /**
-   * Reads one instance and applies it (fetch-queue.ts calls this within the budget); calls for the same
-   * instance while one runs make one more read after it. False when Incus did not answer: logged once per
-   * kind of failure and minute, worded for why it was read.
-   */
-  async #read(k: string, why: FetchWhy): Promise<boolean> {
-    const [project, name] = this.#keys.split(k)
-    try {
-      await this.#refreshing.run(k, async () => {
-        const got = await this.#o.client.instance(project, name)
-        const read = got === null ? null : readInstance(got.raw)
-        if (read !== null && !read.ok) { this.unreadable.note(k, read.problem); return } // its last good records stay
-        const inst = read?.instance ?? null
-        if (inst !== null && isErrorStub(inst)) { this.cluster.hold(k, inst.location); return }
-        this.cluster.release(k)
-        this.unreadable.readable(k)
-        const result = inst === null ? null : await this.#map(inst, new LeaseCache(this.#o.client, this.#log))
-        this.#publisher.queue(new Map([[k, result]]))
-        this.#dirty.add(k) // set outside a sync: the sync thread sends it again next time
-      }, () => this.#stopped)
-      return true
-    } catch (err) {
-      this.stats.refreshErrors++
-      this.#faults.warn(`${why}:${faultClass(err)}`, { instance: k, err: (err as Error).message }, why === 'event'
-        ? 'could not read an instance after its lifecycle event; the next full sync will'
-        : 'could not read an instance whose address the watch waits for; it is polled less often until Incus answers')
-      return false
-    }
   }
 }
 
