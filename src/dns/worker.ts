@@ -19,7 +19,7 @@ import { DnsStats } from './stats.ts'
 import { bindUdp } from './udp.ts'
 import { ViewTable } from './view-table.ts'
 import type { View } from './view-table.ts'
-import type { ToWorker, WorkerData, WorkerMessage } from './workers.ts'
+import type { ToWorker, WorkerData, WorkerMessage } from './worker-messages.ts'
 
 const data = workerData as WorkerData
 const port = parentPort

@@ -9,62 +9,14 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { Reply } from './answer.ts'
 import type { ForwardHook, HandoffHook } from './answer.ts'
-import type { CookieMode, Cookies } from './cookies.ts'
-import type { RrlOptions } from './rrl.ts'
+import type { Cookies } from './cookies.ts'
 import type { Identity } from './identity.ts'
 import { encodeChanges } from './replica.ts'
-import type { WireChanges } from './replica.ts'
 import type { ListenAddress } from '../address.ts'
 import { addInto } from '../histogram.ts'
-import type { Histogram } from '../histogram.ts'
 import { DnsStats } from './stats.ts'
 import type { ViewTable } from './view-table.ts'
-
-export interface WorkerData {
-  readonly listen: readonly ListenAddress[]
-  /** The identity's id and version (dns/identity.ts), or null for none. */
-  readonly identity: { readonly id: string; readonly version: string } | null
-  /** The resolvers whose EDNS Client Subnet picks the view (CIDRs). */
-  readonly subnetSources: readonly string[]
-  /** Response rate limiting's settings (the exempt ranges as CIDRs); null when off. Each thread keeps its own buckets. */
-  readonly rrl: (Omit<RrlOptions, 'exempt'> & { readonly exempt: readonly string[] }) | null
-  /** DNS cookies: the mode and the secrets (hex); null when off. */
-  readonly cookies: { readonly mode: CookieMode; readonly current: string; readonly previous: string | null } | null
-}
-
-/** What a worker says of a query it passes on (a Reply's fields the hooks read). */
-export interface ReplyInfo {
-  readonly key: string
-  readonly ednsSize: number
-  readonly ednsDo: boolean
-  readonly qtype: number
-  readonly qend: number
-}
-
-interface StatsSnapshot {
-  readonly queriesUdp: number
-  readonly truncated: number
-  readonly dropped: DnsStats['dropped']
-  readonly responses: Float64Array
-  readonly cookies: Float64Array
-  readonly rrl: Float64Array
-  readonly qtypes: readonly [Float64Array, Float64Array]
-  readonly latency: Histogram
-  /** Queries per view name, when views are configured. */
-  readonly views: readonly [string, number][]
-}
-
-/** Main thread → worker: a view's table changes (a snapshot when it is new), a view gone, or the client prefixes. */
-export type ToWorker =
-  | { readonly kind: 'changes'; readonly view: string; readonly changes: WireChanges }
-  | { readonly kind: 'drop'; readonly view: string }
-  | { readonly kind: 'prefixes'; readonly prefixes: readonly { readonly cidr: string; readonly view: string }[] }
-  | { readonly kind: 'cookies'; readonly current: string; readonly previous: string | null }
-
-export type WorkerMessage =
-  | { readonly kind: 'bound'; readonly listen: number }
-  | { readonly kind: 'forward' | 'handoff'; readonly listen: number; readonly req: Buffer; readonly info: ReplyInfo; readonly refused: Buffer; readonly address: string; readonly port: number }
-  | { readonly kind: 'stats'; readonly stats: StatsSnapshot }
+import type { StatsSnapshot, ToWorker, WorkerData, WorkerMessage } from './worker-messages.ts'
 
 export interface WorkerPoolOptions {
   readonly count: number

@@ -1,7 +1,7 @@
 /**
  * @module incus/leases
  * A managed network's DHCP leases by MAC, fetched once per (network, project) per sync. Only a fallback for
- * an instance that reports no interface at all (map.ts says why): failures give no leases, not an error.
+ * an instance that reports no interface at all (naming/map.ts says why): failures give no leases, not an error.
  */
 import type { Logger } from 'pino'
 import type { IncusClient } from './api/client.ts'
@@ -37,7 +37,7 @@ export class LeaseCache {
   }
 }
 
-/** Maps an instance; the leases are read only for one that reports no interface at all (map.ts says why). */
+/** Maps an instance; the leases are read only for one that reports no interface at all (naming/map.ts says why). */
 export async function mapWithLeases(inst: Instance, settings: MapSettings, families: NetworkFamilies, leases: LeaseCache): Promise<Mapped> {
   const mapped = mapInstance(inst, settings, families)
   if (mapped.skipped === null || mapped.awaitingAddress === false || orderedInterfaces(inst).length > 0) return mapped

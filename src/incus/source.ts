@@ -267,7 +267,7 @@ export class IncusSource {
 
   /**
    * Settles every instance's names again: the zone files changed (a reload), so the names they hold, and their
-   * apexes, may have changed hands (name-rules.ts).
+   * apexes, may have changed hands (naming/name-rules.ts).
    */
   resettle(): void {
     this.#publisher.queue(new Map(this.#mine()))

@@ -16,7 +16,7 @@ import { InstanceKeys } from './naming/keys.ts'
 import { LeaseCache, mapWithLeases } from './leases.ts'
 import { networkFamilies } from './naming/instance-addresses.ts'
 import type { Mapped } from './naming/map.ts'
-import type { SyncReply, SyncRequest, SyncWorkerData } from './sync-reader.ts'
+import type { SyncReply, SyncRequest, SyncWorkerData } from './sync-messages.ts'
 
 const data = workerData as SyncWorkerData
 const port = parentPort

@@ -1,6 +1,6 @@
 /**
  * @module incus/unreadable
- * Instances Incus listed or sent that do not fit the shape incus-dns reads (instance-shape.ts): they keep their
+ * Instances Incus listed or sent that do not fit the shape incus-dns reads (api/instance-shape.ts): they keep their
  * last good records, and each is logged once, naming it and what was wrong, until it reads again or goes. The
  * status page lists them.
  */

@@ -1,6 +1,6 @@
 /**
  * @module incus/api/instance-shape
- * What Incus sent, checked against the shape incus-dns reads (api.ts) before anything maps it. Incus's own
+ * What Incus sent, checked against the shape incus-dns reads (types.ts) before anything maps it. Incus's own
  * objects always fit (§4.2: every config value a string, NICs objects, `state.network` a map), but a proxy, a
  * patched daemon or a future version may not; one odd instance must not fail a whole sync. An instance that
  * does not fit is not mapped: the caller keeps its last good records and says once what was wrong, naming it.

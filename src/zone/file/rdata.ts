@@ -1,6 +1,6 @@
 /**
  * @module zone/file/rdata
- * Presentation form → RDATA bytes for the types the zone model keeps as bytes (types.ts `OpaqueType`): CAA
+ * Presentation form → RDATA bytes for the types the zone model keeps as bytes (zone/types.ts `OpaqueType`): CAA
  * (RFC 8659), SSHFP (4255), TLSA (6698), SVCB and HTTPS (9460), NAPTR (3403), HINFO and RP (1035, 1183), URI
  * (7553), LOC (1876), DS (4034), DNAME (6672), and the generic `\# length hex` form of RFC 3597 for these and
  * for any `TYPEnnn`. Names inside are written whole and lowercase (RFC 3597 4: no compression). No library
