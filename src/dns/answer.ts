@@ -4,9 +4,8 @@
  * into a scratch buffer (hashing it on the way), one hash-table lookup, patch the request's header in place
  * and hand back the precompiled sections. Never throws for any input, never logs, never awaits; allocates
  * only the body view (and the head view when the query carries an OPT, and the echoed OPT for a trusted
- * resolver's client subnet). Malformed input is an outcome (FORMERR or DROP), not an exception. Its EDNS
- * stage (OPT, NSID, client subnet, cookies) is edns.ts, as Knot's answer_edns_init; the rarer answers live
- * beside it: dname.ts (built per query), identity.ts (CHAOS TXT, NSID), subnet.ts (ECS), cookies.ts
+ * resolver's client subnet). Malformed input is an outcome (FORMERR or DROP), not an exception. The rarer
+ * answers live beside it: dname.ts (built per query), identity.ts (CHAOS TXT, NSID), subnet.ts (ECS), cookies.ts
  * (DNS cookies, only for a query that carries one).
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/name-table.ts'
@@ -15,12 +14,12 @@ import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
 import { DROP, FORWARD, Reply, SEND, HANDOFF } from './reply.ts'
 import type { Outcome } from './reply.ts'
-import { COOKIE_NONE } from './cookies.ts'
+import { COOKIE_BADCOOKIE, COOKIE_ISSUED, COOKIE_MALFORMED, COOKIE_NONE, COOKIE_PROVEN, COOKIE_TC, OPTION_COOKIE, RCODE_BADCOOKIE } from './cookies.ts'
 import { dname } from './dname.ts'
-import { edns, ednsReply, GO_ON, readAdditional, SIGNED, TO_TCP } from './edns.ts'
-import { chaos } from './identity.ts'
+import { chaos, OPTION_NSID } from './identity.ts'
+import { clientSubnet, OPTION_ECS, withOption } from './subnet.ts'
 import type { ViewTable } from './view-table.ts'
-import { EDNS_PAYLOAD } from './wire.ts'
+import { EDNS_PAYLOAD, opt } from './wire.ts'
 
 export { EDNS_PAYLOAD }
 
@@ -30,12 +29,22 @@ export type { Outcome } from './reply.ts'
 const CLASS_IN = 1
 const CLASS_CH = 3
 const TYPE_OPT = 41
+const TYPE_TSIG = 250
 const TYPE_IXFR = 251
 const TYPE_AXFR = 252
 const RCODE_FORMERR = 1
 const RCODE_NOTIMP = 4
 const RCODE_REFUSED = 5
 const OPCODE_UPDATE = 5 << 3
+/** BADVERS = 16: 0 in the header, 1 in the OPT's extended-rcode byte (RFC 6891 6.1.3). */
+const EXT_BADVERS = 1
+
+const OPT = opt(false, 0)
+const OPT_DO = opt(true, 0)
+const OPT_BADVERS = opt(false, EXT_BADVERS)
+const OPT_BADVERS_DO = opt(true, EXT_BADVERS)
+const OPT_BADCOOKIE = opt(false, RCODE_BADCOOKIE >> 4)
+const OPT_BADCOOKIE_DO = opt(true, RCODE_BADCOOKIE >> 4)
 const TC = 0x02
 
 
@@ -99,23 +108,90 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     return HANDOFF
   }
 
-  // A query carries no answer or authority records; the additional section may hold one OPT (dns/edns.ts).
+  // A query carries no answer or authority records; the additional section may hold one OPT.
   if (u16(req, 6) !== 0 || u16(req, 8) !== 0) return error(req, qend, RCODE_FORMERR, out)
-  o = readAdditional(req, o, u16(req, 10))
-  if (o === SIGNED) {
-    out.qtype = qtype
-    out.head = req.subarray(0, qend)
-    return HANDOFF
+  let hasOpt = false
+  let udpSize = 0
+  let version = 0
+  let doBit = false
+  let nsid = false
+  let ecs = -1
+  let cookie = -1
+  for (let k = u16(req, 10); k > 0; k--) {
+    const owner = o
+    for (;;) { // skip the owner name; a pointer ends it
+      if (o >= len) return error(req, qend, RCODE_FORMERR, out)
+      const l = at(req, o)
+      if (l === 0) { o++; break }
+      if (l >= 0xc0) { o += 2; break }
+      if (l > 63) return error(req, qend, RCODE_FORMERR, out)
+      o += l + 1
+    }
+    if (o + 10 > len) return error(req, qend, RCODE_FORMERR, out)
+    const rdlen = req.readUInt16BE(o + 8)
+    const rdend = o + 10 + rdlen
+    if (rdend > len) return error(req, qend, RCODE_FORMERR, out)
+    if (req.readUInt16BE(o) === TYPE_TSIG) {
+      // A signed query: verified and its answer signed off this path, with the keys (dns/tsig.ts).
+      out.qtype = qtype
+      out.head = req.subarray(0, qend)
+      return HANDOFF
+    }
+    if (req.readUInt16BE(o) === TYPE_OPT) {
+      // One OPT, owned by the root (RFC 6891 6.1.1); its options must frame the RDATA exactly.
+      if (hasOpt || o !== owner + 1 || at(req, owner) !== 0) return error(req, qend, RCODE_FORMERR, out)
+      hasOpt = true
+      udpSize = req.readUInt16BE(o + 2)
+      version = at(req, o + 5)
+      doBit = (at(req, o + 6) & 0x80) !== 0
+      let p = o + 10
+      for (; p + 4 <= rdend; p += 4 + req.readUInt16BE(p + 2)) {
+        const code = u16(req, p)
+        if (code === OPTION_NSID) nsid = true
+        else if (code === OPTION_ECS && ecs < 0) ecs = p
+        else if (code === OPTION_COOKIE && cookie < 0) cookie = p
+      }
+      if (p !== rdend) return error(req, qend, RCODE_FORMERR, out)
+    }
+    o = rdend
   }
-  if (o !== len) return error(req, qend, RCODE_FORMERR, out) // malformed, or trailing bytes
-  const stage = ednsReply(req, tcp, out, viewTable)
-  if (stage === TO_TCP) {
+  if (o !== len) return error(req, qend, RCODE_FORMERR, out) // trailing bytes
+  if (hasOpt) {
+    out.ednsSize = udpSize < 512 ? 512 : udpSize
+    out.ednsDo = doBit
+    out.opt = nsid && out.identity !== null ? (doBit ? out.identity.optDo : out.identity.opt) : doBit ? OPT_DO : OPT
+    if (version !== 0) { // RFC 6891 6.1.3: we speak version 0 only
+      out.opt = doBit ? OPT_BADVERS_DO : OPT_BADVERS
+      return error(req, qend, 0, out)
+    }
+    if (ecs >= 0 && viewTable !== null) {
+      // A trusted resolver's client subnet picks the view (dns/subnet.ts); the reply echoes it with its scope.
+      const picked = clientSubnet(req, ecs, viewTable)
+      if (picked === null) return error(req, qend, RCODE_FORMERR, out)
+      if (picked.view !== null) table = picked.view.table
+      out.opt = withOption(out.opt, picked.echo)
+    }
+    if (cookie >= 0 && out.cookies !== null) {
+      // Ours back for the client's; malformed is FORMERR; in require mode, BADCOOKIE over UDP until proven.
+      const c = out.cookies.answer(req, cookie, out.peer)
+      if (c === null) { out.cookie = COOKIE_MALFORMED; return error(req, qend, RCODE_FORMERR, out) }
+      out.proven = c.valid
+      out.cookie = c.valid ? COOKIE_PROVEN : COOKIE_ISSUED
+      if (!tcp && !c.valid && out.cookies.require) {
+        out.cookie = COOKIE_BADCOOKIE
+        out.opt = withOption(doBit ? OPT_BADCOOKIE_DO : OPT_BADCOOKIE, c.option)
+        return error(req, qend, RCODE_BADCOOKIE & 0x0f, out)
+      }
+      out.opt = withOption(out.opt, c.option)
+    }
+  }
+  if (!tcp && !out.proven && cookie < 0 && out.cookies !== null && out.cookies.require) {
+    // Require mode, and no client cookie to answer BADCOOKIE to: an empty TC reply sends the client to TCP.
     const r = error(req, qend, 0, out)
     req[2] = at(req, 2) | TC
+    out.cookie = COOKIE_TC
     return r
   }
-  if (stage !== GO_ON) return error(req, qend, stage, out)
-  if (edns.table !== null) table = edns.table
   if ((b2 & 0x78) !== 0) return error(req, qend, RCODE_NOTIMP, out) // opcode other than QUERY
   out.qtype = qtype
   if (qtype === TYPE_OPT) return error(req, qend, RCODE_FORMERR, out)
@@ -126,7 +202,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   // One hash-table lookup by the lowercase wire name, then the qtype among the few the name has. The
   // entry is bytes at `base` in `arena`, the table's: descriptors, then bodies (layout in zone/table.ts).
   // The reply's size limit: TCP's, the client's EDNS size capped at ours, or 512 (RFC 1035 4.2.1).
-  const limit = tcp ? 65535 : edns.hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
+  const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
   const names = table.names
   let arena = names.arena
   let base = names.find(scratch, 0, n, h)
