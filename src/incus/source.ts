@@ -317,13 +317,19 @@ export class IncusSource {
       const stubs = new Set<string>()
       for (const [k, location] of read.stubs) { this.cluster.hold(k, location); stubs.add(k) }
       for (const k of [...this.cluster.held.keys()]) if (!stubs.has(k) && this.#keys.owns(k)) this.cluster.release(k)
+      // Instances re-read while the listing was on its way (after an event, by the address watch) are as new as
+      // it or newer: they keep what the re-read gave, and stay dirty so that the next sync's thread sends them
+      // again. Else one launched during a listing was published by its event, then removed by the listing
+      // that did not have it yet, until the next sync.
+      const reread = this.#dirty
       const changes = new Map<string, Mapped | null>()
       for (const m of read.changed) {
+        if (reread.has(m.key)) continue
         const prev = this.records.instances.get(m.key)
         if (prev === undefined || !sameMapped(prev, m)) changes.set(m.key, m)
       }
       const seen = new Set(read.seen)
-      for (const [k] of this.#mine()) if (!seen.has(k)) changes.set(k, null)
+      for (const [k] of this.#mine()) if (!seen.has(k) && !reread.has(k)) changes.set(k, null)
       this.unreadable.replace(read.unreadable)
       addCounts(this.stats.requests, read.requests)
       this.#publisher.queue(changes)

@@ -63,6 +63,11 @@ export class SimIncus {
   readonly #memberOf = new Map<number, string>()
   #faults: Fault[] = []
   #always: Fault | null = null
+  /**
+   * The instance listing is taken when asked but answered this much later: what listing a large fleet takes,
+   * while instances come and go (0: at once).
+   */
+  listingDelayMs = 0
   readonly #listeners = new Set<Listener>()
   readonly #servers: (http.Server | https.Server)[] = []
   readonly #wss = new WebSocketServer({ noServer: true })
@@ -351,8 +356,10 @@ export class SimIncus {
     if (path === '/1.0/instances') {
       const list = [...this.instances.values()].filter(inProject)
         .sort((a, b) => (a.project === b.project ? (a.name < b.name ? -1 : 1) : a.project < b.project ? -1 : 1))
-      if (recursion === 0) sync(list.map((i) => `/1.0/instances/${encodeURIComponent(i.name)}${i.project === 'default' ? '' : `?project=${i.project}`}`))
-      else sync(list.map(recursion === 1 ? renderInstance : renderFull))
+      const body = recursion === 0 ? list.map((i) => `/1.0/instances/${encodeURIComponent(i.name)}${i.project === 'default' ? '' : `?project=${i.project}`}`)
+        : list.map(recursion === 1 ? renderInstance : renderFull)
+      if (this.listingDelayMs > 0) setTimeout(() => sync(body), this.listingDelayMs)
+      else sync(body)
       return
     }
     const m = /^\/1\.0\/instances\/([^/]+)(\/state)?$/.exec(path)
