@@ -41,6 +41,12 @@ export function zonesDirProblem(dir: string, code: string | undefined): string {
   return `INCUS_DNS_ZONES_DIR (--zones-dir): '${shown}' is not a folder (${code ?? 'unreadable'}); ${fix}`
 }
 
+/** A zone file for the catalog zone's name (INCUS_DNS_CATALOG): incus-dns makes that zone, so the file is refused. */
+export function catalogFileProblem(zones: readonly ParsedZone[], catalog: string | null): string | null {
+  const clash = zones.find((z) => z.apex === catalog)
+  return clash === undefined ? null : `${clash.file} defines ${clash.apex}, the catalog zone (INCUS_DNS_CATALOG), which incus-dns makes from the zones it serves; give the catalog another name, or remove the file`
+}
+
 export async function check(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
   const problems: string[] = []
   // The Incus side as start-up resolves it: certificate files, the incus client's configuration.
@@ -68,6 +74,8 @@ export async function check(config: Config, env: NodeJS.ProcessEnv = process.env
     problems.push(zonesDirProblem(config.zonesDir, (err as NodeJS.ErrnoException).code))
     return { zones: [], problems }
   }
+  const clash = catalogFileProblem(parsed, config.catalog)
+  if (clash !== null) problems.push(clash)
   // Together, as start-up loads them: what only shows across records (data beside a CNAME, say).
   const store = new ZoneStore({ journalSize: 0 })
   try {

@@ -23,6 +23,11 @@ export interface IncusSources {
   readonly sources: readonly IncusSource[]
   /** Why it is not ready (readiness), or null when every source has synced once. */
   notReady(): string | null
+  /**
+   * Resolves once every source has said which zones it serves: synced once, or answering from its state file
+   * (whose reverse zones are the last run's). At once when Incus is off; never while a source cannot say.
+   */
+  settled(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -44,7 +49,7 @@ export async function startIncusSources(o: IncusSourcesOptions): Promise<IncusSo
   const { config, log, connection, remotes } = o
   if (connection === null && remotes.length === 0) {
     log.info('Incus source off (INCUS_DNS_INCUS_SOCKET=none): serving zone files only')
-    return { sources: [], notReady: () => null, stop: async () => {} }
+    return { sources: [], notReady: () => null, settled: async () => {}, stop: async () => {} }
   }
   if (connection?.kind === 'https' && connection.skipVerify) {
     log.warn({ url: connection.url }, "INCUS_DNS_INCUS_TLS_SKIP_VERIFY=true: Incus's certificate is NOT verified; anyone on the path can pose as Incus")
@@ -94,6 +99,9 @@ export async function startIncusSources(o: IncusSourcesOptions): Promise<IncusSo
       if (waiting.length === 0) return null
       const which = sources.length > 1 ? ` with ${waiting.map((s) => remotes[sources.indexOf(s)]?.name ?? '').join(', ')}` : ''
       return waiting.every((s) => s.restored) ? `answering from the state file; the first Incus sync${which} has not succeeded yet` : `the first Incus sync${which} has not succeeded yet`
+    },
+    async settled() {
+      for (const s of sources) while (!s.ready && !s.restored) await s.nextSync()
     },
     async stop() {
       for (const s of sources) await s.stop()

@@ -29,11 +29,12 @@ import type { Logger } from '../log.ts'
 import { transferHook } from '../xfr/hook.ts'
 import type { TransferStats } from '../xfr/hook.ts'
 import { Notifier } from '../xfr/notify.ts'
+import { Catalog } from '../zone/catalog.ts'
 import { readZoneDir, ZoneFileSource } from '../zone/file/source.ts'
 import { ZoneStore } from '../zone/store.ts'
 import type { ZoneWriter } from '../zone/store.ts'
 import { ViewStores } from '../zone/view-stores.ts'
-import { check, suffixProblem, zonesDirProblem } from './check.ts'
+import { catalogFileProblem, check, suffixProblem, zonesDirProblem } from './check.ts'
 import { cookieKeeper } from './cookies.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { handoffHook } from './handoff.ts'
@@ -72,6 +73,8 @@ export interface Running {
   /** Why it is not ready (readiness), or null when it is. */
   notReady(): string | null
   readonly transferStats: TransferStats
+  /** The catalog zone (INCUS_DNS_CATALOG), or null without one. */
+  readonly catalog: Catalog | null
   /** Dynamic updates (the updater and the records it made), or null without INCUS_DNS_UPDATE_KEYS. */
   readonly updates: Updates | null
   readonly notifier: Notifier | null
@@ -93,15 +96,18 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   if (unnamed !== null) log.warn(unnamed)
   const stats = new DnsStats()
   let notifier: Notifier | null = null
+  let catalog: Catalog | null = null
   const store = new ZoneStore({
     onShadow: (name, type, winner, loser) => log.warn({ name, type, winner, loser }, 'zone file records win over live ones for this name and type'),
     onZoneChanged: (apex) => notifier?.zoneChanged(apex),
+    onZonesChanged: () => catalog?.zonesChanged(),
     onOversize: (name, type, kept, total) => log.warn({ name, type, kept, total }, `an RRset too big for any DNS message: answered with the first ${kept} of its ${total} records and TC set; split it over several names`),
     journalSize: config.ixfrJournal,
   })
   // Split horizon: a store per view, written through `writer` for what they share (zone/view-stores.ts).
   const viewStores = config.views.length > 0 ? new ViewStores(store, () => new ZoneStore({ journalSize: 0 })) : null
   const writer: ZoneWriter = viewStores ?? store
+  if (config.catalog !== null) catalog = new Catalog({ apex: config.catalog, store, writer, log: log.child({ mod: 'catalog' }) })
   const viewTable = new ViewTable(store.table)
   viewTable.setSubnetSources(config.viewsEcs)
   if (config.viewsEcs.length > 0) log.info({ resolvers: config.viewsEcs }, 'EDNS Client Subnet from these resolvers picks the view')
@@ -126,6 +132,8 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
         if (err.path === config.zonesDir) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', zonesDirProblem(config.zonesDir, err.code))
         throw err
       })
+      const clash = catalogFileProblem(parsed, config.catalog)
+      if (clash !== null) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', clash)
       files.apply(writer, parsed)
       log.info({ dir: config.zonesDir, zones: parsed.map((z) => ({ zone: z.apex, records: z.records.length, file: z.file })) }, 'zone files loaded')
       collected('zone files loaded')
@@ -169,6 +177,11 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       viewHost: viewStores === null ? null : viewHost({ specs: config.views, stores: viewStores, table: viewTable, changed: () => workers?.viewsChanged() }),
     })
     teardown.add('incus', () => incus.stop())
+    // The catalog once every source has said which zones it serves: earlier, its consumers would purge the rest.
+    if (catalog !== null) {
+      const c = catalog
+      void incus.settled().then(() => c.start())
+    }
     const sources = incus.sources
     // The records updates made go back into their zones: the zone files', and the Incus suffix zone, made with its source.
     await updates?.dynamic.load()
@@ -177,12 +190,12 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       viewStores === null ? new Map() : workers?.viewQueries() ?? new Map(viewTable.all.map((v) => [v.name, v.queries]))
     const side = config.httpListen === null ? null : await startSidePort({
       at: config.httpListen, log, viewStores, notReady: () => incus.notReady(), remoteNames: remotes.map((r) => r.name),
-      metrics: { dns: () => workers?.totals() ?? stats, store, incus: sources[0] ?? null, remotes: sources, forwarder: forwarder?.forwarder ?? null, transfers: transferStats, notifier, viewQueries, updates },
-      status: { subnetSources: config.viewsEcs, server: who },
+      metrics: { dns: () => workers?.totals() ?? stats, store, incus: sources[0] ?? null, remotes: sources, forwarder: forwarder?.forwarder ?? null, transfers: transferStats, notifier, viewQueries, updates, catalog },
+      status: { subnetSources: config.viewsEcs, server: who, catalog },
     })
     if (side !== null) teardown.add('http', () => side.stop())
     return {
-      config, store, viewStores, viewTable, server, stats, log, incus: sources[0] ?? null, remotes: sources, cookies: keeper, history: side?.history ?? null,
+      config, store, viewStores, viewTable, catalog, server, stats, log, incus: sources[0] ?? null, remotes: sources, cookies: keeper, history: side?.history ?? null,
       forwarder: forwarder?.forwarder ?? null, http: side?.http ?? null, notReady: () => incus.notReady(), transferStats, notifier, updates,
       async reloadZones() {
         try {

@@ -217,6 +217,11 @@ export const SETTINGS = {
     help: 'Secondaries to send NOTIFY to when a zone changes (ip, ip:port, [v6]:port); at once, then at most once a second; retried until acknowledged.',
     parse: parseUpstreams,
   }),
+  catalog: setting<string | null>({
+    env: 'INCUS_DNS_CATALOG', flag: 'catalog', default: '',
+    help: 'Serve a catalog zone (RFC 9432) of this name listing every zone served, e.g. catalog.incus-dns.invalid, so that secondaries (Knot, NSD 4.9+, PowerDNS 4.7+) follow every zone; it transfers and notifies like the others. Empty: none. See docs/secondaries.md.',
+    parse: (raw) => (raw === '' ? null : parseDomain(raw)),
+  }),
   tsigKey: setting<TsigKey | null>({
     env: 'INCUS_DNS_TSIG_KEY', flag: 'tsig-key', default: '',
     help: 'name:secret (base64, hmac-sha256): transfers must be signed with it, and answers and NOTIFY are signed.',

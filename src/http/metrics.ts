@@ -31,6 +31,8 @@ export interface MetricSources {
   readonly viewQueries?: () => ReadonlyMap<string, number>
   /** Dynamic updates: what the updater answered, and the records they made; absent or null without update keys. */
   readonly updates?: { readonly updater: { readonly results: ReadonlyMap<string, number> }; readonly dynamic: { readonly size: number } } | null
+  /** The catalog zone; absent or null without INCUS_DNS_CATALOG. */
+  readonly catalog?: { members(): readonly unknown[] } | null
 }
 
 type Labels = Record<string, string | number>
@@ -107,6 +109,7 @@ export const METRICS = [
   ['incus_dns_notify_total', 'counter', 'result', 'NOTIFY messages: sent (each try), acknowledged, failed (never acknowledged).'],
   ['incus_dns_updates_total', 'counter', 'result', 'Dynamic UPDATEs answered, by rcode: noerror (applied), refused (unsigned or not granted), notauth (a bad TSIG, or a zone not ours), formerr, notzone, and the prerequisite failures nxdomain, yxdomain, nxrrset, yxrrset.'],
   ['incus_dns_update_records', 'gauge', '', 'Records dynamic updates made that are in the zone now.'],
+  ['incus_dns_catalog_members', 'gauge', '', 'Member zones the catalog zone (INCUS_DNS_CATALOG) lists; 0 without one, or until it is served.'],
 ] as const
 
 export function createRegistry(src: MetricSources, ready: () => boolean): client.Registry {
@@ -207,6 +210,7 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   const u = src.updates
   add('incus_dns_updates_total', () => ['noerror', 'refused', 'notauth', 'formerr', 'notzone', 'nxdomain', 'yxdomain', 'nxrrset', 'yxrrset'].map((result) => ({ labels: { result }, value: u?.updater.results.get(result) ?? 0 })))
   add('incus_dns_update_records', () => [{ value: u?.dynamic.size ?? 0 }])
+  add('incus_dns_catalog_members', () => [{ value: src.catalog?.members().length ?? 0 }])
   add('incus_dns_notify_total', () => [{ labels: { result: 'sent' }, value: n?.stats.sent ?? 0 },
     { labels: { result: 'acknowledged' }, value: n?.stats.acknowledged ?? 0 }, { labels: { result: 'failed' }, value: n?.stats.failed ?? 0 }])
   return reg

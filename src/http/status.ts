@@ -22,6 +22,7 @@ import { escapeHtml } from './html.ts'
 import { GRAPHED_RCODES, SAMPLE_MS, SAMPLES } from './history.ts'
 import type { History, Sample } from './history.ts'
 import type { IncusSource } from '../incus/source.ts'
+import type { CatalogMember } from '../zone/catalog.ts'
 import type { ZoneStore } from '../zone/store.ts'
 
 export interface StatusSources {
@@ -38,6 +39,8 @@ export interface StatusSources {
   readonly subnetSources?: readonly string[]
   /** This server's INCUS_DNS_IDENTITY (what NSID and id.server say), and its version; absent: not shown. */
   readonly server?: { readonly identity: string | null; readonly version: string }
+  /** The catalog zone (INCUS_DNS_CATALOG); absent or null: none. */
+  readonly catalog?: { readonly apex: string; readonly started: boolean; members(): readonly CatalogMember[] } | null
 }
 
 export interface InstanceRow {
@@ -101,6 +104,8 @@ export interface Status {
   /** Service names (incus-compose's and the other service keys): replicas, health, served or not and why. */
   readonly services: readonly ServiceRow[]
   readonly zones: readonly { zone: string; serial: number; records: number }[]
+  /** The catalog zone and its members (null without INCUS_DNS_CATALOG); `serving` false until every source said which zones it serves. */
+  readonly catalog: { readonly zone: string; readonly serving: boolean; readonly members: readonly CatalogMember[] } | null
   /** Empty without INCUS_DNS_VIEWS. */
   readonly views: readonly ViewRow[]
   /** Names instances asked for through their keys that the name rules refused (docs/names.md), by instance. */
@@ -196,6 +201,7 @@ export function status(src: StatusSources): Status {
     },
     subnetSources: src.subnetSources ?? [],
     zones: src.store.zones().sort().map((zone) => ({ zone, serial: src.store.serial(zone) ?? 0, records: counts.get(zone) ?? 0 })),
+    catalog: src.catalog === undefined || src.catalog === null ? null : { zone: src.catalog.apex, serving: src.catalog.started, members: src.catalog.members() },
     incus: i === null ? null : {
       connected: i.eventsConnected, reconnects: i.reconnects, syncs: i.stats.syncs, syncErrors: i.stats.syncErrors,
       lastSyncAgeSeconds: i.stats.lastSyncAt === 0 ? null : Math.round((now - i.stats.lastSyncAt) / 100) / 10, answeringFromStateFile: i.restored,
@@ -249,6 +255,7 @@ ${s.refusals.length === 0 ? '' : `<h2>Names refused</h2>\n<p>Names instances ask
 ${s.unreadable.length === 0 ? '' : `<h2>Instances not read</h2>\n<p>Incus sent these in a shape incus-dns cannot read; they keep their last good records:</p>\n${table(['instance', 'what was wrong'], s.unreadable.map((u) => row([u.instance, u.problem], 'problem')))}`}
 <h2>Zones</h2>
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
+${s.catalog === null ? '' : `<h2>Catalog</h2>\n<p>The catalog zone <b>${escapeHtml(s.catalog.zone)}</b> (RFC 9432) ${s.catalog.serving ? `lists ${s.catalog.members.length} member zones for the secondaries` : 'is served once every Incus source has said which zones it serves'}.</p>\n${table(['member zone', 'unique id', 'group'], s.catalog.members.map((m) => row([m.zone, m.id, m.group])))}`}
 ${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${escapeHtml(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
 <h2>Forwarding</h2>
 ${s.upstreams.length === 0 ? `<p>Off (${SETTINGS.forwarders.env} is empty).</p>` : table(['upstream', 'health', 'queries', 'errors'], s.upstreams.map((u) => row([u.upstream, u.healthy ? 'healthy' : 'held back after failures', String(u.queries), String(u.errors)])))}

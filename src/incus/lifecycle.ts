@@ -11,7 +11,7 @@ import type { Logger } from 'pino'
 import type { Event } from './api/types.ts'
 import type { IncusClient, Scope } from './api/client.ts'
 import { describe } from './api/connection.ts'
-import { DNS_ACTIONS, EventStream, nameAndProject } from './api/events.ts'
+import { DNS_ACTIONS, EventStream, nameAndProject, NETWORK_ACTIONS } from './api/events.ts'
 import type { FaultLog } from './fault-log.ts'
 
 /** After instance-migrated, the instance is read again this long after (ms): its new member and address. */
@@ -113,6 +113,12 @@ export class Lifecycle {
     this.#o.counts.events++
     if (e.type !== 'lifecycle') return
     const action = e.metadata.action ?? ''
+    if (NETWORK_ACTIONS.has(action)) {
+      // Its reverse zones and the views come from the networks: a full sync reads them now, not at the next poll.
+      this.#o.log.debug({ action, network: e.metadata.name ?? e.metadata.source }, 'network lifecycle event; resyncing')
+      this.#o.resync()
+      return
+    }
     if (!DNS_ACTIONS.has(action)) return
     const where = nameAndProject(e)
     if (where === null) return

@@ -115,6 +115,12 @@ export function lifecycleEvent(action: string, inst: { name: string; project: st
   return { type: 'lifecycle', timestamp: new Date().toISOString(), metadata, location: 'none', project: inst.project } as Event
 }
 
+/** A network's lifecycle event, as incusd sends it (source `/1.0/networks/<name>`, the project of the network). */
+export function networkEvent(action: string, name: string, project = 'default'): Event {
+  return { type: 'lifecycle', timestamp: new Date().toISOString(), location: 'none', project,
+    metadata: { action, source: `/1.0/networks/${encodeURIComponent(name)}`, name, project } } as Event
+}
+
 export function newInstance(spec: LaunchSpec): SimInstance {
   const type = spec.type ?? 'container'
   return {

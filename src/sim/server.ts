@@ -14,8 +14,8 @@ import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
-import type { Event } from '../incus/api/types.ts'
-import { BRIDGES, key, leasesOf, lifecycleEvent, newInstance, renderFull, renderInstance, renderState } from './model.ts'
+import type { Event, Network } from '../incus/api/types.ts'
+import { BRIDGES, key, leasesOf, lifecycleEvent, networkEvent, newInstance, renderFull, renderInstance, renderState } from './model.ts'
 import type { LaunchSpec, SimInstance } from './model.ts'
 
 export type { LaunchSpec, SimInstance }
@@ -55,6 +55,8 @@ export class SimIncus {
   readonly events = { drop: false, duplicate: false, reorder: false }
   /** Entries added to the network list and to every lease list, in shapes Incus never sends (tests of odd input). */
   readonly oddEntries: { networks: unknown[]; leases: unknown[] } = { networks: [], leases: [] }
+  /** Managed networks made after the two fixed bridges (`incus network create`). */
+  readonly #networks: Network[] = []
   /** Refuse websocket upgrades with this status (e.g. 503 while "starting up"). */
   refuseEvents: number | null = null
   /** Clustered: the members, one per HTTPS listener (listenMember); null: a standalone server. */
@@ -263,6 +265,20 @@ export class SimIncus {
     return inst
   }
 
+  /** `incus network create`: a managed network, announced by network-created (its reverse zones follow). */
+  addNetwork(network: Network): void {
+    this.#networks.push(network)
+    this.emit(networkEvent('network-created', network.name))
+  }
+
+  /** `incus network delete`: announced by network-deleted. */
+  deleteNetwork(name: string): void {
+    const at = this.#networks.findIndex((n) => n.name === name)
+    if (at < 0) throw new Error(`no network ${name} (the fixed bridges cannot be deleted)`)
+    this.#networks.splice(at, 1)
+    this.emit(networkEvent('network-deleted', name))
+  }
+
   /** The next requests fail, one fault each, in order. */
   failNext(...faults: Fault[]): void { this.#faults.push(...faults) }
   /** Every request fails until called with null. */
@@ -373,12 +389,13 @@ export class SimIncus {
       return
     }
     if (path === '/1.0/networks') {
-      sync(recursion >= 1 ? [...BRIDGES, ...this.oddEntries.networks] : BRIDGES.map((b) => `/1.0/networks/${b.name}`))
+      const networks = [...BRIDGES, ...this.#networks]
+      sync(recursion >= 1 ? [...networks, ...this.oddEntries.networks] : networks.map((b) => `/1.0/networks/${b.name}`))
       return
     }
     const n = /^\/1\.0\/networks\/([^/]+)\/leases$/.exec(path)
     if (n !== null) {
-      const network = BRIDGES.find((b) => b.name === decodeURIComponent(n[1] as string))
+      const network = [...BRIDGES, ...this.#networks].find((b) => b.name === decodeURIComponent(n[1] as string))
       if (network === undefined) { error(404, 'Network not found'); return }
       sync([...leasesOf(network, [...this.instances.values()].filter(inProject)), ...this.oddEntries.leases])
       return

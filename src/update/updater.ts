@@ -68,7 +68,8 @@ export class Updater {
     const keyName = v.key.name
     const { store, dynamic, grants } = this.#o
     const outcome = applyUpdate(msg, {
-      zoneOf: (n) => store.zoneOf(n),
+      // The catalog zone (zone/catalog.ts) lists the zones served: it takes no updates, as if not ours (NOTAUTH).
+      zoneOf: (n) => { const z = store.zoneOf(n); return z !== null && store.recordsOf('catalog', z) !== null ? null : z },
       rrsets: (n) => store.rrsets(n),
       dynamic: (n) => dynamic.at(n),
     }, {

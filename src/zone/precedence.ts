@@ -1,7 +1,7 @@
 /**
  * @module zone/precedence
- * What an owner name serves when several sources publish there: per type, zone files win over dynamic updates,
- * which win over Incus, and a
+ * What an owner name serves when several sources publish there: per type, zone files win over the catalog
+ * zone's records, which win over dynamic updates, which win over Incus, and a
  * CNAME keeps its owner whole. Pure functions over one owner, so the store only keeps owners and calls these.
  */
 import { SOURCE_PRECEDENCE } from './types.ts'
@@ -13,6 +13,7 @@ import type { Rec, SourceId, TypeName } from './types.ts'
  */
 export interface Owner {
   file: readonly Rec[] | null
+  catalog: readonly Rec[] | null
   update: readonly Rec[] | null
   incus: readonly Rec[] | null
 }
@@ -23,7 +24,7 @@ export interface Owner {
  * the name whole. `shadowed` hears of every type a lower source loses.
  */
 export function merged(o: Owner, shadowed?: (type: TypeName, winner: SourceId, loser: SourceId) => void): Map<TypeName, readonly Rec[]> | undefined {
-  if (o.file === null && o.update === null && o.incus === null) return undefined
+  if (o.file === null && o.catalog === null && o.update === null && o.incus === null) return undefined
   const sets = new Map<TypeName, readonly Rec[]>()
   let winner: SourceId | null = null
   for (const source of SOURCE_PRECEDENCE) {

@@ -59,6 +59,8 @@ export interface ZoneStoreOptions {
   readonly onShadow?: ShadowListener
   /** Called once per batch for each zone whose serial changed. */
   readonly onZoneChanged?: (apex: Name, serial: number) => void
+  /** Called after a batch in which a zone appeared or went (never inside the batch). */
+  readonly onZonesChanged?: () => void
   /** Serial changes kept per zone for IXFR; older ones make a secondary fall back to AXFR. */
   readonly journalSize?: number
   /** Called once per name and type whose RRset is too big for any message (the records that fit are answered, TC set). */
@@ -81,6 +83,7 @@ export class ZoneStore implements ZoneWriter {
   readonly #now: () => number
   readonly #onShadow: ShadowListener | undefined
   readonly #onZoneChanged: ((apex: Name, serial: number) => void) | undefined
+  readonly #onZonesChanged: (() => void) | undefined
   readonly #journalSize: number
   readonly #onOversize: ZoneStoreOptions['onOversize']
   /** `name type` of the RRsets already said to be too big for a message. */
@@ -103,6 +106,7 @@ export class ZoneStore implements ZoneWriter {
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000))
     this.#onShadow = options.onShadow
     this.#onZoneChanged = options.onZoneChanged
+    this.#onZonesChanged = options.onZonesChanged
     this.#journalSize = options.journalSize ?? 100
     this.#onOversize = options.onOversize
   }
@@ -123,7 +127,7 @@ export class ZoneStore implements ZoneWriter {
         if (entry === undefined || entry[source] === null) return
         entry[source] = null
       } else {
-        if (entry === undefined) { entry = { file: null, update: null, incus: null }; this.#owners.set(owner, entry) }
+        if (entry === undefined) { entry = { file: null, catalog: null, update: null, incus: null }; this.#owners.set(owner, entry) }
         entry[source] = clean
       }
       this.#ownerChanged(owner, before, entry)
@@ -191,7 +195,7 @@ export class ZoneStore implements ZoneWriter {
   /** All names with records, for dumps and transfers. */
   names(): Name[] {
     const out: Name[] = []
-    for (const [name, o] of this.#owners) if (o.file !== null || o.update !== null || o.incus !== null) out.push(name)
+    for (const [name, o] of this.#owners) if (o.file !== null || o.catalog !== null || o.update !== null || o.incus !== null) out.push(name)
     return out
   }
 
@@ -200,6 +204,7 @@ export class ZoneStore implements ZoneWriter {
     const o = this.#owners.get(canonicalName(name))
     const out = new Map<SourceId, readonly Rec[]>()
     if (o?.file) out.set('file', o.file)
+    if (o?.catalog) out.set('catalog', o.catalog)
     if (o?.update) out.set('update', o.update)
     if (o?.incus) out.set('incus', o.incus)
     return out
@@ -214,7 +219,7 @@ export class ZoneStore implements ZoneWriter {
 
   #hasRecords(name: Name): boolean {
     const o = this.#owners.get(name)
-    return o !== undefined && (o.file !== null || o.update !== null || o.incus !== null)
+    return o !== undefined && (o.file !== null || o.catalog !== null || o.update !== null || o.incus !== null)
   }
 
   exists(name: Name): boolean {
@@ -277,7 +282,7 @@ export class ZoneStore implements ZoneWriter {
     let cut: Name | null = null
     for (let n: Name | null = name; n !== null && !this.#zones.has(n); n = parentName(n)) {
       const o = this.#owners.get(n) // read without merging: this runs for every name compiled
-      if (o !== undefined && (o.file ?? o.update ?? o.incus ?? []).some((r) => r.data.type === 'NS')) cut = n
+      if (o !== undefined && (o.file ?? o.catalog ?? o.update ?? o.incus ?? []).some((r) => r.data.type === 'NS')) cut = n
     }
     return cut
   }
@@ -330,7 +335,8 @@ export class ZoneStore implements ZoneWriter {
   }
 
   #flush(): void {
-    if (this.#zonesChanged) {
+    const zonesChanged = this.#zonesChanged
+    if (zonesChanged) {
       // A zone appeared or went: which zone holds a name may have changed anywhere, so rebuild it all.
       this.#zonesChanged = false
       this.table.clear()
@@ -361,6 +367,7 @@ export class ZoneStore implements ZoneWriter {
     this.#dirty.clear()
     this.table.publish()
     for (const zone of changed) this.#onZoneChanged?.(zone.apex, zone.serial)
+    if (zonesChanged) this.#onZonesChanged?.()
   }
 
   // ---- zone transfers ----

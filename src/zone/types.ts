@@ -59,5 +59,6 @@ export interface Rec {
  * Who published a record: a zone file, a dynamic update (RFC 2136), or Incus. Per name and type, zone files
  * win over updates, which win over Incus.
  */
-export type SourceId = 'file' | 'update' | 'incus'
-export const SOURCE_PRECEDENCE: readonly SourceId[] = ['file', 'update', 'incus']
+/** Who publishes records: zone files, the catalog zone (zone/catalog.ts), dynamic updates, Incus. */
+export type SourceId = 'file' | 'catalog' | 'update' | 'incus'
+export const SOURCE_PRECEDENCE: readonly SourceId[] = ['file', 'catalog', 'update', 'incus']

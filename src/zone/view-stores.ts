@@ -42,8 +42,10 @@ export class ViewStores implements ZoneWriter {
       if (this.#views.has(name)) continue
       const store = this.#make()
       store.batch(() => {
-        // Zone files first: they hold the apexes, outside of which nothing can be written; then dynamic updates.
+        // Zone files first: they hold the apexes, outside of which nothing can be written; then the catalog (its own
+        // apex first: namesOf keeps the order written), dynamic updates, Incus.
         for (const owner of this.default.namesOf('file')) store.setOwner('file', owner, this.default.recordsOf('file', owner) ?? [])
+        for (const owner of this.default.namesOf('catalog')) store.setOwner('catalog', owner, this.default.recordsOf('catalog', owner) ?? [])
         for (const owner of this.default.namesOf('update')) store.setOwner('update', owner, this.default.recordsOf('update', owner) ?? [])
         for (const owner of this.#sharedIncus) store.setOwner('incus', owner, this.default.recordsOf('incus', owner) ?? [])
       })

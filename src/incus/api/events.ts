@@ -21,6 +21,12 @@ export const DNS_ACTIONS: ReadonlySet<string> = new Set([
   'instance-ready', 'instance-agent-started', 'instance-agent-stopped', 'instance-migrated', 'instance-restored',
 ])
 
+/**
+ * Lifecycle actions of managed networks: a bridge made, changed (its subnet), renamed or deleted changes the
+ * reverse zones served and the views, which a full sync reads.
+ */
+export const NETWORK_ACTIONS: ReadonlySet<string> = new Set(['network-created', 'network-updated', 'network-renamed', 'network-deleted'])
+
 export interface EventHandlers {
   connected(): void
   event(e: Event): void

@@ -18,7 +18,7 @@ import { ownName } from './instance-names.ts'
 import type { Mapped } from './map.ts'
 
 /** Why a name was refused; the label of incus_dns_names_refused. */
-export const REFUSAL_REASONS = ['apex', 'reverse', 'wildcard', 'zone-file', 'no-zone', 'project'] as const
+export const REFUSAL_REASONS = ['apex', 'reverse', 'wildcard', 'zone-file', 'catalog', 'no-zone', 'project'] as const
 export type RefusalReason = typeof REFUSAL_REASONS[number]
 
 export interface Refusal {
@@ -153,6 +153,7 @@ export class NameRules {
     if (REVERSE_TREES.some((t) => isAtOrBelow(name, t))) return refuse('reverse', 'names in reverse zones are PTRs made from instance addresses only', `remove it from ${key}; the instance's PTR comes from its address`)
     if (name === '*' || name.startsWith('*.')) return refuse('wildcard', 'a wildcard comes only from user.dns.wildcard=true on the instance that owns the name below it', `set user.dns.wildcard=true on the instance named ${name.slice(2)}, or claim plain names`)
     if (zone.recordsOf('file', name) !== null) return refuse('zone-file', `${name} is in a zone file, which keeps it`, `remove it from ${key}, or from the zone file`)
+    if (apex !== null && zone.recordsOf('catalog', apex) !== null) return refuse('catalog', `${name} is in the catalog zone, whose names list the zones incus-dns serves`, `claim a name in another zone`)
     const suffix = this.#suffixOf(m)
     if (apex === null) return refuse('no-zone', `${name} is in no zone incus-dns serves`, `add a zone file for its domain${suffix !== null ? `, or claim a name under ${suffix}` : ''}`)
     const patterns = this.#projects.get(m.project)
