@@ -386,15 +386,21 @@ export class IncusSource {
   }
 
 
-  /** Creates the suffix zone and the reverse zones no zone file defines, and tells the records where PTRs go. */
+  /**
+   * Creates the suffix zone and the reverse zones no zone file defines, tells the records where PTRs go, and
+   * drops the reverse zones it made that no network (of any remote) wants any more, once their PTRs are gone.
+   */
   #applyZones(wanted: ReadonlySet<Name>): void {
     this.#ownZones.ensure(wanted)
     const shared = this.#o.shared
-    if (this.viewRecords.setReverseZones(shared === undefined || shared === null ? wanted : shared.reverseZones(wanted))) {
+    const all = shared === undefined || shared === null ? wanted : shared.reverseZones(wanted)
+    if (this.viewRecords.setReverseZones(all)) {
       // PTRs move in or out of zones: re-settle every instance's claims (another remote's are settled with
       // them: the records are one).
       this.#publisher.queue(new Map(this.records.instances))
+      this.#publisher.flush()
     }
+    this.#ownZones.prune(all)
   }
 
   /** This source's instances among the records (all of them but with several remotes). */

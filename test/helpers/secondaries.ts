@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { which } from './binaries.ts'
@@ -65,4 +65,30 @@ export function nsdSecondary(port: number, primaryPort: number, zone: string): S
     '',
   ].join('\n'))
   return spawnDaemon('nsd', ['-d', '-c', join(dir, 'nsd.conf')], dir, port)
+}
+
+/**
+ * knotd as a catalog consumer (RFC 9432): its configuration names only the catalog `catalog` of the primary at
+ * 127.0.0.1@primaryPort, signed with `key`; each member zone gets the template of its group (`groups`, the
+ * first for a member without one), which writes the zone file to `<dir>/<group>/` at once: what shows which
+ * template a member got. Refresh timers are long, so only NOTIFY moves it (../shared/real-clients.md).
+ */
+export function knotCatalogConsumer(port: number, primaryPort: number, catalog: string, key: Key, groups: readonly string[]): Secondary & { readonly dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'incus-dns-knotcat-'))
+  const pulled = (storage: string, sync: number): string[] => ['    master: primary', '    acl: notify', `    storage: ${storage}`, `    zonefile-sync: ${sync}`, '    zonefile-load: none',
+    '    journal-content: all', '    refresh-min-interval: 1d', '    refresh-max-interval: 1d', '    retry-min-interval: 1d']
+  for (const g of groups) mkdirSync(join(dir, g))
+  writeFileSync(join(dir, 'knot.conf'), [
+    'server:', `    listen: 127.0.0.1@${port}`, `    rundir: ${dir}`, '    udp-workers: 1', '    tcp-workers: 1', '    background-workers: 1',
+    'log:', '  - target: stderr', '    any: info',
+    'key:', `  - id: ${key.name}`, '    algorithm: hmac-sha256', `    secret: ${key.secret}`,
+    'database:', `    storage: ${dir}`,
+    'remote:', '  - id: primary', `    address: 127.0.0.1@${primaryPort}`, `    key: ${key.name}`,
+    'acl:', '  - id: notify', '    address: 127.0.0.1', '    action: notify', `    key: ${key.name}`,
+    'template:', '  - id: default', `    storage: ${dir}`,
+    ...groups.flatMap((g) => [`  - id: ${g}`, ...pulled(join(dir, g), 0)]),
+    'zone:', `  - domain: ${catalog}`, ...pulled(dir, -1), '    catalog-role: interpret', `    catalog-template: [ ${groups.join(', ')} ]`,
+    '',
+  ].join('\n'))
+  return { ...spawnDaemon('knotd', ['-c', join(dir, 'knot.conf')], dir, port), dir }
 }

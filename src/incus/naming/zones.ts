@@ -1,8 +1,8 @@
 /**
  * @module incus/naming/zones
  * The zones the Incus source serves without a zone file: the suffix zone and the reverse zones of the
- * managed networks' subnets (or of INCUS_DNS_REVERSE_ZONES), each with a generated SOA and NS. A zone file
- * for the same apex wins: it is never overwritten.
+ * managed networks' subnets (or of INCUS_DNS_REVERSE_ZONES), each with a generated SOA and NS, and dropped
+ * when no network wants them any more. A zone file for the same apex wins: it is never overwritten.
  */
 import type { Logger } from 'pino'
 import type { ZoneWriter } from '../../zone/store.ts'
@@ -43,6 +43,20 @@ export class OwnZones {
         this.#log.info({ zone: apex }, 'serving zone with generated SOA/NS (no zone file defines it)')
       }
     })
+  }
+
+  /** Stops serving the reverse zones made here that are not in `keep` (their network is gone); never the suffix zone. */
+  prune(keep: ReadonlySet<Name>): void {
+    const gone = [...this.#made].filter((apex) => apex !== this.#suffix && !keep.has(apex))
+    if (gone.length === 0) return
+    const zone = this.#zone
+    zone.batch(() => {
+      for (const apex of gone) {
+        zone.removeOwner('incus', apex)
+        this.#made.delete(apex)
+      }
+    })
+    this.#log.info({ zones: gone }, 'no longer serving reverse zones no network wants any more')
   }
 }
 
