@@ -17,6 +17,7 @@ import { simSocket, startWithIncus } from '../helpers/incus.ts'
 import { freePort, waitFor } from '../helpers/net.ts'
 import { knotCatalogConsumer } from '../helpers/secondaries.ts'
 import type { Secondary } from '../helpers/secondaries.ts'
+import { statusOf } from '../helpers/server.ts'
 import type { TestServer } from '../helpers/server.ts'
 
 const CAT = 'catalog.incus-dns.invalid'
@@ -87,6 +88,17 @@ describe.skipIf(!havePeer('knotd', 'knot') || !havePeer('kdig', 'knot-dnsutils')
     const ms = performance.now() - t0
     console.log(`catalog: a new bridge's reverse zone served by knotd ${Math.round(ms)} ms after network-created`)
     expect(server.catalog?.members().find((m) => m.zone === '0.49.10.in-addr.arpa')).toEqual({ zone: '0.49.10.in-addr.arpa', id: memberId('0.49.10.in-addr.arpa'), group: 'reverse' })
+  })
+
+  it('the status page, /status.json and /metrics list the members with their ids and groups', async () => {
+    const status = await statusOf(server)
+    expect(status.catalog).toEqual({ zone: CAT, serving: true, members: server.catalog?.members() })
+    expect(status.catalog?.members.find((m) => m.zone === 'example.org')).toEqual({ zone: 'example.org', id: memberId('example.org'), group: 'file' })
+    const base = `http://127.0.0.1:${server.http?.address.port}`
+    const page = await (await fetch(`${base}/`)).text()
+    expect(page).toContain('<h2>Catalog</h2>')
+    expect(page).toContain(`<td>example.org</td><td>${memberId('example.org')}</td><td>file</td>`)
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(new RegExp(`^incus_dns_catalog_members ${status.catalog?.members.length}$`, 'm'))
   })
 
   it('record changes in a member still reach knotd by IXFR after NOTIFY', async () => {
