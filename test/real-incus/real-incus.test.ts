@@ -2,12 +2,13 @@
  * incus-dns against a real incusd (6.0.4 LTS from bookworm-backports) with real busybox containers on real
  * bridges: launches answered within 1 s of each address appearing in Incus's own state, changes to a running
  * instance within 500 ms, two projects on two bridges, a tenant's hostile keys through a restricted certificate, incusd restarts, warm restarts, mTLS, the bridge
- * dnsmasq forwarding recipe, compose services with health and SRV, split horizon across two bridges, two standalone daemons as remotes, and the deploy script. The poll interval is 120 s, so no poll hides a slow path.
+ * dnsmasq forwarding recipe, compose services with health and SRV, split horizon across two bridges, the catalog zone following a bridge made and deleted, two standalone daemons as remotes, and the deploy script. The poll interval is 120 s, so no poll hides a slow path.
  * One daemon serves every part (they run in order, in this one file); parts live in ./parts/.
  */
 import { afterAll, afterEach, beforeAll, describe } from 'vitest'
 import { haveRealIncus, startRealIncus } from '../helpers/real-incus.ts'
 import type { RealIncus } from '../helpers/real-incus.ts'
+import { catalogTests } from './parts/catalog.ts'
 import { containerfileTests } from './parts/containerfile.ts'
 import { deployTests } from './parts/deploy.ts'
 import { lifecycleTests } from './parts/lifecycle.ts'
@@ -39,6 +40,7 @@ describe.skipIf(!haveRealIncus())('a real incusd', () => {
   resolverTests(env)
   serviceTests(env)
   viewTests(env)
+  catalogTests(env)
   tlsTests(env)
   remoteTests(env)
   restartTests(env)
