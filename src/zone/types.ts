@@ -56,9 +56,8 @@ export interface Rec {
 }
 
 /**
- * Who published a record: a zone file, a dynamic update (RFC 2136), or Incus. Per name and type, zone files
- * win over updates, which win over Incus.
+ * Who published a record: a zone file, the catalog zone (zone/catalog.ts), a dynamic update (RFC 2136), or
+ * Incus. Per name and type, in that order, the first wins (zone/precedence.ts).
  */
-/** Who publishes records: zone files, the catalog zone (zone/catalog.ts), dynamic updates, Incus. */
 export type SourceId = 'file' | 'catalog' | 'update' | 'incus'
 export const SOURCE_PRECEDENCE: readonly SourceId[] = ['file', 'catalog', 'update', 'incus']
