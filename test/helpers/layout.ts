@@ -19,6 +19,7 @@ export const LAYERS: readonly { readonly folder: string; readonly what: string; 
   { folder: 'types', what: 'type declarations for dependencies that ship none', imports: [] },
   { folder: 'zone', what: 'the zone core: records by owner, compiled into the answer table', imports: ['.'] },
   { folder: 'zone/file', what: 'zone files as people write them', imports: ['.', 'zone'] },
+  { folder: 'dnssec', what: 'DNSSEC: keys and signatures, handed to the zone through its signer hook', imports: ['.', 'zone'] },
   { folder: 'dns', what: 'wire answers and the sockets: the hot path, UDP, TCP, worker threads', imports: ['.', 'zone'] },
   { folder: 'forward', what: 'names outside our zones, asked upstream', imports: ['.', 'dns'] },
   { folder: 'update', what: 'RFC 2136 UPDATE: messages, grants, the records updates made', imports: ['.', 'zone', 'dns'] },
@@ -27,9 +28,9 @@ export const LAYERS: readonly { readonly folder: string; readonly what: string; 
   { folder: 'incus/naming', what: 'which names and records instances get', imports: ['.', 'zone', 'incus/api'] },
   { folder: 'incus', what: 'the sync machinery that keeps the zone live from Incus', imports: ['.', 'zone', 'incus/api', 'incus/naming'] },
   { folder: 'sim', what: 'a simulated Incus, for tests, benchmarks and the demo', imports: ['.', 'incus/api'] },
-  { folder: 'config', what: 'settings: one table, flags, environment, parsing', imports: ['.', 'zone', 'dns', 'update', 'incus/api', 'incus/naming'] },
-  { folder: 'http', what: 'the HTTP side port: metrics, status page, zone dump', imports: ['.', 'zone', 'dns', 'forward', 'update', 'xfr', 'incus/api', 'incus/naming', 'incus', 'config'] },
-  { folder: 'cli', what: 'the command: wires everything together', imports: ['.', 'zone', 'zone/file', 'dns', 'forward', 'update', 'xfr', 'incus/api', 'incus/naming', 'incus', 'sim', 'config', 'http'] },
+  { folder: 'config', what: 'settings: one table, flags, environment, parsing', imports: ['.', 'zone', 'dnssec', 'dns', 'update', 'incus/api', 'incus/naming'] },
+  { folder: 'http', what: 'the HTTP side port: metrics, status page, zone dump', imports: ['.', 'zone', 'dnssec', 'dns', 'forward', 'update', 'xfr', 'incus/api', 'incus/naming', 'incus', 'config'] },
+  { folder: 'cli', what: 'the command: wires everything together', imports: ['.', 'zone', 'zone/file', 'dnssec', 'dns', 'forward', 'update', 'xfr', 'incus/api', 'incus/naming', 'incus', 'sim', 'config', 'http'] },
 ]
 
 /** Every .ts file under `dir`, sorted. */

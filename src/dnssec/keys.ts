@@ -1,5 +1,5 @@
 /**
- * @module zone/dnssec/keys
+ * @module dnssec/keys
  * A zone's signing key: one combined signing key (CSK, flags 257) per zone, ECDSA P-256 with SHA-256
  * (algorithm 13, RFC 6605) or Ed25519 (algorithm 15, RFC 8080), through node:crypto. Its DNSKEY rdata and key
  * tag (RFC 4034 B), the DS a parent holds (digest type 2, SHA-256, RFC 4509), and the key kept on disk in
@@ -8,7 +8,7 @@
  */
 import { createECDH, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import type { Name } from '../types.ts'
+import type { Name } from '../zone/types.ts'
 
 export type DnssecAlgorithm = 'ecdsap256sha256' | 'ed25519'
 export const ALGORITHMS: readonly DnssecAlgorithm[] = ['ecdsap256sha256', 'ed25519']

@@ -1,14 +1,14 @@
 /**
- * @module zone/dnssec/sign
+ * @module dnssec/sign
  * RRSIGs (RFC 4034 3, RFC 4035 2.2): an RRset in canonical form (RFC 4034 6: owner and names in rdata
  * lowercase and uncompressed, records in rdata order, each once, all with the original TTL), the RRSIG rdata
  * before its signature, and the signature over both: ECDSA P-256 as r | s (RFC 6605 4), Ed25519 as RFC 8080
  * has it. Pure, apart from the key's randomness (ECDSA); throws only on an RRset that is not one.
  */
 import { sign } from 'node:crypto'
-import { WireWriter } from '../writer.ts'
-import { typeCode } from '../types.ts'
-import type { Name, Rec } from '../types.ts'
+import { WireWriter } from '../zone/writer.ts'
+import { typeCode } from '../zone/types.ts'
+import type { Name, Rec } from '../zone/types.ts'
 import { ALGORITHM_NUMBER, wireName } from './keys.ts'
 import type { SigningKey } from './keys.ts'
 
