@@ -116,7 +116,9 @@ export function parsePrivateKeyFile(text: string): { readonly algorithm: DnssecA
   const number = Number(/^(\d+)/.exec(field('Algorithm') ?? '')?.[1])
   const algorithm = ALGORITHMS.find((a) => ALGORITHM_NUMBER[a] === number)
   if (algorithm === undefined) throw new Error(`Algorithm: ${field('Algorithm') ?? '(none)'} is not one incus-dns signs with (13 ECDSAP256SHA256, 15 ED25519)`)
-  const secret = Buffer.from(field('PrivateKey') ?? '', 'base64')
+  let secret = Buffer.from(field('PrivateKey') ?? '', 'base64')
+  // BIND writes a P-256 scalar as a number: one with leading zero bytes comes shorter (1 key in 256).
+  if (algorithm === 'ecdsap256sha256' && secret.length > 0 && secret.length < 32) secret = Buffer.concat([Buffer.alloc(32 - secret.length), secret])
   if (secret.length !== 32) throw new Error('PrivateKey: is not 32 bytes of base64')
   return { algorithm, secret }
 }
