@@ -1,6 +1,6 @@
 /**
  * @module dnssec/key-store
- * The signing keys on disk, one folder (INCUS_DNS_DNSSEC_KEY_DIR), in BIND's key file format: a zone's key is
+ * The signing keys on disk, in one folder, in BIND's key file format: a zone's key is
  * made at its first signing and reused after, so that the DS at the parent stays right across restarts. A
  * private file others can read stops start-up (the key is the zone's identity). Keys carry BIND's timing
  * fields (Publish, Activate, Inactive, Delete), so a key roll is done with dnssec-settime between restarts,

@@ -9,6 +9,14 @@ import { randomUUID } from 'node:crypto'
 import ipaddr from 'ipaddr.js'
 import type { Event, Instance, Lease, Network, NicState } from '../incus/api/types.ts'
 
+/** A member of the simulated cluster, as /1.0/cluster/members lists it. */
+export interface SimMember {
+  readonly server_name: string
+  readonly url: string
+  status: 'Online' | 'Offline' | 'Evacuated'
+  message: string
+}
+
 export interface LaunchSpec {
   readonly name: string
   readonly project?: string

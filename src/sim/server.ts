@@ -15,10 +15,11 @@ import type { TLSSocket } from 'node:tls'
 import { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
 import type { Event, Network } from '../incus/api/types.ts'
-import { BRIDGES, key, leasesOf, lifecycleEvent, networkEvent, newInstance, renderFull, renderInstance, renderState } from './model.ts'
-import type { LaunchSpec, SimInstance } from './model.ts'
+import { BRIDGES, key, lifecycleEvent, networkEvent, newInstance } from './model.ts'
+import type { LaunchSpec, SimInstance, SimMember } from './model.ts'
+import { errorBody, route } from './routes.ts'
 
-export type { LaunchSpec, SimInstance }
+export type { LaunchSpec, SimInstance, SimMember }
 
 /** What the next API request (or every one) gets instead of its answer. */
 export type Fault =
@@ -32,14 +33,6 @@ interface Listener {
   readonly project: string | null
   /** The local port it came in on (which cluster member). */
   readonly port: number | undefined
-}
-
-/** A member of the simulated cluster, as /1.0/cluster/members lists it. */
-export interface SimMember {
-  readonly server_name: string
-  readonly url: string
-  status: 'Online' | 'Offline' | 'Evacuated'
-  message: string
 }
 
 const EVENT_TYPES = ['lifecycle', 'logging', 'operation', 'network-acl']
@@ -330,77 +323,18 @@ export class SimIncus {
       res.writeHead(status, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' })
       res.end(JSON.stringify(body) + '\n')
     }
-    const sync = (metadata: unknown): void => send(200, { type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata })
-    const error = (code: number, message: string): void => send(code, { type: 'error', status: '', status_code: 0, operation: '', error_code: code, error: message, metadata: null })
-
     const fault = this.#faults.shift() ?? this.#always
     if (fault !== null && fault !== undefined) {
       if (fault === 'garbage') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('<html>not json</html>\n'); return }
       if (fault === 'truncated') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"type":"sync","metadata":[{"na'); return }
-      error(fault.status, fault.error)
+      send(fault.status, errorBody(fault.status, fault.error))
       return
     }
-    const trusted = this.#trustedRequest(req)
-    const path = url.pathname.replace(/\/+$/, '') || '/'
-    if (req.method !== 'GET') { error(trusted ? 501 : 403, trusted ? 'not implemented' : 'not authorized'); return }
-    if (path === '/') { sync(['/1.0']); return }
-    if (path === '/1.0') {
-      if (!trusted) { sync({ config: {}, api_extensions: null, api_status: 'stable', api_version: '1.0', auth: 'untrusted', public: false, auth_methods: ['tls'] }); return }
-      sync({
-        config: {}, api_extensions: ['instance_all_projects', 'event_project', 'event_lifecycle_name_and_project', 'instance_ready_state'],
-        api_status: 'stable', api_version: '1.0', auth: 'trusted', public: false, auth_methods: ['tls'],
-        auth_user_name: 'root', auth_user_method: 'unix',
-        environment: { project: url.searchParams.get('project') ?? 'default', server: 'incus', server_clustered: this.cluster !== null, server_name: this.#memberOf.get(req.socket.localPort ?? 0) ?? 'sim', server_version: '7.3' },
-      })
-      return
-    }
-    if (!trusted) { error(403, 'not authorized'); return }
-    if (path === '/1.0/cluster/members') {
-      if (this.cluster === null) { error(404, 'Server isn\'t part of a cluster'); return }
-      const recursion = Number(url.searchParams.get('recursion') ?? '0') || 0
-      sync(recursion === 0 ? this.cluster.map((m) => `/1.0/cluster/members/${m.server_name}`)
-        : this.cluster.map((m) => ({ server_name: m.server_name, url: m.url, database: true, status: m.status, message: m.message, architecture: 'x86_64', failure_domain: 'default', description: '', config: {}, groups: ['default'], roles: ['database'] })))
-      return
-    }
-
-    const project = url.searchParams.get('project')
-    const all = /^(true|1|yes|on)$/i.test(url.searchParams.get('all-projects') ?? '')
-    if (project !== null && all) { error(400, 'Cannot specify a project when requesting all projects'); return }
-    const recursion = Number(url.searchParams.get('recursion') ?? '0') || 0
-    const inProject = (i: SimInstance): boolean => all || i.project === (project ?? 'default')
-
-    if (path === '/1.0/instances') {
-      const list = [...this.instances.values()].filter(inProject)
-        .sort((a, b) => (a.project === b.project ? (a.name < b.name ? -1 : 1) : a.project < b.project ? -1 : 1))
-      const body = recursion === 0 ? list.map((i) => `/1.0/instances/${encodeURIComponent(i.name)}${i.project === 'default' ? '' : `?project=${i.project}`}`)
-        : list.map(recursion === 1 ? renderInstance : renderFull)
-      if (this.listingDelayMs > 0) setTimeout(() => sync(body), this.listingDelayMs)
-      else sync(body)
-      return
-    }
-    const m = /^\/1\.0\/instances\/([^/]+)(\/state)?$/.exec(path)
-    if (m !== null) {
-      const name = decodeURIComponent(m[1] as string)
-      if (name.includes('/')) { error(400, 'Invalid instance name'); return }
-      const inst = this.instances.get(key(project ?? 'default', name))
-      if (inst === undefined) { error(404, 'Instance not found'); return }
-      if (m[2] !== undefined) sync(renderState(inst))
-      else sync(recursion >= 1 ? renderFull(inst) : renderInstance(inst))
-      return
-    }
-    if (path === '/1.0/networks') {
-      const networks = [...BRIDGES, ...this.#networks]
-      sync(recursion >= 1 ? [...networks, ...this.oddEntries.networks] : networks.map((b) => `/1.0/networks/${b.name}`))
-      return
-    }
-    const n = /^\/1\.0\/networks\/([^/]+)\/leases$/.exec(path)
-    if (n !== null) {
-      const network = [...BRIDGES, ...this.#networks].find((b) => b.name === decodeURIComponent(n[1] as string))
-      if (network === undefined) { error(404, 'Network not found'); return }
-      sync([...leasesOf(network, [...this.instances.values()].filter(inProject)), ...this.oddEntries.leases])
-      return
-    }
-    error(404, 'not found')
+    const reply = route(req.method ?? 'GET', url, this.#trustedRequest(req), this.#memberOf.get(req.socket.localPort ?? 0) ?? 'sim', {
+      instances: this.instances, networks: [...BRIDGES, ...this.#networks], oddEntries: this.oddEntries, cluster: this.cluster,
+    })
+    if (reply.listing === true && this.listingDelayMs > 0) setTimeout(() => send(reply.status, reply.body), this.listingDelayMs)
+    else send(reply.status, reply.body)
   }
 
   #upgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
