@@ -8,13 +8,14 @@
 import { ZoneDataError } from '../errors.ts'
 import { checkOwnerRecords } from './check.ts'
 import { dnameTarget, wildcardParent } from './adjust.ts'
-import { compileInto, encodeNegativeSoa, QTYPE_ANY } from './compile.ts'
-import type { StoreView, ZoneInfo } from './compile.ts'
+import { QTYPE_ANY } from './compile.ts'
+import type { StoreView } from './compile.ts'
 import { served, ZoneJournal } from './journal.ts'
 import type { JournalEntry } from './journal.ts'
-import { canonicalName, isAtOrBelow, parentName, wireKey } from './name.ts'
-import { AnswerTable, negativeAnswer, packEntry, PARTIAL, RCODE_NOERROR, RCODE_NXDOMAIN } from './table.ts'
-import type { NameEntry } from './table.ts'
+import { canonicalName, isAtOrBelow, parentName } from './name.ts'
+import { PARTIAL } from './table.ts'
+import type { AnswerTable } from './table.ts'
+import { CompileTarget } from './target.ts'
 import { DnameTargets, Readers } from './depends.ts'
 import { merged } from './precedence.ts'
 import type { Owner } from './precedence.ts'
@@ -39,9 +40,8 @@ export interface ZoneWriter {
 /** Called when two sources publish the same name and type and the higher-precedence one wins. */
 export type ShadowListener = (name: Name, type: TypeName, winner: SourceId, loser: SourceId) => void
 
-interface Zone extends ZoneInfo {
-  /** The answer-table entry for names below the apex that do not exist. */
-  readonly nxdomainEntry: NameEntry
+interface Zone {
+  readonly apex: Name
   serial: number
   /** Differences per serial change, for IXFR; bounded by `journalSize`. */
   readonly journal: ZoneJournal
@@ -68,7 +68,9 @@ export interface ZoneStoreOptions {
 }
 
 export class ZoneStore implements ZoneWriter {
-  readonly table = new AnswerTable()
+  /** The plain answers (target.ts): what every query without DNSSEC gets. */
+  readonly #plain = new CompileTarget()
+  readonly table: AnswerTable = this.#plain.table
   readonly #owners = new Map<Name, Owner>()
   readonly #zones = new Map<Name, Zone>()
   /** Number of names with records strictly below each name: > 0 makes an empty non-terminal exist. */
@@ -90,7 +92,7 @@ export class ZoneStore implements ZoneWriter {
   readonly #oversize = new Set<string>()
   /** What compiling a name reads of the store: effective records, the apex's SOA with the served serial. */
   readonly #view: StoreView = {
-    zoneOf: (n) => this.#zoneFor(n),
+    zoneOf: (n) => { const z = this.#zoneFor(n); return z === null ? null : this.#plain.zone(z.apex) ?? null },
     rrsets: (n) => {
       const owner = this.#owners.get(n)
       const sets = owner === undefined ? undefined : merged(owner) // a fresh Map: free to change
@@ -246,7 +248,7 @@ export class ZoneStore implements ZoneWriter {
 
     if (isApex !== wasApex) {
       if (isApex) this.#addZone(name, after?.get('SOA')?.[0] as Rec)
-      else this.#zones.delete(name)
+      else { this.#zones.delete(name); this.#plain.removeZone(name) }
       this.#zonesChanged = true
     }
     if ((before === undefined) !== (after === undefined)) this.#countBelow(name, after === undefined ? -1 : 1)
@@ -294,14 +296,9 @@ export class ZoneStore implements ZoneWriter {
 
   #addZone(apex: Name, soaRec: Rec): void {
     const soa = soaRec.data as SoaData
-    const negative = this.table.addNegative(wireKey(apex))
-    const nxdomain = negativeAnswer(RCODE_NXDOMAIN, negative)
+    this.#plain.addZone(apex)
     const zone: Zone = {
       apex,
-      negative,
-      nodata: negativeAnswer(RCODE_NOERROR, negative),
-      nxdomain,
-      nxdomainEntry: packEntry(new Map(), nxdomain),
       serial: soa.serial >>> 0,
       journal: new ZoneJournal(this.#journalSize),
       fresh: true,
@@ -356,10 +353,7 @@ export class ZoneStore implements ZoneWriter {
       zone.fresh = false
       zone.serial = next.serial
       if (next.changed) changed.push(zone)
-      zone.negative.soa = encodeNegativeSoa(this.#soaOf(zone))
-      this.table.negativeChanged(zone.negative)
-      const apexKey = wireKey(zone.apex)
-      if (!this.table.apexes.has(apexKey)) this.table.setApex(apexKey, zone.nxdomainEntry) // never changes
+      this.#plain.served(zone.apex, this.#soaOf(zone))
       this.#dirty.add(zone.apex)
     }
     this.#touchedZones.clear()
@@ -402,7 +396,7 @@ export class ZoneStore implements ZoneWriter {
   /** Compiles one name into the table (compile.ts), notes what it read, and reports an RRset too big for a message once. */
   #compile(name: Name): void {
     const reads = new Set<Name>()
-    const result = compileInto(this.table, name, this.#view, (n) => { reads.add(n) })
+    const result = this.#plain.compile(name, this.#view, (n) => { reads.add(n) })
     this.#readers.set(name, result === null ? new Set() : reads)
     if (result === null) return
     for (const [code, c] of result.byType) {
