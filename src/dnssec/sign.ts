@@ -85,7 +85,7 @@ export function signRRset(rrset: readonly Rec[], ttl: number, key: SigningKey, v
   const type = first.data.type
   if (rrset.some((r) => r.data.type !== type || r.name !== first.name)) throw new Error(`not one RRset: ${first.name} ${type}`)
   const { head, data } = signedData(rrset, ttl, key, validity, owner)
-  return { name: owner, ttl, data: { type: 'TYPE46', hex: Buffer.concat([head, signature(key, data)]).toString('hex') } }
+  return { name: owner, ttl, data: { type: 'RRSIG', hex: Buffer.concat([head, signature(key, data)]).toString('hex') } }
 }
 
 /** What an RRSIG over `rrset` signs (its head, then the RRset in canonical form), and the head alone. */

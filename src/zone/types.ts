@@ -8,8 +8,10 @@ export type Name = string
 
 export const RecordType = {
   A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, RP: 17, AAAA: 28, LOC: 29, SRV: 33,
-  NAPTR: 35, DNAME: 39, DS: 43, SSHFP: 44, TLSA: 52, SVCB: 64, HTTPS: 65, URI: 256, CAA: 257,
+  NAPTR: 35, DNAME: 39, DS: 43, SSHFP: 44, RRSIG: 46, NSEC: 47, DNSKEY: 48, TLSA: 52, CDS: 59, CDNSKEY: 60,
+  SVCB: 64, HTTPS: 65, URI: 256, CAA: 257,
 } as const
+
 export type KnownType = keyof typeof RecordType
 /** A type by its mnemonic, or any other as `TYPEnnn` (RFC 3597 5). */
 export type TypeName = KnownType | `TYPE${number}`

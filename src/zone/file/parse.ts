@@ -63,6 +63,9 @@ interface Reading {
 
 type Fail = (problem: string) => never
 
+/** The types a zone file may write in their own syntax: DNSSEC's are made by the signer, and take only the generic form. */
+const WRITTEN_TYPES = TYPE_NAMES.filter((t) => !['RRSIG', 'NSEC', 'DNSKEY', 'CDS', 'CDNSKEY'].includes(t))
+
 /** The records of a zone file and what it includes, read entry by entry, and the checks of the whole zone. */
 class ZoneFileReader {
   readonly records: Rec[] = []
@@ -164,7 +167,7 @@ class ZoneFileReader {
       else if (OTHER_CLASS.test(upper)) fail(`class ${t} is not supported (only IN)`)
       else if (known !== undefined) type = known
       else if (numbered !== null && Number(numbered[1]) <= 65535) type = typeName(Number(numbered[1])) // RFC 3597 5: TYPE1 is A
-      else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${TYPE_NAMES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
+      else if (/^[A-Z][A-Z0-9-]*$/.test(upper)) fail(`unsupported record type ${t} (supported: ${WRITTEN_TYPES.join(' ')}, and any type as TYPEnnn \\# <length> <hex>)`)
       else fail(`'${t}' is not a TTL, class or record type`)
     }
     if (type === null) fail('the record has no type')
