@@ -8,6 +8,7 @@
  */
 import { createECDH, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
+import { wireName } from '../zone/wire-name.ts'
 import type { Name } from '../zone/types.ts'
 
 export type DnssecAlgorithm = 'ecdsap256sha256' | 'ed25519'
@@ -74,14 +75,6 @@ export function keyTag(dnskey: Uint8Array): number {
   for (let i = 0; i < dnskey.length; i++) sum += (i & 1) === 0 ? (dnskey[i] as number) << 8 : (dnskey[i] as number)
   sum += (sum >>> 16) & 0xffff
   return sum & 0xffff
-}
-
-/** A name in wire form, uncompressed and lowercase: what digests and signatures cover. */
-export function wireName(name: Name): Buffer {
-  const parts: Buffer[] = []
-  for (const label of name === '' ? [] : name.toLowerCase().split('.')) parts.push(Buffer.from([label.length]), Buffer.from(label, 'latin1'))
-  parts.push(Buffer.from([0]))
-  return Buffer.concat(parts)
 }
 
 /** The DS rdata for a DNSKEY of `zone`: key tag, algorithm, digest type 2, SHA-256(owner | DNSKEY rdata). */

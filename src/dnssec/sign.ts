@@ -9,10 +9,10 @@ import { sign } from 'node:crypto'
 import { WireWriter } from '../zone/writer.ts'
 import { typeCode } from '../zone/types.ts'
 import type { Name, Rec } from '../zone/types.ts'
-import { ALGORITHM_NUMBER, wireName } from './keys.ts'
+import { wireName } from '../zone/wire-name.ts'
+import { ALGORITHM_NUMBER } from './keys.ts'
 import type { SigningKey } from './keys.ts'
 
-export const TYPE_RRSIG = 46
 const CLASS_IN = 1
 
 /** When a signature holds: seconds since the epoch (RFC 4034 3.1.5 serial arithmetic is for the reader). */
