@@ -31,15 +31,21 @@ export function addInto(into: Histogram, from: Histogram): void {
   into.count += from.count
 }
 
+/** Per bucket, what `now` counted since `before` (the same histogram read twice), and the rank of quantile `q`; null when nothing was counted. */
+function since(now: Histogram, before: Histogram | null, q: number): { counts: number[]; rank: number } | null {
+  const counts = Array.from(now.counts, (c, i) => c - (before?.counts[i] ?? 0))
+  const total = counts.reduce((a, b) => a + b, 0)
+  return total <= 0 ? null : { counts, rank: q * total }
+}
+
 /**
  * The q-quantile (0..1) of what `now` counted since `before` (the same histogram read twice), interpolated
  * linearly inside its bucket as Prometheus's histogram_quantile does; null when nothing was counted.
  */
 export function quantileSince(now: Histogram, before: Histogram | null, bounds: readonly number[], q: number): number | null {
-  const counts = Array.from(now.counts, (c, i) => c - (before?.counts[i] ?? 0))
-  const total = counts.reduce((a, b) => a + b, 0)
-  if (total <= 0) return null
-  const rank = q * total
+  const read = since(now, before, q)
+  if (read === null) return null
+  const { counts, rank } = read
   let seen = 0
   for (let i = 0; i < counts.length; i++) {
     const c = counts[i] as number
@@ -60,10 +66,9 @@ export function quantileSince(now: Histogram, before: Histogram | null, bounds: 
  * measured; "≤ 100 µs" does not). Infinity for the +Inf bucket; null when nothing was counted.
  */
 export function quantileBound(now: Histogram, before: Histogram | null, bounds: readonly number[], q: number): number | null {
-  const counts = Array.from(now.counts, (c, i) => c - (before?.counts[i] ?? 0))
-  const total = counts.reduce((a, b) => a + b, 0)
-  if (total <= 0) return null
-  const rank = q * total
+  const read = since(now, before, q)
+  if (read === null) return null
+  const { counts, rank } = read
   let seen = 0
   for (let i = 0; i < counts.length; i++) {
     seen += counts[i] as number
