@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError, ConfigErrors } from '../errors.ts'
-import { isAtOrBelow } from '../zone/name.ts'
+import { isAtOrBelow, isReverseName } from '../zone/name.ts'
 import { parseBoolean } from './parse.ts'
 import { SETTINGS } from './settings.ts'
 import type { Config, Setting } from './settings.ts'
@@ -143,7 +143,7 @@ function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigErro
     const catalog = c.catalog
     const clash = [c.suffix, ...c.incusRemotes.map((r) => r.suffix)].find((s): s is string => s !== null && s !== undefined && (isAtOrBelow(catalog, s) || isAtOrBelow(s, catalog)))
     if (clash !== undefined) out.push(new ConfigError('INCUS_DNS_CATALOG', `INCUS_DNS_CATALOG ${catalog} ${catalog === clash ? 'is' : isAtOrBelow(catalog, clash) ? 'is inside' : 'holds'} the Incus suffix zone ${clash}; give the catalog a name of its own, e.g. catalog.incus-dns.invalid`))
-    if (['in-addr.arpa', 'ip6.arpa'].some((t) => isAtOrBelow(catalog, t))) out.push(new ConfigError('INCUS_DNS_CATALOG', `INCUS_DNS_CATALOG ${catalog} is a reverse name; give the catalog a name of its own, e.g. catalog.incus-dns.invalid`))
+    if (isReverseName(catalog)) out.push(new ConfigError('INCUS_DNS_CATALOG', `INCUS_DNS_CATALOG ${catalog} is a reverse name; give the catalog a name of its own, e.g. catalog.incus-dns.invalid`))
   }
   if (c.views.length > 0 && c.targetMode === 'cname') {
     out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but INCUS_DNS_TARGET_MODE is cname, where no instance address is published; unset one of them'))

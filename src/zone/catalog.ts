@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Logger } from '../log.ts'
-import { isAtOrBelow } from './name.ts'
+import { isReverseName } from './name.ts'
 import type { ZoneWriter } from './store.ts'
 import type { Name, Rec, SourceId } from './types.ts'
 
@@ -31,8 +31,6 @@ export interface CatalogReader {
   published(name: Name): ReadonlyMap<SourceId, readonly Rec[]>
 }
 
-const REVERSE_TREES = ['in-addr.arpa', 'ip6.arpa']
-
 /** A member's id: 20 hex digits of the SHA-256 of its name (lowercase, no final dot), so the name alone decides it. */
 export function memberId(zone: Name): string {
   return createHash('sha256').update(zone.toLowerCase()).digest('hex').slice(0, 20)
@@ -41,7 +39,7 @@ export function memberId(zone: Name): string {
 /** A zone's group: a zone file's SOA makes it `file`; else a reverse name is `reverse`, any other `incus`. */
 export function memberGroup(zone: Name, published: ReadonlyMap<SourceId, readonly Rec[]>): CatalogGroup {
   if (published.get('file')?.some((r) => r.data.type === 'SOA') === true) return 'file'
-  return REVERSE_TREES.some((t) => isAtOrBelow(zone, t)) ? 'reverse' : 'incus'
+  return isReverseName(zone) ? 'reverse' : 'incus'
 }
 
 /** The catalog's apex: SOA and NS naming `invalid.` (RFC 9432 4.1: no one is to ask it), and the schema version. */

@@ -98,3 +98,8 @@ export function isAtOrBelow(name: Name, zone: Name): boolean {
   if (zone === '') return true
   return name === zone || name.endsWith('.' + zone)
 }
+
+/** Whether `name` is in a reverse tree (RFC 1035 3.5 in-addr.arpa, RFC 3596 ip6.arpa). */
+export function isReverseName(name: Name): boolean {
+  return isAtOrBelow(name, 'in-addr.arpa') || isAtOrBelow(name, 'ip6.arpa')
+}

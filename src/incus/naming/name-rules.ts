@@ -10,7 +10,7 @@
  * project only at or below `<project>.<suffix>`. An instance's own `<name>[.<project>].<suffix>` is always its
  * own. Pure but for the zone it is given to read; docs/names.md says why each rule is what it is.
  */
-import { canonicalName, flatString, isAtOrBelow } from '../../zone/name.ts'
+import { canonicalName, flatString, isAtOrBelow, isReverseName } from '../../zone/name.ts'
 import type { Name, Rec, SourceId } from '../../zone/types.ts'
 import { remoteOf } from './keys.ts'
 import { CADDY_HOST_KEY, SRV_PREFIX, srvOwner } from './labels.ts'
@@ -87,8 +87,6 @@ function matches(p: NamePattern, name: Name): boolean {
   return 'exact' in p ? name === p.exact : name !== p.below && isAtOrBelow(name, p.below)
 }
 
-const REVERSE_TREES = ['in-addr.arpa', 'ip6.arpa']
-
 /** What an instance may publish after the rules, and what it asked for that they refused. */
 export interface Settled {
   /** The instance with the refused names taken out (the same object when nothing was refused). */
@@ -150,7 +148,7 @@ export class NameRules {
     const refuse = (reason: RefusalReason, rule: string, fix: string): Refusal => ({ instance: m.key, key, name, reason, rule, fix })
     const apex = zone.zoneOf(name)
     if (apex === name) return refuse('apex', `${name} is the apex of a zone incus-dns serves: its SOA and NS are never an instance's`, `claim a name below it; a zone file can give the apex the instance's addresses`)
-    if (REVERSE_TREES.some((t) => isAtOrBelow(name, t))) return refuse('reverse', 'names in reverse zones are PTRs made from instance addresses only', `remove it from ${key}; the instance's PTR comes from its address`)
+    if (isReverseName(name)) return refuse('reverse', 'names in reverse zones are PTRs made from instance addresses only', `remove it from ${key}; the instance's PTR comes from its address`)
     if (name === '*' || name.startsWith('*.')) return refuse('wildcard', 'a wildcard comes only from user.dns.wildcard=true on the instance that owns the name below it', `set user.dns.wildcard=true on the instance named ${name.slice(2)}, or claim plain names`)
     if (zone.recordsOf('file', name) !== null) return refuse('zone-file', `${name} is in a zone file, which keeps it`, `remove it from ${key}, or from the zone file`)
     if (apex !== null && zone.recordsOf('catalog', apex) !== null) return refuse('catalog', `${name} is in the catalog zone, whose names list the zones incus-dns serves`, `claim a name in another zone`)
