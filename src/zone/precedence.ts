@@ -18,13 +18,18 @@ export interface Owner {
   incus: readonly Rec[] | null
 }
 
+/** Whether any source publishes records at the owner. */
+export function hasRecords(o: Owner): boolean {
+  return o.file !== null || o.catalog !== null || o.update !== null || o.incus !== null
+}
+
 /**
  * The effective RRsets of an owner: per type, the first source in SOURCE_PRECEDENCE that has it wins; a CNAME
  * cannot share its owner with other data (RFC 1034 3.6.2), so a higher source with or against a CNAME keeps
  * the name whole. `shadowed` hears of every type a lower source loses.
  */
 export function merged(o: Owner, shadowed?: (type: TypeName, winner: SourceId, loser: SourceId) => void): Map<TypeName, readonly Rec[]> | undefined {
-  if (o.file === null && o.catalog === null && o.update === null && o.incus === null) return undefined
+  if (!hasRecords(o)) return undefined
   const sets = new Map<TypeName, readonly Rec[]>()
   let winner: SourceId | null = null
   for (const source of SOURCE_PRECEDENCE) {

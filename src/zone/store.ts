@@ -17,9 +17,9 @@ import { PARTIAL } from './table.ts'
 import type { AnswerTable } from './table.ts'
 import { CompileTarget } from './target.ts'
 import { DnameTargets, Readers } from './depends.ts'
-import { merged } from './precedence.ts'
+import { hasRecords, merged } from './precedence.ts'
 import type { Owner } from './precedence.ts'
-import { typeName } from './types.ts'
+import { SOURCE_PRECEDENCE, typeName } from './types.ts'
 import type { Name, Rec, SoaData, SourceId, TypeName } from './types.ts'
 
 /** What a source (zone files, Incus) may do to the zone. */
@@ -197,7 +197,7 @@ export class ZoneStore implements ZoneWriter {
   /** All names with records, for dumps and transfers. */
   names(): Name[] {
     const out: Name[] = []
-    for (const [name, o] of this.#owners) if (o.file !== null || o.catalog !== null || o.update !== null || o.incus !== null) out.push(name)
+    for (const [name, o] of this.#owners) if (hasRecords(o)) out.push(name)
     return out
   }
 
@@ -205,10 +205,7 @@ export class ZoneStore implements ZoneWriter {
   published(name: Name): ReadonlyMap<SourceId, readonly Rec[]> {
     const o = this.#owners.get(canonicalName(name))
     const out = new Map<SourceId, readonly Rec[]>()
-    if (o?.file) out.set('file', o.file)
-    if (o?.catalog) out.set('catalog', o.catalog)
-    if (o?.update) out.set('update', o.update)
-    if (o?.incus) out.set('incus', o.incus)
+    for (const source of SOURCE_PRECEDENCE) { const recs = o?.[source]; if (recs) out.set(source, recs) }
     return out
   }
 
@@ -221,7 +218,7 @@ export class ZoneStore implements ZoneWriter {
 
   #hasRecords(name: Name): boolean {
     const o = this.#owners.get(name)
-    return o !== undefined && (o.file !== null || o.catalog !== null || o.update !== null || o.incus !== null)
+    return o !== undefined && hasRecords(o)
   }
 
   exists(name: Name): boolean {
