@@ -38,6 +38,7 @@ import { catalogFileProblem, check, suffixProblem, zonesDirProblem } from './che
 import { cookieKeeper } from './cookies.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { handoffHook } from './handoff.ts'
+import { dsLines, keyDirOf, makeSigner, refreshSignatures } from './dnssec.ts'
 import { collectAfterBulkChange } from './heap.ts'
 import { startIncusSources } from './incus-sources.ts'
 import type { StartOverrides } from './incus-sources.ts'
@@ -97,7 +98,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
   const stats = new DnsStats()
   let notifier: Notifier | null = null
   let catalog: Catalog | null = null
+  // DNSSEC: every store compiles its signed answers through one signer (cli/dnssec.ts).
+  const signer = config.dnssec ? makeSigner(config) : null
   const store = new ZoneStore({
+    ...(signer === null ? {} : { signer }),
     onShadow: (name, type, winner, loser) => log.warn({ name, type, winner, loser }, 'zone file records win over live ones for this name and type'),
     onZoneChanged: (apex) => notifier?.zoneChanged(apex),
     onZonesChanged: () => catalog?.zonesChanged(),
@@ -105,7 +109,7 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     journalSize: config.ixfrJournal,
   })
   // Split horizon: a store per view, written through `writer` for what they share (zone/view-stores.ts).
-  const viewStores = config.views.length > 0 ? new ViewStores(store, () => new ZoneStore({ journalSize: 0 })) : null
+  const viewStores = config.views.length > 0 ? new ViewStores(store, () => new ZoneStore({ journalSize: 0, ...(signer === null ? {} : { signer }) })) : null
   const writer: ZoneWriter = viewStores ?? store
   if (config.catalog !== null) catalog = new Catalog({ apex: config.catalog, store, writer, log: log.child({ mod: 'catalog' }) })
   const viewTable = new ViewTable(store.table)
@@ -141,7 +145,12 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
     await loadZones()
     const updates = makeUpdates(config, store, writer, log)
     if (updates !== null) teardown.add('updates', () => updates.dynamic.stop())
-    const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, viewTable, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
+    if (signer !== null) {
+      const stop = refreshSignatures(signer, () => [store, ...(viewStores?.named.values() ?? [])], log.child({ mod: 'dnssec' }))
+      teardown.add('dnssec', stop)
+      log.info({ keys: keyDirOf(config), zones: store.zones().map((z) => ({ zone: z, keys: signer.signingKeys(z).map((k) => k.keyTag) })), signatures: signer.made }, 'DNSSEC: zones signed')
+    }
+    const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, viewTable, signer, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
     const forwarder = config.forwarders.length > 0 ? await startForwarder(config, log) : null
     const forward = forwarder?.hook
     // Read once: the status page is served per request, and package.json does not change while we run.
@@ -230,6 +239,21 @@ async function startForwarder(config: Config, log: Logger): Promise<{ forwarder:
 
 /** The CLI: returns the exit code. Problems at start-up are printed as one line each on stderr. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // `incus-dns dnssec ds [zone] [settings]`: the DS records for the parent, from the key folder (cli/dnssec.ts).
+  if (argv[0] === 'dnssec') {
+    const zone = argv[2] !== undefined && !argv[2].startsWith('-') ? argv[2] : null
+    if (argv[1] !== 'ds') { process.stderr.write('incus-dns: usage: incus-dns dnssec ds [zone] (with INCUS_DNS_DNSSEC_KEY_DIR or INCUS_DNS_STATE_FILE as the server has them)\n'); return 2 }
+    let config
+    try { config = loadConfig(argv.slice(zone === null ? 2 : 3), env).config } catch (err) {
+      if (!(err instanceof ConfigErrors)) throw err
+      for (const p of err.problems) process.stderr.write(`incus-dns: ${p.message}\n`)
+      return 2
+    }
+    const { lines, problem } = dsLines(config, zone)
+    for (const l of lines) process.stdout.write(`${l}\n`)
+    if (problem !== null) process.stderr.write(`incus-dns dnssec ds: ${problem}\n`)
+    return problem === null ? 0 : 1
+  }
   // `incus-dns check [...]`: the settings and the zone files, checked without serving (cli/check.ts).
   const checking = argv[0] === 'check'
   let loaded

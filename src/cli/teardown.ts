@@ -7,7 +7,7 @@
  */
 
 /** The parts, in the order they stop (not the order they start). */
-const ORDER = ['dns', 'workers', 'notify', 'http', 'incus', 'updates', 'cookies'] as const
+const ORDER = ['dns', 'workers', 'notify', 'http', 'incus', 'updates', 'cookies', 'dnssec'] as const
 export type Part = typeof ORDER[number]
 
 export class Teardown {

@@ -148,6 +148,9 @@ function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigErro
   if (c.views.length > 0 && c.targetMode === 'cname') {
     out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but INCUS_DNS_TARGET_MODE is cname, where no instance address is published; unset one of them'))
   }
+  if (c.dnssec && c.dnssecKeyDir === null && c.stateFile === null) {
+    out.push(new ConfigError('INCUS_DNS_DNSSEC_KEY_DIR', 'INCUS_DNS_DNSSEC is on but neither INCUS_DNS_DNSSEC_KEY_DIR nor INCUS_DNS_STATE_FILE is set; the signing keys must outlive a restart (the parent holds their DS): set INCUS_DNS_DNSSEC_KEY_DIR=/var/lib/incus-dns/keys'))
+  }
   return out
 }
 

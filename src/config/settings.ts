@@ -8,6 +8,8 @@ import type { ListenAddress } from '../address.ts'
 import { DEFAULT_FORWARD_ALLOW } from '../address.ts'
 import { parseTsigKey, parseTsigKeys } from '../dns/tsig.ts'
 import type { TsigKey } from '../dns/tsig.ts'
+import { ALGORITHMS } from '../dnssec/keys.ts'
+import type { DnssecAlgorithm } from '../dnssec/keys.ts'
 import { parseGrants } from '../update/grants.ts'
 import type { Grant } from '../update/grants.ts'
 import { parseCaddyProxy } from '../incus/naming/caddy.ts'
@@ -221,6 +223,26 @@ export const SETTINGS = {
     env: 'INCUS_DNS_CATALOG', flag: 'catalog', default: '',
     help: 'Serve a catalog zone (RFC 9432) of this name listing every zone served, e.g. catalog.incus-dns.invalid, so that secondaries (Knot, NSD 4.9+, PowerDNS 4.7+) follow every zone; it transfers and notifies like the others. Empty: none. See docs/secondaries.md.',
     parse: (raw) => (raw === '' ? null : parseDomain(raw)),
+  }),
+  dnssec: setting<boolean>({
+    env: 'INCUS_DNS_DNSSEC', flag: 'dnssec', default: 'off',
+    help: 'Sign every zone incus-dns serves (zone files, the Incus suffix zones, the reverse zones): DNSKEY, CDS and CDNSKEY at each apex, RRSIGs for queries with DO, compact denial (RFC 9824). on or off. See docs/dnssec.md.',
+    parse: (raw) => oneOf(['on', 'off'] as const)(raw) === 'on',
+  }),
+  dnssecAlgorithm: setting<DnssecAlgorithm>({
+    env: 'INCUS_DNS_DNSSEC_ALGORITHM', flag: 'dnssec-algorithm', default: 'ecdsap256sha256',
+    help: "Algorithm of the keys made for new zones: ecdsap256sha256 (13) or ed25519 (15). A zone's existing keys are kept whatever this says.",
+    parse: oneOf(ALGORITHMS),
+  }),
+  dnssecKeyDir: setting<string | null>({
+    env: 'INCUS_DNS_DNSSEC_KEY_DIR', flag: 'dnssec-key-dir', default: '',
+    help: "Folder of the zones' signing keys (BIND key files, made at a zone's first signing, 0600); empty: beside INCUS_DNS_STATE_FILE (<state file>.keys). Back it up: a lost key means a new DS at the parent.",
+    parse: (raw) => (raw === '' ? null : raw),
+  }),
+  dnssecValidity: setting<number>({
+    env: 'INCUS_DNS_DNSSEC_VALIDITY', flag: 'dnssec-validity', default: '336h',
+    help: 'How long a signature holds (at least 2h; 336h is 14 days); signatures are made again every half of it, so each holds at least half of it still.',
+    parse: (raw) => { const ms = parseDuration(raw); if (ms < 7_200_000 || ms % 1000 !== 0) throw new Error(`'${raw}' is not whole seconds of at least 2h`); return ms / 1000 },
   }),
   tsigKey: setting<TsigKey | null>({
     env: 'INCUS_DNS_TSIG_KEY', flag: 'tsig-key', default: '',

@@ -9,7 +9,7 @@
  * (DNS cookies, only for a query that carries one).
  */
 import { FNV_OFFSET, fnvStep, hashOf } from '../zone/name-table.ts'
-import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DESC, PARTIAL, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
+import { AA, BELOW_DNAME, BELOW_SYNTHESIZED, DENIAL, DESC, PARTIAL, REFERRAL, WITH_AUTHORITY } from '../zone/table.ts'
 import type { AnswerTable, ZoneNegative } from '../zone/table.ts'
 import { at, EMPTY, headOf, latin1, u16, u32 } from './bytes.ts'
 import { DROP, FORWARD, Reply, SEND, HANDOFF } from './reply.ts'
@@ -67,6 +67,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   out.ednsDo = false
   out.qtype = 0
   out.proven = false
+  out.online = false
   out.cookie = COOKIE_NONE
   // UPDATE (RFC 2136 3) carries records in every section: the update code reads it, as sent (TSIG signs it
   // so); without one, refuse() makes it NOTIMP whatever it holds, never FORMERR.
@@ -114,6 +115,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   let udpSize = 0
   let version = 0
   let doBit = false
+  let co = false
   let nsid = false
   let ecs = -1
   let cookie = -1
@@ -144,6 +146,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       udpSize = req.readUInt16BE(o + 2)
       version = at(req, o + 5)
       doBit = (at(req, o + 6) & 0x80) !== 0
+      co = doBit && (at(req, o + 6) & 0x40) !== 0 // Compact Answers OK (RFC 9824 3.5), with DO only
       let p = o + 10
       for (; p + 4 <= rdend; p += 4 + req.readUInt16BE(p + 2)) {
         const code = u16(req, p)
@@ -203,6 +206,11 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   // entry is bytes at `base` in `arena`, the table's: descriptors, then bodies (layout in zone/table.ts).
   // The reply's size limit: TCP's, the client's EDNS size capped at ours, or 512 (RFC 1035 4.2.1).
   const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
+  // DO: the signed twin of the table, when the zones are signed (RFC 4035 3.1: signatures only when asked).
+  if (doBit && table.signed !== null) {
+    table = table.signed
+    if (co) out.opt = withCompact(out.opt)
+  }
   const names = table.names
   let arena = names.arena
   let base = names.find(scratch, 0, n, h)
@@ -230,7 +238,15 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       base = table.wildcards.find(scratch, p, n, hp)
     } else if (below === BELOW_DNAME) {
       const e = table.wildcards.find(scratch, p, n, hp)
-      if (e >= 0) return dname(req, qend, qtype, scratch, p, table, e, limit, out)
+      if (e >= 0 && !table.online) return dname(req, qend, qtype, scratch, p, table, e, limit, out)
+    }
+    // Signed, a name that does not exist or is synthesised (a wildcard's, a DNAME's) is signed for the name
+    // asked, off this path (dns/online-sign.ts); a referral below a zone cut is precompiled, signed.
+    if (table.online && (base < 0 || (at(arena, base + 1 + at(arena, base) * DESC + 2) & REFERRAL) === 0)) {
+      out.online = true
+      out.qtype = qtype
+      out.head = req.subarray(0, qend)
+      return HANDOFF
     }
     if (base < 0) {
       // NXDOMAIN. When the encloser's own "others" is its zone's plain NODATA, that names the zone's SOA: no
@@ -238,13 +254,13 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       const od = enc + 1 + at(arena, enc) * DESC
       const neg = u16(arena, od + 8)
       if (neg !== 0 && at(arena, od + 2) === 0 && at(arena, od + 3) === 0) {
-        const soa = (table.negatives[neg - 1] as ZoneNegative).soa
+        const soa = (table.negatives[neg - 1] as ZoneNegative)
         req[2] = 0x80 | (b2 & 0x79) | AA
         req[3] = 3
-        req.writeUInt32BE(0x00000001, 6) // AN 0, NS 1
+        req.writeUInt32BE(soa.count, 6) // AN 0, NS: the SOA
         req.writeUInt16BE(out.opt.length === 0 ? 0 : 1, 10)
         out.head = headOf(req, qend)
-        out.auth = soa
+        out.auth = soa.soa
         return SEND
       }
       const apexes = table.apexes
@@ -260,12 +276,16 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   const rc = at(arena, d + 2)
   const negative = u16(arena, d + 8) // with WITH_AUTHORITY: the authority records in the body, not an SOA
   const withAuthority = (rc & WITH_AUTHORITY) !== 0
-  const auth = negative === 0 || withAuthority ? EMPTY : (table.negatives[negative - 1] as ZoneNegative).soa
+  const neg = negative === 0 || withAuthority ? null : (table.negatives[negative - 1] as ZoneNegative)
+  const auth = neg === null ? EMPTY : neg.soa
   const optLen = out.opt.length
   const bodies = at(arena, d + 3)
   let bodyStart = 0
   let bodyEnd = 0
   let ar = u16(arena, d + 6)
+  // A signed denial: its NSEC and RRSIGs are authority records at the end of the body (zone/table.ts DENIAL).
+  const denied = (rc & DENIAL) !== 0 ? ar : 0
+  if (denied !== 0) ar = 0
   let tc = 0
   if (bodies !== 0) {
     const first = base + u32(arena, d + 12)
@@ -285,7 +305,8 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   const referral = (rc & REFERRAL) !== 0
   // TC: nothing fits (`tc`), or an RRset too big for any message, whose records that fit follow (PARTIAL).
   req[2] = 0x80 | (b2 & 0x79) | (referral ? 0 : AA) | tc | ((rc & PARTIAL) >> 4)
-  req[3] = rc & 0x0f
+  // Compact denial's NXDOMAIN is NOERROR but to a query with CO (RFC 9824 3.5).
+  req[3] = (rc & DENIAL) !== 0 && !co ? 0 : rc & 0x0f
   out.head = headOf(req, qend)
   if (tc !== 0) {
     req.writeUInt32BE(0x00010000, 4) // QD 1, AN 0
@@ -294,11 +315,18 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   }
   // A referral's records are the cut's NS (authority) and glue (additional); nothing in the answer section.
   req.writeUInt16BE(referral ? 0 : u16(arena, d + 4), 6)
-  req.writeUInt16BE(referral ? u16(arena, d + 4) : withAuthority ? negative : negative === 0 ? 0 : 1, 8)
+  req.writeUInt16BE(referral ? u16(arena, d + 4) : withAuthority ? negative : neg === null ? 0 : neg.count + denied, 8)
   req.writeUInt16BE(ar + (optLen === 0 ? 0 : 1), 10)
   out.body = bodyEnd === 0 ? EMPTY : arena.subarray(bodyStart, bodyEnd)
   out.auth = auth
   return SEND
+}
+
+/** Our OPT with the CO flag set, echoing a query's (RFC 9824 3.5). */
+function withCompact(opt: Buffer): Buffer {
+  const out = Buffer.from(opt)
+  if (out.length >= 11) out[7] = (out[7] as number) | 0x40
+  return out
 }
 
 /** The reply to a message `answer()` returned HANDOFF for, when no one answers it otherwise: REFUSED, NOTIMP for an UPDATE. */

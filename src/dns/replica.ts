@@ -12,8 +12,8 @@ export interface WireChanges {
   readonly apexes: [string, Uint8Array | null][]
   readonly wildcards: [string, Uint8Array | null][]
   readonly chase: [string, Uint8Array | null][]
-  /** index, wire apex, SOA record */
-  readonly negatives: [number, string, Uint8Array][]
+  /** index, wire apex, SOA record (and its RRSIGs), records in it */
+  readonly negatives: [number, string, Uint8Array, number][]
 }
 
 export function encodeChanges(c: TableChanges): WireChanges {
@@ -23,7 +23,7 @@ export function encodeChanges(c: TableChanges): WireChanges {
     apexes: [...c.apexes],
     wildcards: [...c.wildcards],
     chase: [...c.chase],
-    negatives: [...c.negatives].map((n) => [n.index, n.key, n.soa]),
+    negatives: [...c.negatives].map((n) => [n.index, n.key, n.soa, n.count]),
   }
 }
 
@@ -32,9 +32,9 @@ const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byt
 
 /** Applies changes to a replica table. */
 export function applyChanges(table: AnswerTable, w: WireChanges): void {
-  for (const [index, key, soa] of w.negatives) {
+  for (const [index, key, soa, count] of w.negatives) {
     while (table.negatives.length <= index) table.addNegative('') // indexes arrive in any order
-    table.negatives[index] = { key, index, soa: buf(soa) }
+    table.negatives[index] = { key, index, soa: buf(soa), count }
   }
   // Each name table of the answer table, with its changes; a cleared table is emptied first.
   const pairs = [[table.names, w.names], [table.apexes, w.apexes], [table.wildcards, w.wildcards], [table.chase, w.chase]] as const

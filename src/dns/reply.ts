@@ -46,6 +46,11 @@ export class Reply {
 
   /** The client's address, set by the transport before each query (cookies are bound to it). */
   peer = ''
+  /**
+   * Set by answer() with HANDOFF: a query with DO for a name whose signed answer is made for the name asked (a
+   * name that does not exist, a wildcard's or a DNAME's synthesis): dns/online-sign.ts answers it.
+   */
+  online = false
   /** Set by answer(): the query carried a valid server cookie of ours (its address is proven). */
   proven = false
   /** Set by answer(): what it did with the query's cookie (COOKIE_* of dns/cookies.ts), for the counters. */

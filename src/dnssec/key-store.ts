@@ -61,6 +61,18 @@ export class KeyStore {
     return out
   }
 
+  /** The zones the folder holds keys of, from the key files' names. */
+  zones(): Name[] {
+    let files: string[]
+    try { files = readdirSync(this.#dir) } catch { return [] }
+    const zones = new Set<Name>()
+    for (const f of files) {
+      const m = /^K(.*)\.\+\d{3}\+\d{5}\.private$/.exec(f)
+      if (m !== null) zones.add(m[1] as Name)
+    }
+    return [...zones].sort()
+  }
+
   /** The keys of `zone`, made (and written, 0600) when it has none: a new zone is signed from its first answer. */
   ensure(zone: Name, now: Date = new Date()): TimedKey[] {
     const had = this.keysOf(zone)

@@ -23,7 +23,7 @@ export interface Validity {
 
 /** The rdata of a record in canonical form (names in it lowercase and whole, as the store keeps them). */
 export function canonicalRdata(rec: Rec): Buffer {
-  const w = new WireWriter(0, null)
+  const w = new WireWriter(0, null, true) // called while a body is being written with the shared scratch
   w.rdata(rec)
   return w.finish()
 }

@@ -7,7 +7,8 @@
  */
 import { belowFlag, dnameEntry, dnameTarget, wildcardOwner } from './adjust.ts'
 import { readName, wireKey, wireLength } from './name.ts'
-import { compiled, packEntry, PARTIAL, RCODE_NOERROR, RCODE_NXDOMAIN, REFERRAL } from './table.ts'
+import { compactNsec } from './nsec.ts'
+import { compiled, denial, packEntry, PARTIAL, RCODE_NOERROR, RCODE_NXDOMAIN, REFERRAL } from './table.ts'
 import type { AnswerTable, Compiled, NameEntry, ZoneNegative } from './table.ts'
 import { RecordType, typeCode } from './types.ts'
 import type { Name, Rec, TypeName } from './types.ts'
@@ -32,7 +33,15 @@ export interface ZoneInfo {
   readonly nodata: Compiled
   /** Shared NXDOMAIN answer for names below the apex that do not exist. */
   readonly nxdomain: Compiled
+  /**
+   * In a signed target: the RRSIGs over an RRset of this zone (TTL as served), and the TTL of its denials'
+   * NSEC (the negative TTL, RFC 9077); null in the plain one.
+   */
+  readonly signing: { readonly sign: (rrset: readonly Rec[], ttl: number) => readonly Rec[]; readonly nsecTtl: number } | null
 }
+
+/** The RRSIGs to write after an RRset ([] for none). */
+type Sign = (rrset: readonly Rec[]) => readonly Rec[]
 
 /** What the compiler may read of the zone; each read is reported, to track what to recompile later. */
 export interface ZoneView {
@@ -61,6 +70,32 @@ export interface NameAnswers {
 }
 
 type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number, negative: ZoneNegative | null, authority?: readonly Rec[]) => Compiled
+/**
+ * A negative answer at `owner` (after the `chain` that led there, if any): the zone's shared one, or in a signed
+ * target the NSEC at `owner` listing `types` (null: the name does not exist) with its RRSIGs (RFC 9824).
+ */
+type Deny = (qname: Name, chain: readonly (readonly Rec[])[], owner: Name, types: Iterable<number> | null, rcode: number, zone: ZoneInfo) => Compiled
+
+/**
+ * What signs the RRsets of a signed target: each with its own zone's key; never a zone cut's NS or the glue
+ * below it (RFC 4035 2.2: not authoritative data), but a DS or NSEC at the cut.
+ */
+function signerOf(view: ZoneView): Sign {
+  return (rrset) => {
+    const first = rrset[0]
+    if (first === undefined) return []
+    const signing = view.zoneOf(first.name)?.signing
+    if (signing === undefined || signing === null) return []
+    const t = first.data.type
+    if (t !== 'DS' && t !== 'NSEC' && view.cutOf(first.name) !== null) return []
+    return signing.sign(rrset, rrsetTtl(rrset))
+  }
+}
+
+/** The types at an owner, by code, for its NSEC. */
+function codesOf(sets: ReadonlyMap<TypeName, readonly Rec[]> | undefined): number[] {
+  return sets === undefined ? [] : [...sets.keys()].map(typeCode)
+}
 
 /**
  * Compiles every answer for `name`; null when the name is in no zone or does not exist. `synthesized`: for a
@@ -69,15 +104,23 @@ type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: rea
  */
 export function compileName(name: Name, view: ZoneView, read: (name: Name) => void, synthesized = false, fullNames = false): NameAnswers | null {
   // fullNames: every owner written in full, for answers appended after others (a DNAME's chase, RFC 6672 3.2).
-  const encode: Encode = (q, answer, additional, rcode, negative, authority) => encodeAnswer(fullNames ? '' : q, answer, additional, rcode, negative, synthesized || fullNames, authority)
   const zone = view.zoneOf(name)
   if (zone === null) return null
   const cut = view.cutOf(name)
-  if (cut !== null) return compileReferral(name, cut, zone, view, read, encode, synthesized)
+  // A wildcard's expansion is signed for the name asked, off the hot path (dns/online-sign.ts); a referral
+  // below a cut names the cut in full, so it is signed here.
+  const sign = zone.signing === null || (synthesized && cut === null) ? null : signerOf(view)
+  const encode: Encode = (q, answer, additional, rcode, negative, authority) => encodeAnswer(fullNames ? '' : q, answer, additional, rcode, negative, synthesized || fullNames, authority, sign)
+  const deny: Deny = (q, chain, owner, types, rcode, z) => {
+    if (sign === null || z.signing === null) return chain.length === 0 ? (rcode === RCODE_NOERROR ? z.nodata : z.nxdomain) : encode(q, chain, [], rcode, z.negative)
+    const nsec = compactNsec(owner, types, z.signing.nsecTtl)
+    return encodeDenial(fullNames ? '' : q, chain, [nsec, ...sign([nsec])], rcode, z.negative, synthesized || fullNames, sign)
+  }
+  if (cut !== null) return compileReferral(name, cut, zone, view, read, encode, deny, synthesized)
   const sets = view.rrsets(name)
-  if (sets === undefined) return view.exists(name) ? { byType: new Map(), others: zone.nodata } : null
+  if (sets === undefined) return view.exists(name) ? { byType: new Map(), others: deny(name, [], name, [], RCODE_NOERROR, zone) } : null
   const cname = sets.get('CNAME')
-  if (cname !== undefined) return compileAlias(name, cname, view, read, encode)
+  if (cname !== undefined) return compileAlias(name, cname, view, read, encode, deny)
 
   const byType = new Map<number, Compiled>()
   let lowest = Infinity
@@ -88,7 +131,7 @@ export function compileName(name: Name, view: ZoneView, read: (name: Name) => vo
   }
   // RFC 8482 4.1: answer ANY with one RRset; the lowest type code keeps the choice stable.
   byType.set(QTYPE_ANY, byType.get(lowest) as Compiled)
-  return { byType, others: zone.nodata }
+  return { byType, others: deny(name, [], name, codesOf(sets), RCODE_NOERROR, zone) }
 }
 
 /**
@@ -96,24 +139,26 @@ export function compileName(name: Name, view: ZoneView, read: (name: Name) => vo
  * referral, the cut's NS with the addresses of those NS targets that are in this zone (glue) in additional,
  * AA clear. Only DS at the cut itself is the parent's to answer, authoritatively (RFC 4035 3.1.4.1).
  */
-function compileReferral(name: Name, cut: Name, zone: ZoneInfo, view: ZoneView, read: (name: Name) => void, encode: Encode, below: boolean): NameAnswers | null {
+function compileReferral(name: Name, cut: Name, zone: ZoneInfo, view: ZoneView, read: (name: Name) => void, encode: Encode, deny: Deny, below: boolean): NameAnswers | null {
   read(cut)
   const sets = view.rrsets(cut)
   const ns = sets?.get('NS')
   if (ns === undefined) return null
+  // In a signed zone, the cut's DS, or the NSEC that proves it has none (RFC 4035 3.1.4), after its NS.
+  const ds = sets?.get('DS')
+  const proof = zone.signing === null ? [] : [ds ?? [compactNsec(cut, codesOf(sets), zone.signing.nsecTtl)]]
   // For the names below (`below`), whatever was asked: the cut's name in full, never the question's pointer.
-  const r = encode(below ? '' : name, [ns], additionalFor(zone, ns, view, read), RCODE_NOERROR, null)
+  const r = encode(below ? '' : name, [ns, ...proof], additionalFor(zone, ns, view, read), RCODE_NOERROR, null)
   const referral = compiled(REFERRAL | RCODE_NOERROR, r.an, r.ar, r.body, r.answerBytes, null, r.rotations)
   const byType = new Map<number, Compiled>()
   if (name === cut && !below) {
-    const ds = view.rrsets(name)?.get('DS')
-    byType.set(RecordType.DS, ds === undefined ? zone.nodata : encode(name, [ds], [], RCODE_NOERROR, null))
+    byType.set(RecordType.DS, ds === undefined ? deny(name, [], name, codesOf(sets), RCODE_NOERROR, zone) : encode(name, [ds], [], RCODE_NOERROR, null))
   }
   return { byType, others: referral, referral: true }
 }
 
 /** `name` owns a CNAME: follow it through our zones and prepare the chain for every type at its end. */
-function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (name: Name) => void, encode: Encode): NameAnswers {
+function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (name: Name) => void, encode: Encode, deny: Deny): NameAnswers {
   const own = encode(name, [cname], [], RCODE_NOERROR, null)
   const byType = new Map<number, Compiled>([[RecordType.CNAME, own], [QTYPE_ANY, own]])
   const chain: (readonly Rec[])[] = [cname]
@@ -142,12 +187,13 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
     if (next !== undefined) return { byType, others: encode(name, chain, [], RCODE_NOERROR, null) }
     if (sets === undefined) {
       // A name without records: NODATA if it exists, else NXDOMAIN (RFC 6604 2.1).
-      return { byType, others: encode(name, chain, [], view.exists(target) ? RCODE_NOERROR : RCODE_NXDOMAIN, zone.negative) }
+      const exists = view.exists(target)
+      return { byType, others: deny(name, chain, target, exists ? [] : null, exists ? RCODE_NOERROR : RCODE_NXDOMAIN, zone) }
     }
     for (const [type, recs] of sets) {
       byType.set(typeCode(type), encode(name, [...chain, recs], additionalFor(zone, recs, view, read), RCODE_NOERROR, null))
     }
-    return { byType, others: encode(name, chain, [], RCODE_NOERROR, zone.negative) }
+    return { byType, others: deny(name, chain, target, codesOf(sets), RCODE_NOERROR, zone) }
   }
   // Longer than MAX_CHAIN: return what we followed and let the resolver go on.
   return { byType, others: encode(name, chain, [], RCODE_NOERROR, null) }
@@ -204,28 +250,39 @@ export function rrsetTtl(recs: readonly Rec[]): number {
  */
 export function encodeAnswer(
   qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number,
-  negative: ZoneNegative | null, synthesized = false, authority: readonly Rec[] = [],
+  negative: ZoneNegative | null, synthesized = false, authority: readonly Rec[] = [], sign: Sign | null = null,
 ): Compiled {
-  const first = encodeBody(qname, answer, additional, synthesized, authority)
+  const first = encodeBody(qname, answer, additional, synthesized, authority, sign)
   if (first.partial) return compiled(rcode | PARTIAL, first.an, 0, first.body, first.answerBytes, negative, null, 0)
   const last = answer.at(-1)
   let rotations: Buffer[] | null = null
   if (last !== undefined && last.length > 1 && last.length <= MAX_ROTATIONS) {
     rotations = [first.body]
     for (let k = 1; k < last.length; k++) {
-      rotations.push(encodeBody(qname, [...answer.slice(0, -1), [...last.slice(k), ...last.slice(0, k)]], additional, synthesized, authority).body)
+      rotations.push(encodeBody(qname, [...answer.slice(0, -1), [...last.slice(k), ...last.slice(0, k)]], additional, synthesized, authority, sign).body)
     }
   }
   return compiled(rcode, first.an, first.ar, first.body, first.answerBytes, negative, rotations, authority.length)
 }
 
-function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean, authority: readonly Rec[]): { body: Buffer; an: number; ar: number; answerBytes: number; partial: boolean } {
+/**
+ * A signed denial (table.ts DENIAL): the `chain` (signed), then `authority` (the NSEC and its RRSIGs); the
+ * negative SOA follows from the table.
+ */
+function encodeDenial(qname: Name, chain: readonly (readonly Rec[])[], authority: readonly Rec[], rcode: number, negative: ZoneNegative, synthesized: boolean, sign: Sign): Compiled {
+  const b = encodeBody(qname, chain, [], synthesized, authority, sign)
+  return denial(b.partial ? rcode | PARTIAL : rcode, b.an, b.partial ? 0 : authority.length, b.body, negative)
+}
+
+function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean, authority: readonly Rec[], sign: Sign | null = null): { body: Buffer; an: number; ar: number; answerBytes: number; partial: boolean } {
   // Synthesised from a wildcard: neither the asked name's length nor its labels are known, so the owner is a
   // pointer to the question and every other name is written in full (no pointer into the body either).
   const w = synthesized ? new WireWriter(0, null) : bodyWriter(qname)
   let an = 0
-  for (const set of answer) {
-    const ttl = rrsetTtl(set)
+  for (const unsigned of answer) {
+    // In a signed target, each RRset's RRSIGs follow it, with its TTL.
+    const set = sign === null ? unsigned : [...unsigned, ...sign(unsigned)]
+    const ttl = rrsetTtl(unsigned)
     for (const rec of set) {
       const before = w.length
       w.record(rec, ttl, rec.name === qname ? 12 : null)
@@ -240,8 +297,9 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
   }
   const answerBytes = w.length
   let ar = 0
-  for (const set of additional) {
-    const ttl = rrsetTtl(set)
+  for (const unsigned of additional) {
+    const ttl = rrsetTtl(unsigned)
+    const set = sign === null ? unsigned : [...unsigned, ...sign(unsigned)]
     for (const rec of set) { w.record(rec, ttl, null); ar++ }
   }
   return { body: w.finish(), an, ar, answerBytes, partial: false }

@@ -15,6 +15,7 @@ import type { JournalEntry } from './journal.ts'
 import { canonicalName, isAtOrBelow, parentName } from './name.ts'
 import { PARTIAL } from './table.ts'
 import type { AnswerTable } from './table.ts'
+import type { ZoneSigner } from './signer.ts'
 import { CompileTarget } from './target.ts'
 import { DnameTargets, Readers } from './depends.ts'
 import { hasRecords, merged } from './precedence.ts'
@@ -65,12 +66,17 @@ export interface ZoneStoreOptions {
   readonly journalSize?: number
   /** Called once per name and type whose RRset is too big for any message (the records that fit are answered, TC set). */
   readonly onOversize?: (name: Name, type: TypeName, kept: number, total: number) => void
+  /** Signs the zones: a second table, `table.signed`, answers queries with DO (zone/signer.ts). */
+  readonly signer?: ZoneSigner
 }
 
 export class ZoneStore implements ZoneWriter {
   /** The plain answers (target.ts): what every query without DNSSEC gets. */
   readonly #plain = new CompileTarget()
   readonly table: AnswerTable = this.#plain.table
+  readonly #signer: ZoneSigner | null
+  /** Every target compiled: the plain one, and the signed one when the zones are signed. */
+  readonly #targets: readonly CompileTarget[]
   readonly #owners = new Map<Name, Owner>()
   readonly #zones = new Map<Name, Zone>()
   /** Number of names with records strictly below each name: > 0 makes an empty non-terminal exist. */
@@ -94,8 +100,7 @@ export class ZoneStore implements ZoneWriter {
   readonly #view: StoreView = {
     zoneOf: (n) => { const z = this.#zoneFor(n); return z === null ? null : this.#plain.zone(z.apex) ?? null },
     rrsets: (n) => {
-      const owner = this.#owners.get(n)
-      const sets = owner === undefined ? undefined : merged(owner) // a fresh Map: free to change
+      const sets = this.rrsets(n) // a fresh Map: free to change
       const zone = this.#zones.get(n)
       return sets === undefined || zone === undefined ? sets : sets.set('SOA', [this.#soaOf(zone)])
     },
@@ -111,6 +116,10 @@ export class ZoneStore implements ZoneWriter {
     this.#onZonesChanged = options.onZonesChanged
     this.#journalSize = options.journalSize ?? 100
     this.#onOversize = options.onOversize
+    this.#signer = options.signer ?? null
+    const signed = this.#signer === null ? null : new CompileTarget(this.#signer)
+    this.table.signed = signed?.table ?? null
+    this.#targets = signed === null ? [this.#plain] : [this.#plain, signed]
   }
 
   // ---- ZoneWriter ----
@@ -211,9 +220,17 @@ export class ZoneStore implements ZoneWriter {
 
   // ---- what the compiler reads ----
 
-  rrsets(name: Name): ReadonlyMap<TypeName, readonly Rec[]> | undefined {
+  /** The effective RRsets at `name`; at a signed zone's apex, with the signer's DNSKEY, CDS and CDNSKEY. */
+  rrsets(name: Name): Map<TypeName, readonly Rec[]> | undefined {
     const o = this.#owners.get(name)
-    return o === undefined ? undefined : merged(o)
+    const sets = o === undefined ? undefined : merged(o)
+    if (sets === undefined || this.#signer === null || !this.#zones.has(name)) return sets
+    for (const rec of this.#signer.apexRecords(name)) {
+      const set = sets.get(rec.data.type)
+      if (set === undefined) sets.set(rec.data.type, [rec])
+      else if (set[0]?.name === rec.name && !set.includes(rec)) sets.set(rec.data.type, [...set, rec])
+    }
+    return sets
   }
 
   #hasRecords(name: Name): boolean {
@@ -245,7 +262,7 @@ export class ZoneStore implements ZoneWriter {
 
     if (isApex !== wasApex) {
       if (isApex) this.#addZone(name, after?.get('SOA')?.[0] as Rec)
-      else { this.#zones.delete(name); this.#plain.removeZone(name) }
+      else { this.#zones.delete(name); for (const t of this.#targets) t.removeZone(name) }
       this.#zonesChanged = true
     }
     if ((before === undefined) !== (after === undefined)) this.#countBelow(name, after === undefined ? -1 : 1)
@@ -293,7 +310,7 @@ export class ZoneStore implements ZoneWriter {
 
   #addZone(apex: Name, soaRec: Rec): void {
     const soa = soaRec.data as SoaData
-    this.#plain.addZone(apex)
+    for (const t of this.#targets) t.addZone(apex)
     const zone: Zone = {
       apex,
       serial: soa.serial >>> 0,
@@ -333,7 +350,7 @@ export class ZoneStore implements ZoneWriter {
     if (zonesChanged) {
       // A zone appeared or went: which zone holds a name may have changed anywhere, so rebuild it all.
       this.#zonesChanged = false
-      this.table.clear()
+      for (const t of this.#targets) t.table.clear()
       for (const name of this.#owners.keys()) this.#dirty.add(name)
       for (const name of this.#below.keys()) this.#dirty.add(name)
       // No journal reaches across a change of zones: secondaries transfer everything again.
@@ -350,15 +367,28 @@ export class ZoneStore implements ZoneWriter {
       zone.fresh = false
       zone.serial = next.serial
       if (next.changed) changed.push(zone)
-      this.#plain.served(zone.apex, this.#soaOf(zone))
+      // A signed zone whose negative TTL changed: every denial's NSEC carries it.
+      for (const t of this.#targets) if (t.served(zone.apex, this.#soaOf(zone))) this.#markSubtree(zone.apex)
       this.#dirty.add(zone.apex)
     }
     this.#touchedZones.clear()
     for (const name of this.#dirty) this.#compile(name)
     this.#dirty.clear()
-    this.table.publish()
+    for (const t of this.#targets) t.table.publish()
     for (const zone of changed) this.#onZoneChanged?.(zone.apex, zone.serial)
     if (zonesChanged) this.#onZonesChanged?.()
+  }
+
+  /**
+   * Compiles every name again, and each zone's negative SOA: for signatures made for a new validity window
+   * (the records did not change, so no serial does).
+   */
+  refreshSignatures(): void {
+    if (this.#signer === null) return
+    for (const zone of this.#zones.values()) this.#touchedZones.add(zone)
+    for (const name of this.#owners.keys()) this.#dirty.add(name)
+    for (const name of this.#below.keys()) this.#dirty.add(name)
+    this.#flush()
   }
 
   // ---- zone transfers ----
@@ -372,9 +402,9 @@ export class ZoneStore implements ZoneWriter {
   /** Every served record of the zone at `apex` except its SOA, TTLs as answered (one per RRset). */
   zoneRecords(apex: Name): Rec[] {
     const out: Rec[] = []
-    for (const [name, o] of this.#owners) {
+    for (const name of this.#owners.keys()) {
       if (this.#zoneFor(name)?.apex !== apex) continue
-      out.push(...served(merged(o)))
+      out.push(...served(this.rrsets(name)))
     }
     return out
   }
@@ -393,7 +423,9 @@ export class ZoneStore implements ZoneWriter {
   /** Compiles one name into the table (compile.ts), notes what it read, and reports an RRset too big for a message once. */
   #compile(name: Name): void {
     const reads = new Set<Name>()
-    const result = this.#plain.compile(name, this.#view, (n) => { reads.add(n) })
+    const read = (n: Name): void => { reads.add(n) }
+    const result = this.#plain.compile(name, this.#view, read)
+    for (let i = 1; i < this.#targets.length; i++) (this.#targets[i] as CompileTarget).compile(name, this.#view, read)
     this.#readers.set(name, result === null ? new Set() : reads)
     if (result === null) return
     for (const [code, c] of result.byType) {

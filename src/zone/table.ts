@@ -20,13 +20,18 @@
 
 import { NameTable } from './name-table.ts'
 
-/** The zone's negative-answer SOA record (RFC 2308 3), owner written in full. Swapped on every serial bump. */
+/**
+ * The zone's negative-answer SOA record (RFC 2308 3), owner written in full, and in a signed table its RRSIGs
+ * after it. Swapped on every serial bump.
+ */
 export interface ZoneNegative {
   /** The zone's wire apex. */
   readonly key: string
   /** Its place in the table's `negatives`, which entries name. */
   readonly index: number
   soa: Buffer
+  /** Records in `soa`: 1, or the SOA and its RRSIGs in a signed table. */
+  count: number
 }
 
 /** One answer as the compiler produces it; `packEntry` turns a name's answers into its entry. */
@@ -84,6 +89,14 @@ export const WITH_AUTHORITY = 0x40
  * too: `(rc & PARTIAL) >> 4` is the header's TC bit.
  */
 export const PARTIAL = 0x20
+/**
+ * Set in a descriptor's rcode byte, in signed tables only: a denial (RFC 4035 3.1.3). The body holds the
+ * answer records (a CNAME chain, or none) then `ar` authority records (the NSEC at the name and its RRSIGs),
+ * and the negative's SOA with its RRSIGs follows; no additional section. The rcode nibble says NXDOMAIN
+ * for a name that does not exist, answered so only to a query with the CO flag (RFC 9824 3.5), NOERROR
+ * otherwise.
+ */
+export const DENIAL = 0x10
 const SLOT = 8
 /** Header byte 2's AA bit: set on every answer from our zones. */
 export const AA = 0x04
@@ -96,6 +109,11 @@ export function compiled(
   rotations: readonly Buffer[] | null = null, ns = 0,
 ): Compiled {
   return { rcode: ns > 0 ? rcode | WITH_AUTHORITY : rcode, an, ar, body, answerBytes, negative: ns > 0 ? null : negative, rotations, ns }
+}
+
+/** A signed denial (DENIAL): `an` answer records, then `ns` authority records, in `body`. */
+export function denial(rcode: number, an: number, ns: number, body: Buffer, negative: ZoneNegative): Compiled {
+  return { rcode: rcode | DENIAL, an, ar: ns, body, answerBytes: body.length, negative, rotations: null, ns: 0 }
 }
 
 export function negativeAnswer(rcode: number, negative: ZoneNegative): Compiled {
@@ -170,6 +188,16 @@ export class AnswerTable {
   readonly chase = new NameTable()
   /** Every zone's negative-answer SOA, by the index entries hold. */
   readonly negatives: ZoneNegative[] = []
+  /**
+   * The same zones' answers with DNSSEC records (a query with DO), when the zones are signed; null when not.
+   * A signed table's names that need a signature made for the name asked (a name that does not exist, a
+   * wildcard's expansion, a DNAME's) are answered off the hot path (dns/online-sign.ts).
+   */
+  signed: AnswerTable | null = null
+  /** This is a signed table. */
+  readonly online: boolean
+
+  constructor(online = false) { this.online = online }
   /** Receives the changes of each store batch; set when worker threads hold replicas. */
   listener: ((changes: TableChanges) => void) | null = null
   #pending: TableChanges | null = null
@@ -182,7 +210,7 @@ export class AnswerTable {
 
   /** A holder for a new zone's negative SOA (empty until the zone's first serial). */
   addNegative(key: string): ZoneNegative {
-    const neg: ZoneNegative = { key, index: this.negatives.length, soa: EMPTY }
+    const neg: ZoneNegative = { key, index: this.negatives.length, soa: EMPTY, count: 1 }
     this.negatives.push(neg)
     return neg
   }

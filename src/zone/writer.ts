@@ -20,7 +20,8 @@ const CLASS_IN = 1
 let scratch = Buffer.allocUnsafeSlow(64 * 1024)
 
 export class WireWriter {
-  #buf = scratch
+  #buf: Buffer
+  readonly #own: boolean
   #len = 0
   readonly #base: number
   readonly #dict: Map<Name, number> | null
@@ -29,10 +30,14 @@ export class WireWriter {
    * @param base absolute offset in the final message at which these bytes will sit
    * @param dict names already written before `base` (suffix → offset), or null to write every name in
    *   full: for bodies shared by queries of different names, whose offsets are not known in advance
+   * @param own a buffer of its own instead of the shared scratch: for a writer used while another writes (a
+   *   signature's canonical rdata, made in the middle of compiling a body)
    */
-  constructor(base: number, dict: Map<Name, number> | null) {
+  constructor(base: number, dict: Map<Name, number> | null, own = false) {
     this.#base = base
     this.#dict = dict
+    this.#own = own
+    this.#buf = own ? Buffer.allocUnsafe(512) : scratch
   }
 
   get length(): number { return this.#len }
@@ -49,7 +54,7 @@ export class WireWriter {
     const next = Buffer.allocUnsafeSlow(Math.max(this.#buf.length * 2, this.#len + n))
     this.#buf.copy(next, 0, 0, this.#len)
     this.#buf = next
-    scratch = next
+    if (!this.#own) scratch = next
   }
 
   u8(v: number): void { this.#room(1); this.#buf[this.#len++] = v }

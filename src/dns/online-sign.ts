@@ -1,0 +1,236 @@
+/**
+ * @module dns/online-sign
+ * The signed answers that depend on the name asked, made per query (RFC 9824 compact denial, as Knot's
+ * mod-onlinesign and Cloudflare make them): a name that does not exist gets a NODATA-style answer with one
+ * NSEC at that name (NXNAME in its bitmap; NXDOMAIN only when the query set CO), and a wildcard's or a DNAME's
+ * synthesis is signed as the records of the name asked (a resolver then needs no proof that the name itself
+ * does not exist). Everything else signed is precompiled (zone/compile.ts); answer.ts hands these over.
+ *
+ * How: the query is answered again without DO from the plain table, and that reply's records are signed
+ * RRset by RRset, through the zone's signer (its cache makes a repeated RRset a lookup). Off the hot path, on
+ * the main thread (workers pass these on): a signature costs tens of microseconds.
+ */
+import { wireKey } from '../zone/name.ts'
+import { compactNsec } from '../zone/nsec.ts'
+import type { ZoneSigner } from '../zone/signer.ts'
+import { BELOW_SYNTHESIZED, DESC } from '../zone/table.ts'
+import type { AnswerTable } from '../zone/table.ts'
+import type { Name, Rec } from '../zone/types.ts'
+import { answer, SEND, Reply } from './answer.ts'
+import type { ViewTable } from './view-table.ts'
+import { EDNS_PAYLOAD } from './wire.ts'
+
+const TYPE_CNAME = 5
+const TYPE_SOA = 6
+const TYPE_OPT = 41
+const TYPE_RRSIG = 46
+const TYPE_ANY = 255
+const RCODE_NXDOMAIN = 3
+const RCODE_SERVFAIL = 2
+/** Types whose rdata is one name, decompressed before signing (RFC 4034 6.2). */
+const NAME_RDATA = new Set([2, 5, 12, 39])
+
+interface Rr {
+  /** The owner as read (lowercase), and whether it was a pointer to the question (kept so: 0x20 case). */
+  readonly owner: Name
+  readonly atQuestion: boolean
+  readonly type: number
+  readonly ttl: number
+  readonly rdata: Buffer
+}
+
+/**
+ * The signed answer to `req` (a query with DO that answer.ts handed over with `online` set), or null to drop.
+ * `table` is the plain table of the client's view; `subnetViews` as answer() takes it.
+ */
+export function answerOnline(req: Buffer, tcp: boolean, table: AnswerTable, transport: Reply, signer: ZoneSigner, subnetViews: ViewTable | null): Buffer | null {
+  const signed = table.signed
+  const plainReq = Buffer.from(req)
+  const flags = optFlagsAt(plainReq)
+  if (signed === null || flags < 0) return null
+  const co = ((plainReq[flags] as number) & 0x40) !== 0
+  plainReq[flags] = (plainReq[flags] as number) & ~0xc0 // the same query without DO (and CO): the plain answer
+  const reply = new Reply(transport.identity, transport.cookies)
+  reply.peer = transport.peer
+  if (answer(plainReq, tcp, table, reply, subnetViews) !== SEND) return null
+  const msg = Buffer.concat([reply.head, reply.body, reply.auth])
+  const opt = Buffer.from(reply.opt)
+  if (opt.length >= 11) opt[7] = (opt[7] as number) | 0x80 | (co ? 0x40 : 0)
+  const limit = tcp ? 65535 : reply.ednsSize === 0 ? 512 : Math.min(reply.ednsSize, EDNS_PAYLOAD)
+  try {
+    return signReply(msg, reply.head.length, opt, co, table, signed, signer, limit)
+  } catch {
+    // A name the signer cannot take (it never should): SERVFAIL rather than an answer that would not validate.
+    const head = Buffer.from(reply.head)
+    head[3] = ((head[3] as number) & 0xf0) | RCODE_SERVFAIL
+    head.writeUInt32BE(0, 6)
+    head.writeUInt16BE(opt.length === 0 ? 0 : 1, 10)
+    return Buffer.concat([head, opt])
+  }
+}
+
+function signReply(msg: Buffer, qend: number, opt: Buffer, co: boolean, table: AnswerTable, signed: AnswerTable, signer: ZoneSigner, limit: number): Buffer {
+  const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10) - (opt.length === 0 ? 0 : 1)]
+  const qname = readWireName(msg, 12).name.toLowerCase()
+  const sections: Rr[][] = [[], [], []]
+  let o = qend
+  for (let s = 0; s < 3; s++) {
+    for (let k = 0; k < (counts[s] as number); k++) {
+      const owner = readWireName(msg, o)
+      o = owner.end
+      const type = msg.readUInt16BE(o)
+      const ttl = msg.readUInt32BE(o + 4)
+      const len = msg.readUInt16BE(o + 8)
+      const raw = msg.subarray(o + 10, o + 10 + len)
+      o += 10 + len
+      if (type === TYPE_OPT) continue
+      const rdata = NAME_RDATA.has(type) ? Buffer.from(wireKey(readWireName(msg, o - len).name.toLowerCase()), 'latin1') : Buffer.from(raw)
+      ;(sections[s] as Rr[]).push({ owner: owner.name.toLowerCase(), atQuestion: owner.pointer === 12, type, ttl, rdata })
+    }
+  }
+  const [answerRrs, authorityRrs, additionalRrs] = sections as [Rr[], Rr[], Rr[]]
+  let rcode = (msg[3] as number) & 0x0f
+  const out: Buffer[] = []
+  const an = writeSigned(answerRrs, out, table, signer)
+  let ns = 0
+  const soa = authorityRrs.find((r) => r.type === TYPE_SOA)
+  if (soa !== undefined) {
+    // A denial: the NSEC at the name the answer ends at, and the zone's SOA, both signed.
+    const lastCname = answerRrs.filter((r) => r.type === TYPE_CNAME).at(-1)
+    const name = lastCname === undefined ? qname : nameOf(lastCname.rdata)
+    const missing = rcode === RCODE_NXDOMAIN
+    const apex = apexOf(soa.owner, table)
+    const nsec = compactNsec(name, missing ? null : typesAt(table, name), soa.ttl)
+    const nsecRr: Rr = { owner: name, atQuestion: name === qname && lastCname === undefined, type: 47, ttl: soa.ttl, rdata: Buffer.from(nsec.data.type === 'NSEC' ? nsec.data.hex : '', 'hex') }
+    ns += writeSigned([nsecRr], out, table, signer)
+    const negative = apex === null ? undefined : signed.negatives.find((n) => n.key === wireKey(apex))
+    if (negative === undefined) ns += writeSigned([soa], out, table, signer)
+    else { out.push(negative.soa); ns += negative.count }
+    if (missing && !co) rcode = 0 // compact denial (RFC 9824 3)
+  } else {
+    for (const r of authorityRrs) { out.push(record(r)); ns++ } // a referral's NS, unsigned (RFC 4035 2.2)
+  }
+  const ar = writeSigned(additionalRrs, out, table, signer)
+  const head = Buffer.from(msg.subarray(0, qend))
+  head[3] = ((head[3] as number) & 0xf0) | rcode
+  const body = Buffer.concat(out)
+  if (qend + body.length + opt.length > limit) {
+    // Too big for this transport: TC, and the client asks again over TCP (RFC 1035 4.2.1).
+    head[2] = (head[2] as number) | 0x02
+    head.writeUInt32BE(0x00010000, 4)
+    head.writeUInt32BE(opt.length === 0 ? 0 : 1, 8)
+    return Buffer.concat([head, opt])
+  }
+  head.writeUInt16BE(an, 6)
+  head.writeUInt16BE(ns, 8)
+  head.writeUInt16BE(ar + (opt.length === 0 ? 0 : 1), 10)
+  return Buffer.concat([head, body, opt])
+}
+
+/** Writes the records, each RRset (consecutive, one owner and type) followed by its RRSIGs; returns the count. */
+function writeSigned(rrs: readonly Rr[], out: Buffer[], table: AnswerTable, signer: ZoneSigner): number {
+  let count = 0
+  for (let i = 0; i < rrs.length;) {
+    const first = rrs[i] as Rr
+    let j = i
+    while (j < rrs.length && (rrs[j] as Rr).owner === first.owner && (rrs[j] as Rr).type === first.type) j++
+    const set = rrs.slice(i, j)
+    const ttl = Math.min(...set.map((r) => r.ttl))
+    for (const r of set) out.push(record({ ...r, ttl }))
+    count += set.length
+    const apex = apexOf(first.owner, table)
+    if (apex !== null && first.type !== TYPE_RRSIG) {
+      const recs: Rec[] = set.map((r) => ({ name: first.owner, ttl, data: { type: `TYPE${r.type}`, hex: r.rdata.toString('hex') } }))
+      for (const sig of signer.sign(apex, recs, ttl)) {
+        out.push(record({ owner: first.owner, atQuestion: first.atQuestion, type: TYPE_RRSIG, ttl, rdata: Buffer.from(sig.data.type === 'RRSIG' ? sig.data.hex : '', 'hex') }))
+        count++
+      }
+    }
+    i = j
+  }
+  return count
+}
+
+/** One record's wire form: the owner a pointer to the question where it was one, else in full. */
+function record(r: Rr): Buffer {
+  const owner = r.atQuestion ? Buffer.from([0xc0, 12]) : Buffer.from(wireKey(r.owner), 'latin1')
+  const fixed = Buffer.alloc(10)
+  fixed.writeUInt16BE(r.type, 0)
+  fixed.writeUInt16BE(1, 2)
+  fixed.writeUInt32BE(r.ttl >>> 0, 4)
+  fixed.writeUInt16BE(r.rdata.length, 8)
+  return Buffer.concat([owner, fixed, r.rdata])
+}
+
+/** The apex of the zone of ours that holds `name`, or null. */
+function apexOf(name: Name, table: AnswerTable): Name | null {
+  for (let n: string | null = name; n !== null; n = n === '' ? null : n.includes('.') ? n.slice(n.indexOf('.') + 1) : '') {
+    if (table.apexes.has(wireKey(n))) return n
+  }
+  return null
+}
+
+/**
+ * The types at a name that exists (its entry's qtypes), or at a wildcard's expansion (the wildcard's): the
+ * bitmap of its NSEC.
+ */
+function typesAt(table: AnswerTable, name: Name): number[] {
+  let entry = table.names.get(wireKey(name))
+  for (let n = name; entry === undefined && n.includes('.');) {
+    n = n.slice(n.indexOf('.') + 1)
+    const enc = table.names.get(wireKey(n))
+    if (enc === undefined) continue
+    if (enc.readUInt16BE(1 + (enc[0] as number) * DESC + 10) === BELOW_SYNTHESIZED) entry = table.wildcards.get(wireKey(n))
+    break
+  }
+  if (entry === undefined) return []
+  const out: number[] = []
+  for (let i = 0; i < (entry[0] as number); i++) {
+    const t = entry.readUInt16BE(1 + i * DESC)
+    if (t !== TYPE_ANY) out.push(t)
+  }
+  return out
+}
+
+/** A name's text from its uncompressed wire form. */
+function nameOf(wire: Buffer): Name {
+  return readWireName(wire, 0).name
+}
+
+/** Reads a name, following compression pointers (bounded); `pointer`: where a leading pointer went, else -1. */
+function readWireName(msg: Buffer, start: number): { name: Name; end: number; pointer: number } {
+  const labels: string[] = []
+  let o = start
+  let end = -1
+  let pointer = -1
+  for (let hops = 0; hops < 64; hops++) {
+    const l = msg[o]
+    if (l === undefined) throw new RangeError('name runs past the message')
+    if (l >= 0xc0) {
+      const to = msg.readUInt16BE(o) & 0x3fff
+      if (end < 0) end = o + 2
+      if (o === start) pointer = to
+      o = to
+      continue
+    }
+    if (l === 0) return { name: labels.join('.'), end: end < 0 ? o + 1 : end, pointer }
+    labels.push(msg.toString('latin1', o + 1, o + 1 + l))
+    o += l + 1
+  }
+  throw new RangeError('a compression loop')
+}
+
+/** The offset of the flags byte holding DO in the query's OPT record, or -1 when it has none. */
+function optFlagsAt(req: Buffer): number {
+  let o = 12
+  while (o < req.length && req[o] !== 0) o += (req[o] as number) + 1
+  o += 5
+  for (let k = req.readUInt16BE(10); k > 0 && o < req.length; k--) {
+    while (o < req.length && req[o] !== 0 && (req[o] as number) < 0xc0) o += (req[o] as number) + 1
+    o += o < req.length && (req[o] as number) >= 0xc0 ? 2 : 1
+    if (o + 10 > req.length) return -1
+    if (req.readUInt16BE(o) === TYPE_OPT) return o + 6
+    o += 10 + req.readUInt16BE(o + 8)
+  }
+  return -1
+}
