@@ -206,10 +206,15 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
   // entry is bytes at `base` in `arena`, the table's: descriptors, then bodies (layout in zone/table.ts).
   // The reply's size limit: TCP's, the client's EDNS size capped at ours, or 512 (RFC 1035 4.2.1).
   const limit = tcp ? 65535 : hasOpt ? (out.ednsSize < EDNS_PAYLOAD ? out.ednsSize : EDNS_PAYLOAD) : 512
-  // DO: the signed twin of the table, when the zones are signed (RFC 4035 3.1: signatures only when asked).
-  if (doBit && table.signed !== null) {
-    table = table.signed
-    if (co) out.opt = withCompact(out.opt)
+  // Signed zones: DO gets the signed twin of the table (RFC 4035 3.1.1: signatures only when asked), and a
+  // security-aware server copies CD into every answer (RFC 4035 3); without DNSSEC it is cleared, as knotd does.
+  let cd = 0
+  if (table.signed !== null) {
+    cd = at(req, 3) & 0x10
+    if (doBit) {
+      table = table.signed
+      if (co) out.opt = withCompact(out.opt)
+    }
   }
   const names = table.names
   let arena = names.arena
@@ -256,7 +261,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       if (neg !== 0 && at(arena, od + 2) === 0 && at(arena, od + 3) === 0) {
         const soa = (table.negatives[neg - 1] as ZoneNegative)
         req[2] = 0x80 | (b2 & 0x79) | AA
-        req[3] = 3
+        req[3] = 3 | cd
         req.writeUInt32BE(soa.count, 6) // AN 0, NS: the SOA
         req.writeUInt16BE(out.opt.length === 0 ? 0 : 1, 10)
         out.head = headOf(req, qend)
@@ -300,13 +305,12 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
       if (qend + (bodyEnd - bodyStart) + auth.length + optLen > limit) tc = 0x02
     }
   }
-  // Header: QR, echo opcode/RD (RFC 1035 4.1.1), our AA (not on a referral) and rcode. CD is cleared, as Knot
-  // and NSD do: an authoritative answer has no validation to skip (RFC 4035 3.1.6 is for a resolver's answers).
+  // Header: QR, echo opcode/RD (RFC 1035 4.1.1), our AA (not on a referral) and rcode; CD as said above.
   const referral = (rc & REFERRAL) !== 0
   // TC: nothing fits (`tc`), or an RRset too big for any message, whose records that fit follow (PARTIAL).
   req[2] = 0x80 | (b2 & 0x79) | (referral ? 0 : AA) | tc | ((rc & PARTIAL) >> 4)
   // Compact denial's NXDOMAIN is NOERROR but to a query with CO (RFC 9824 3.5).
-  req[3] = (rc & DENIAL) !== 0 && !co ? 0 : rc & 0x0f
+  req[3] = ((rc & DENIAL) !== 0 && !co ? 0 : rc & 0x0f) | cd
   out.head = headOf(req, qend)
   if (tc !== 0) {
     req.writeUInt32BE(0x00010000, 4) // QD 1, AN 0

@@ -47,7 +47,8 @@ export interface StatsSnapshot {
 
 /** Main thread → worker: a view's table changes (a snapshot when it is new), a view gone, or the client prefixes. */
 export type ToWorker =
-  | { readonly kind: 'changes'; readonly view: string; readonly changes: WireChanges }
+  /** `signed`: the changes are to the view's signed table (zone/table.ts `signed`), not its plain one. */
+  | { readonly kind: 'changes'; readonly view: string; readonly signed?: boolean; readonly changes: WireChanges }
   | { readonly kind: 'drop'; readonly view: string }
   | { readonly kind: 'prefixes'; readonly prefixes: readonly { readonly cidr: string; readonly view: string }[] }
   | { readonly kind: 'cookies'; readonly current: string; readonly previous: string | null }

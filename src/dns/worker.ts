@@ -39,7 +39,8 @@ port.on('message', (m: ToWorker) => {
   if (m.kind === 'changes') {
     let view = replicas.get(m.view)
     if (view === undefined) { view = { name: m.view, table: new AnswerTable(), queries: 0 }; replicas.set(m.view, view) }
-    applyChanges(view.table, m.changes)
+    if (m.signed === true) view.table.signed ??= new AnswerTable(true)
+    applyChanges(m.signed === true ? view.table.signed as AnswerTable : view.table, m.changes)
   } else if (m.kind === 'drop') {
     replicas.delete(m.view)
   } else if (m.kind === 'cookies') {

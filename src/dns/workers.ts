@@ -67,8 +67,17 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
   const replicate = (view: ViewTable['all'][number]): void => {
     replicated.set(view.name, view)
     view.table.listener = (changes) => post({ kind: 'changes', view: view.name, changes: encodeChanges(changes) })
+    // Signed zones: the signed twin too, which queries with DO get.
+    if (view.table.signed !== null) view.table.signed.listener = (changes) => post({ kind: 'changes', view: view.name, signed: true, changes: encodeChanges(changes) })
   }
-  const snapshotOf = (view: ViewTable['all'][number]): ToWorker => ({ kind: 'changes', view: view.name, changes: encodeChanges(view.table.snapshot()) })
+  const snapshotsOf = (view: ViewTable['all'][number]): ToWorker[] => [
+    { kind: 'changes', view: view.name, changes: encodeChanges(view.table.snapshot()) },
+    ...(view.table.signed === null ? [] : [{ kind: 'changes', view: view.name, signed: true, changes: encodeChanges(view.table.signed.snapshot()) } satisfies ToWorker]),
+  ]
+  const unreplicate = (view: ViewTable['all'][number]): void => {
+    view.table.listener = null
+    if (view.table.signed !== null) view.table.signed.listener = null
+  }
   const prefixes = (): ToWorker => ({ kind: 'prefixes', prefixes: o.viewTable.prefixes })
   for (const view of o.viewTable.all) replicate(view)
   const ready: Promise<void>[] = []
@@ -78,7 +87,7 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
     const identity = o.identity === undefined || o.identity === null ? null : { id: o.identity.id, version: o.identity.version }
     const worker = new Worker(file, { workerData: { listen: o.listen, identity, subnetSources: o.viewTable.subnetSources, cookies: cookieData(o.cookies ?? null), rrl: o.rrl ?? null } satisfies WorkerData })
     workers.push(worker)
-    for (const view of o.viewTable.all) worker.postMessage(snapshotOf(view))
+    for (const view of o.viewTable.all) for (const m of snapshotsOf(view)) worker.postMessage(m)
     worker.postMessage(prefixes())
     let bound = 0
     ready.push(new Promise((resolve, reject) => {
@@ -126,19 +135,19 @@ export async function startWorkers(o: WorkerPoolOptions): Promise<WorkerPool> {
       const now = new Set(o.viewTable.all)
       for (const [name, view] of replicated) {
         if (now.has(view)) continue
-        view.table.listener = null
+        unreplicate(view)
         replicated.delete(name)
         post({ kind: 'drop', view: name })
       }
       for (const view of now) {
         if (replicated.get(view.name) === view) continue
         replicate(view)
-        post(snapshotOf(view))
+        for (const m of snapshotsOf(view)) post(m)
       }
       post(prefixes())
     },
     async close() {
-      for (const view of replicated.values()) view.table.listener = null
+      for (const view of replicated.values()) unreplicate(view)
       await Promise.all(workers.map((w) => w.terminate()))
     },
   }

@@ -22,7 +22,9 @@ export interface Unbound {
  * 10.in-addr.arpa) also sent to incus-dns, as docs/resolvers.md's recipe does for PTRs: unbound answers the
  * private ranges' reverse zones itself unless told `nodefault`.
  */
-export async function startUnbound(o: { suffix: string; stubPort: number; server?: readonly string[]; modules?: string; reverse?: readonly string[]; ready: (port: number) => Promise<boolean> }): Promise<Unbound> {
+export async function startUnbound(o: { suffix: string; stubPort: number; server?: readonly string[]; modules?: string; reverse?: readonly string[]; trustAnchors?: readonly string[]; extraStubs?: readonly { name: string; port: number }[]; ready: (port: number) => Promise<boolean> }): Promise<Unbound> {
+  // Trust anchors given: the zones are signed, so they are validated from those anchors, not marked insecure.
+  const insecure = (z: string): string[] => o.trustAnchors === undefined ? [`  domain-insecure: "${z}"`] : []
   const dir = mkdtempSync(join(tmpdir(), 'incus-dns-unbound-'))
   const port = await freePort()
   writeFileSync(join(dir, 'unbound.conf'), [
@@ -30,9 +32,11 @@ export async function startUnbound(o: { suffix: string; stubPort: number; server
     `  directory: "${dir}"`, `  pidfile: "${dir}/unbound.pid"`, '  use-syslog: no', '  logfile: ""', '  verbosity: 1',
     '  access-control: 127.0.0.0/8 allow', `  module-config: "${o.modules ?? 'iterator'}"`, '  do-not-query-localhost: no',
     ...(o.server ?? []).map((l) => `  ${l}`),
-    `  domain-insecure: "${o.suffix}"`, `  local-zone: "${o.suffix}." transparent`,
-    ...(o.reverse ?? []).flatMap((z) => [`  domain-insecure: "${z}"`, `  local-zone: "${z}." nodefault`]),
-    ...[o.suffix, ...(o.reverse ?? [])].flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${o.stubPort}`]), '',
+    ...insecure(o.suffix), `  local-zone: "${o.suffix}." transparent`,
+    ...(o.reverse ?? []).flatMap((z) => [...insecure(z), `  local-zone: "${z}." nodefault`]),
+    ...(o.trustAnchors ?? []).map((a) => `  trust-anchor: "${a}"`),
+    ...[o.suffix, ...(o.reverse ?? [])].flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${o.stubPort}`]),
+    ...(o.extraStubs ?? []).flatMap((z) => ['stub-zone:', `  name: "${z.name}"`, `  stub-addr: 127.0.0.1@${z.port}`]), '',
   ].join('\n'))
   const child = spawn(which('unbound') ?? 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''

@@ -1,0 +1,269 @@
+/**
+ * DNSSEC through real validators (issue 29): incus-dns signs a zone with INCUS_DNS_DNSSEC=on, and
+ * - a private unbound with the zone's DNSKEY as its trust anchor returns AD for positive answers, and
+ *   validates names that do not exist (compact denial), NODATA, empty non-terminals, wildcard expansions,
+ *   CNAME chains and DNAME syntheses; a delegation to an unsigned child (served by a second incus-dns) is
+ *   proven insecure, not bogus; a record added by a zone reload validates at once;
+ * - delv, with the same anchor, says "fully validated";
+ * - the wire answers follow RFC 4035 and RFC 9824: no DNSSEC records without DO, AD never set, CD copied,
+ *   NXDOMAIN only with CO, TC when a signed answer does not fit;
+ * - a restart keeps the key; `incus-dns dnssec ds` prints what dnssec-dsfromkey prints.
+ */
+import { execFile } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { havePeer, which } from '../helpers/binaries.ts'
+import { dig, kdig } from '../helpers/dig.ts'
+import { udpExchange, waitFor } from '../helpers/net.ts'
+import { decode, query } from '../helpers/packets.ts'
+import { startServer } from '../helpers/server.ts'
+import type { TestServer } from '../helpers/server.ts'
+import { startUnbound } from '../helpers/unbound.ts'
+import type { Unbound } from '../helpers/unbound.ts'
+
+const run = promisify(execFile)
+const Z = 'signed.test'
+const ZONE = `$ORIGIN ${Z}.
+$TTL 300
+@        SOA   ns1 hostmaster 1 7200 900 1209600 60
+@        NS    ns1
+ns1      A     192.0.2.53
+www      A     192.0.2.1
+www      AAAA  2001:db8::1
+www      TXT   "${'a long text to make a big answer '.repeat(7)}"
+www      TXT   "${'another long text for the big one '.repeat(7)}"
+alias    CNAME www
+dangling CNAME nothere
+*.wild   A     192.0.2.9
+*.wild   TXT   "from the wildcard"
+old      DNAME new.${Z}.
+x.new    A     192.0.2.10
+deep.ent TXT   "below an empty non-terminal"
+sub      NS    ns.sub
+ns.sub   A     192.0.2.54
+secure   NS    ns.secure
+secure   DS    12345 13 2 ${'ab'.repeat(32)}
+ns.secure A    192.0.2.55
+`
+const CHILD = `$ORIGIN sub.${Z}.
+$TTL 300
+@   SOA ns hostmaster 1 7200 900 1209600 60
+@   NS  ns
+ns  A   192.0.2.54
+a   A   192.0.2.99
+`
+
+describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsutils') || !havePeer('kdig', 'knot-dnsutils'))('DNSSEC through real validators', () => {
+  let dir: string
+  let server: TestServer
+  let child: TestServer
+  let unbound: Unbound
+  let dnskey: string
+  const args = (): string[] => ['--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys')]
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'incus-dns-dnssec-'))
+    mkdirSync(join(dir, 'zones'))
+    mkdirSync(join(dir, 'child'))
+    writeFileSync(join(dir, 'zones', `${Z}.zone`), ZONE)
+    writeFileSync(join(dir, 'child', `sub.${Z}.zone`), CHILD)
+    server = await startServer(join(dir, 'zones'), args())
+    child = await startServer(join(dir, 'child'))
+    const key = await dig('127.0.0.1', server.port, Z, 'DNSKEY')
+    dnskey = (key.answer[0] as string).split(/\s+/).slice(4).join(' ')
+    writeFileSync(join(dir, 'anchor.conf'), `trust-anchors { ${Z}. static-key ${dnskey.split(' ').slice(0, 3).join(' ')} "${dnskey.split(' ').slice(3).join('')}"; };\n`)
+    // The unsigned child is served by a second incus-dns, reached through a stub of its own.
+    unbound = await startUnbound({
+      suffix: Z, stubPort: server.port, modules: 'validator iterator', trustAnchors: [`${Z}. DNSKEY ${dnskey}`],
+      server: ['val-log-level: 2', `local-zone: "sub.${Z}." transparent`], extraStubs: [{ name: `sub.${Z}`, port: child.port }],
+      ready: async (at) => (await dig('127.0.0.1', at, `www.${Z}`, 'A', { args: ['+rec'] })).rcode === 'NOERROR',
+    })
+  }, 30_000)
+  afterAll(async () => {
+    await unbound?.stop()
+    await server?.stop()
+    await child?.stop()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  })
+
+  const viaUnbound = (name: string, type: string) => dig('127.0.0.1', unbound.port, name, type, { args: ['+rec', '+dnssec'] })
+
+  it('unbound validates positive answers: AD, with the RRSIG', async () => {
+    for (const [name, type] of [[`www.${Z}`, 'A'], [`www.${Z}`, 'AAAA'], [Z, 'NS'], [Z, 'DNSKEY'], [Z, 'CDS']] as const) {
+      const got = await viaUnbound(name, type)
+      expect(got.rcode, `${name} ${type}: ${unbound.stderr().slice(-2000)}`).toBe('NOERROR')
+      expect(got.flags, `${name} ${type}`).toContain('ad')
+      expect(got.answer.some((l) => l.includes(`IN RRSIG ${type} 13 `)), `${name} ${type}`).toBe(true)
+    }
+  })
+
+  it('unbound validates a CNAME chain, and one that ends at a name that does not exist', async () => {
+    const chain = await viaUnbound(`alias.${Z}`, 'A')
+    expect(chain.flags).toContain('ad')
+    expect(chain.answer.filter((l) => / IN (CNAME|A) /.test(l))).toHaveLength(2)
+    const dangling = await viaUnbound(`dangling.${Z}`, 'A')
+    expect(dangling.flags, unbound.stderr().slice(-2000)).toContain('ad')
+    expect(dangling.answer.filter((l) => / IN CNAME /.test(l))).toHaveLength(1)
+  })
+
+  it('unbound validates denials: a name that does not exist (compact denial: NOERROR), NODATA, an empty non-terminal', async () => {
+    for (const [name, type] of [[`nope.${Z}`, 'A'], [`a.b.c.nope.${Z}`, 'TXT'], [`www.${Z}`, 'MX'], [`ent.${Z}`, 'A'], [Z, 'SRV']] as const) {
+      const got = await viaUnbound(name, type)
+      expect(got.rcode, `${name} ${type}`).toBe('NOERROR')
+      expect(got.flags, `${name} ${type}: ${unbound.stderr().slice(-2000)}`).toContain('ad')
+      expect(got.answer.filter((l) => !l.includes(' RRSIG '))).toEqual([])
+    }
+  })
+
+  it('unbound validates wildcard expansions (signed as the name asked) and their NODATA', async () => {
+    const a = await viaUnbound(`anything.wild.${Z}`, 'A')
+    expect(a.flags, unbound.stderr().slice(-2000)).toContain('ad')
+    expect(a.answer).toContainEqual(expect.stringMatching(new RegExp(`^anything\\.wild\\.${Z.replace('.', '\\.')}\\. \\d+ IN A 192\\.0\\.2\\.9$`)))
+    const deeper = await viaUnbound(`x.y.wild.${Z}`, 'TXT')
+    expect(deeper.flags).toContain('ad')
+    const nodata = await viaUnbound(`anything.wild.${Z}`, 'MX')
+    expect(nodata.rcode).toBe('NOERROR')
+    expect(nodata.flags).toContain('ad')
+  })
+
+  it('unbound validates a DNAME and the answer it leads to', async () => {
+    const got = await viaUnbound(`x.old.${Z}`, 'A')
+    expect(got.rcode).toBe('NOERROR')
+    expect(got.flags, unbound.stderr().slice(-2000)).toContain('ad')
+    expect(got.answer.some((l) => / IN A 192\.0\.2\.10$/.test(l))).toBe(true)
+  })
+
+  it('a delegation to an unsigned child is proven insecure (the NSEC at the cut, signed), not bogus', async () => {
+    const got = await viaUnbound(`a.sub.${Z}`, 'A')
+    expect(got.rcode, unbound.stderr().slice(-2000)).toBe('NOERROR')
+    expect(got.answer.some((l) => / IN A 192\.0\.2\.99$/.test(l))).toBe(true)
+    expect(got.flags).not.toContain('ad')
+    // The referral itself: NS, then the NSEC proving no DS and its RRSIG, in authority; AA clear.
+    const referral = await kdig('127.0.0.1', server.port, `a.sub.${Z}`, 'A', { args: ['+dnssec'] })
+    expect(referral.flags).not.toContain('aa')
+    expect(referral.authority).toContainEqual(expect.stringMatching(new RegExp(`^sub\\.${Z.replace('.', '\\.')}\\. \\d+ IN NSEC \\\\000\\.sub\\.${Z.replace('.', '\\.')}\\. NS RRSIG NSEC$`)))
+    expect(referral.authority.some((l) => l.includes('IN RRSIG NSEC 13 3 '))).toBe(true)
+    expect(referral.authority.some((l) => l.includes('IN RRSIG NS '))).toBe(false)
+    // A signed child's referral carries its DS and the DS's RRSIG instead.
+    const secure = await kdig('127.0.0.1', server.port, `www.secure.${Z}`, 'A', { args: ['+dnssec'] })
+    expect(secure.authority.some((l) => / IN DS 12345 13 2 /.test(l))).toBe(true)
+    expect(secure.authority.some((l) => l.includes('IN RRSIG DS 13 '))).toBe(true)
+  })
+
+  it('delv, with the zone key as its anchor, fully validates answers and denials', async () => {
+    for (const [name, type] of [[`www.${Z}`, 'A'], [`alias.${Z}`, 'AAAA'], [`nope.${Z}`, 'A'], [`hello.wild.${Z}`, 'TXT'], [`x.old.${Z}`, 'A'], [`www.${Z}`, 'TXT']] as const) {
+      const { stdout } = await run(which('delv') ?? 'delv', [`@127.0.0.1`, '-p', String(server.port), '-a', join(dir, 'anchor.conf'), `+root=${Z}`, name, type])
+      expect(stdout, `${name} ${type}`).toMatch(/^; (negative response, )?fully validated/m)
+    }
+  })
+
+  it('RFC 4035 on the wire: no DNSSEC records without DO, AD never set, CD copied', async () => {
+    const plain = await dig('127.0.0.1', server.port, `www.${Z}`, 'A')
+    expect(plain.answer.some((l) => l.includes(' RRSIG '))).toBe(false)
+    const noDo = decode(await udpExchange(server.port, query(`nope.${Z}`, 'A', { edns: 1232 })) as Buffer)
+    expect(noDo.rcode).toBe(3) // without DO: the plain NXDOMAIN
+    expect(noDo.authority.join('\n')).not.toMatch(/NSEC|RRSIG/)
+    const signed = await dig('127.0.0.1', server.port, `www.${Z}`, 'A', { args: ['+dnssec', '+adflag', '+cdflag'] })
+    expect(signed.flags).toContain('aa')
+    expect(signed.flags).toContain('cd')
+    expect(signed.flags).not.toContain('ad')
+    const denied = await dig('127.0.0.1', server.port, `nope.${Z}`, 'A', { args: ['+dnssec', '+cdflag'] })
+    expect(denied.flags).toContain('cd')
+  })
+
+  it('compact denial: NOERROR with NXNAME in the NSEC, and NXDOMAIN (CO echoed) when the query sets CO (RFC 9824)', async () => {
+    const q = query(`nope.${Z}`, 'A', { edns: 1232, dnssecOk: true })
+    const plain = await udpExchange(server.port, q) as Buffer
+    expect(plain[3]! & 0x0f).toBe(0)
+    const nsec = await kdig('127.0.0.1', server.port, `nope.${Z}`, 'A', { args: ['+dnssec'] })
+    expect(nsec.authority).toContainEqual(expect.stringMatching(/IN NSEC \\000\.nope\.signed\.test\. RRSIG NSEC TYPE128$/))
+    const co = Buffer.from(q)
+    co[co.length - 4] = co[co.length - 4]! | 0x40 // the OPT's flags: DO and CO
+    const nx = await udpExchange(server.port, co) as Buffer
+    expect(nx[3]! & 0x0f).toBe(3)
+    expect(nx[nx.length - 4]! & 0xc0).toBe(0xc0)
+    // A precompiled denial at the end of a CNAME chain follows CO too.
+    const dq = query(`dangling.${Z}`, 'A', { edns: 1232, dnssecOk: true })
+    expect((await udpExchange(server.port, dq) as Buffer)[3]! & 0x0f).toBe(0)
+    dq[dq.length - 4] = dq[dq.length - 4]! | 0x40
+    expect((await udpExchange(server.port, dq) as Buffer)[3]! & 0x0f).toBe(3)
+  })
+
+  it('a signed answer too big for the UDP size truncates, and comes whole over TCP', async () => {
+    const udp = await dig('127.0.0.1', server.port, `www.${Z}`, 'TXT', { args: ['+dnssec', '+bufsize=512', '+ignore'] })
+    expect(udp.flags).toContain('tc')
+    const tcp = await dig('127.0.0.1', server.port, `www.${Z}`, 'TXT', { tcp: true, args: ['+dnssec'] })
+    expect(tcp.flags).not.toContain('tc')
+    expect(tcp.answer.filter((l) => / IN TXT /.test(l))).toHaveLength(2)
+    expect(tcp.answer.some((l) => l.includes('IN RRSIG TXT 13 '))).toBe(true)
+  })
+
+  it('a record added by a zone reload validates at once', async () => {
+    writeFileSync(join(dir, 'zones', `${Z}.zone`), ZONE + 'late A 192.0.2.77\n')
+    await server.reloadZones()
+    const got = await viaUnbound(`late.${Z}`, 'A')
+    expect(got.flags, unbound.stderr().slice(-2000)).toContain('ad')
+    expect(got.answer.some((l) => / IN A 192\.0\.2\.77$/.test(l))).toBe(true)
+  })
+
+  it('keeps its key across a restart, and `incus-dns dnssec ds` prints what dnssec-dsfromkey prints', async () => {
+    const again = await startServer(join(dir, 'zones'), args())
+    try {
+      const key = await dig('127.0.0.1', again.port, Z, 'DNSKEY')
+      expect((key.answer[0] as string).split(/\s+/).slice(4).join(' ')).toBe(dnskey)
+      const { stdout } = await run(which('delv') ?? 'delv', ['@127.0.0.1', '-p', String(again.port), '-a', join(dir, 'anchor.conf'), `+root=${Z}`, `www.${Z}`, 'A'])
+      expect(stdout).toMatch(/^; fully validated/m)
+    } finally {
+      await again.stop()
+    }
+    const keyFile = readdirSync(join(dir, 'keys')).find((f) => f.startsWith(`K${Z}.+013+`) && f.endsWith('.key')) as string
+    const ours = await run(process.execPath, [new URL('../../src/cli/bin.ts', import.meta.url).pathname, 'dnssec', 'ds', Z, '--dnssec-key-dir', join(dir, 'keys')])
+    if (which('dnssec-dsfromkey') !== null) {
+      const bind = await run(which('dnssec-dsfromkey') as string, ['-2', join(dir, 'keys', keyFile)])
+      const fields = (s: string): string[] => { const f = s.trim().split(/\s+/); return [f[0] as string, ...f.slice(-4)] }
+      expect(fields(ours.stdout)).toEqual(fields(bind.stdout))
+    }
+    expect(ours.stdout).toMatch(new RegExp(`^${Z.replace('.', '\\.')}\\. 3600 IN DS \\d+ 13 2 [0-9A-F]{64}\\n$`))
+  })
+
+  it('refuses to start with a private key others can read, naming the setting and the fix', async () => {
+    const copy = join(dir, 'leaky')
+    mkdirSync(copy)
+    for (const f of readdirSync(join(dir, 'keys'))) writeFileSync(join(copy, f), readFileSync(join(dir, 'keys', f)))
+    const priv = readdirSync(copy).find((f) => f.endsWith('.private')) as string
+    chmodSync(join(copy, priv), 0o644)
+    await expect(startServer(join(dir, 'zones'), ['--dnssec', 'on', '--dnssec-key-dir', copy])).rejects.toThrow(/INCUS_DNS_DNSSEC_KEY_DIR: .*can be read by others.*chmod 600/)
+  })
+})
+
+describe.skipIf(!havePeer('kdig', 'knot-dnsutils'))('DNSSEC with worker threads', () => {
+  it('answers signed from every worker: precompiled answers from the replicas, denials handed to the main thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-dnssec-w-'))
+    mkdirSync(join(dir, 'zones'))
+    writeFileSync(join(dir, 'zones', `${Z}.zone`), ZONE)
+    const server = await startServer(join(dir, 'zones'), ['--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys'), '--workers', '3'])
+    try {
+      // SO_REUSEPORT spreads queries by source port: many queries, each from a port of its own.
+      await waitFor(async () => (await kdig('127.0.0.1', server.port, `www.${Z}`, 'A', { args: ['+dnssec'] })).answer.length === 2, 5000)
+      for (let i = 0; i < 24; i++) {
+        const pos = await kdig('127.0.0.1', server.port, `www.${Z}`, 'A', { args: ['+dnssec'] })
+        expect(pos.answer.some((l) => l.includes('IN RRSIG A 13 '))).toBe(true)
+        const neg = await kdig('127.0.0.1', server.port, `n${i}.${Z}`, 'A', { args: ['+dnssec'] })
+        expect(neg.authority.some((l) => l.includes(`n${i}.${Z}.`) && l.includes(' NSEC '))).toBe(true)
+        expect(neg.authority.some((l) => l.includes('IN RRSIG SOA 13 '))).toBe(true)
+      }
+    } finally {
+      await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
+})
+
+describe('INCUS_DNS_DNSSEC settings', () => {
+  it('needs a key folder that outlives a restart: INCUS_DNS_DNSSEC_KEY_DIR or INCUS_DNS_STATE_FILE', async () => {
+    await expect(startServer(new URL('../../zones/', import.meta.url).pathname, ['--dnssec', 'on'])).rejects.toThrow(/INCUS_DNS_DNSSEC_KEY_DIR.*INCUS_DNS_STATE_FILE/)
+  })
+})
