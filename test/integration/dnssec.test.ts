@@ -17,7 +17,8 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { havePeer, which } from '../helpers/binaries.ts'
 import { dig, kdig } from '../helpers/dig.ts'
-import { udpExchange, waitFor } from '../helpers/net.ts'
+import { freePort, udpExchange, waitFor } from '../helpers/net.ts'
+import { spawnDaemon } from '../helpers/secondaries.ts'
 import { decode, query } from '../helpers/packets.ts'
 import { startServer } from '../helpers/server.ts'
 import type { TestServer } from '../helpers/server.ts'
@@ -62,7 +63,7 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
   let child: TestServer
   let unbound: Unbound
   let dnskey: string
-  const args = (): string[] => ['--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys')]
+  const args = (): string[] => ['--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys'), '--xfr-allow', '127.0.0.1/32']
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'incus-dns-dnssec-'))
@@ -228,6 +229,41 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
     }
     expect(ours.stdout).toMatch(new RegExp(`^${Z.replace('.', '\\.')}\\. 3600 IN DS \\d+ 13 2 [0-9A-F]{64}\\n$`))
   })
+
+  it.skipIf(!havePeer('knotd', 'knot') || !havePeer('keymgr', 'knot'))('a knotd secondary signing with the key imported by keymgr serves the zone validated under the same anchor', async () => {
+    // What a secondary gets: the zone with its DNSKEY, CDS and CDNSKEY, and no RRSIG (docs/dnssec.md).
+    const axfr = await run(which('kdig') as string, ['@127.0.0.1', '-p', String(server.port), Z, 'AXFR', '+noall', '+answer'])
+    const types = new Set(axfr.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => l.split(/\s+/)[3]))
+    for (const t of ['DNSKEY', 'CDS', 'CDNSKEY', 'SOA', 'A']) expect(types).toContain(t)
+    expect(types).not.toContain('RRSIG')
+    const kdir = mkdtempSync(join(tmpdir(), 'incus-dns-knot-signer-'))
+    const port = await freePort()
+    writeFileSync(join(kdir, 'knot.conf'), [
+      'server:', `    listen: 127.0.0.1@${port}`, `    rundir: ${kdir}`, '    udp-workers: 1', '    tcp-workers: 1', '    background-workers: 1',
+      'database:', `    storage: ${kdir}`,
+      'remote:', '  - id: primary', `    address: 127.0.0.1@${server.port}`,
+      'acl:', '  - id: notify', '    address: 127.0.0.1', '    action: notify',
+      'policy:', '  - id: imported', '    manual: on', '    single-type-signing: on', '    algorithm: ecdsap256sha256', '    nsec3: off',
+      'template:', '  - id: default', `    storage: ${kdir}`, '    zonefile-sync: -1', '    zonefile-load: none', '    journal-content: all',
+      'zone:', `  - domain: ${Z}`, '    master: primary', '    acl: notify', '    dnssec-signing: on', '    dnssec-policy: imported',
+      '',
+    ].join('\n'))
+    // docs/dnssec.md's steps: import the BIND key, and make it the zone's CSK (Knot reads flags 257 as a KSK).
+    const priv = readdirSync(join(dir, 'keys')).find((f) => f.startsWith(`K${Z}.+013+`) && f.endsWith('.private')) as string
+    const tag = String(Number(/\+(\d{5})\.private$/.exec(priv)?.[1]))
+    await run(which('keymgr') as string, ['-c', join(kdir, 'knot.conf'), Z, 'import-bind', join(dir, 'keys', priv)])
+    await run(which('keymgr') as string, ['-c', join(kdir, 'knot.conf'), Z, 'set', tag, 'zsk=yes'])
+    const knot = spawnDaemon('knotd', ['-c', join(kdir, 'knot.conf')], kdir, port)
+    try {
+      await waitFor(async () => (await kdig('127.0.0.1', port, `www.${Z}`, 'A', { args: ['+dnssec'] })).answer.some((l) => l.includes(' RRSIG ')), 15_000, knot.log)
+      for (const [name, type] of [[`www.${Z}`, 'A'], [`nope.${Z}`, 'A'], [Z, 'DNSKEY']] as const) {
+        const { stdout } = await run(which('delv') ?? 'delv', ['@127.0.0.1', '-p', String(port), '-a', join(dir, 'anchor.conf'), `+root=${Z}`, name, type])
+        expect(stdout, `${name} ${type} from knotd`).toMatch(/^; (negative response, )?fully validated/m)
+      }
+    } finally {
+      await knot.stop()
+    }
+  }, 30_000)
 
   it('refuses to start with a private key others can read, naming the setting and the fix', async () => {
     const copy = join(dir, 'leaky')
