@@ -42,6 +42,8 @@ export interface PerfOptions {
   /** Fixed rate for a latency run (dnsperf -Q); undefined: as fast as it goes. */
   readonly rate?: number
   readonly latency?: boolean
+  /** More dnsperf arguments, e.g. ['-D'] for DO. */
+  readonly extra?: readonly string[]
 }
 
 export async function dnsperf(o: PerfOptions): Promise<PerfResult> {
@@ -49,6 +51,7 @@ export async function dnsperf(o: PerfOptions): Promise<PerfResult> {
   if (o.tcp === true) args.push('-m', 'tcp')
   if (o.rate !== undefined) args.push('-Q', String(o.rate))
   if (o.latency === true) args.push('-v')
+  args.push(...(o.extra ?? []))
   // BENCH_EDNS=1: every query carries an OPT record (dnsperf -e), as resolvers send them; default: plain.
   if (process.env.BENCH_EDNS === '1') args.push('-e')
   const { stdout } = await run('dnsperf', args, { maxBuffer: 512 * 1024 * 1024 })

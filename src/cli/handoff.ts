@@ -18,7 +18,7 @@ const OPCODE_UPDATE = 5
 const TYPE_IXFR = 251
 const TYPE_AXFR = 252
 
-export function handoffHook(o: { readonly transfer: HandoffHook; readonly updater: Updater | null; readonly viewTable: ViewTable; readonly keys: readonly TsigKey[]; readonly signer: ZoneSigner | null }): HandoffHook {
+export function handoffHook(o: { readonly transfer: HandoffHook; readonly updater: Updater | null; readonly viewTable: ViewTable; readonly keys: readonly TsigKey[]; readonly signer: ZoneSigner | null; readonly counts?: { online: number } }): HandoffHook {
   const keyring = new Map(o.keys.map((k) => [k.name, k]))
   return (req, reply, peer, tcp, respond) => {
     if ((((req[2] as number) >> 3) & 0x0f) === OPCODE_UPDATE) {
@@ -32,6 +32,7 @@ export function handoffHook(o: { readonly transfer: HandoffHook; readonly update
       const subnets = o.viewTable.subnets && o.viewTable.trustsSubnet(peer.address) ? o.viewTable : null
       const msg = answerOnline(req, tcp, table, reply, o.signer, subnets)
       if (msg === null) return false
+      if (o.counts !== undefined) o.counts.online++
       respond([msg])
       return true
     }

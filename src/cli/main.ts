@@ -150,7 +150,8 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       teardown.add('dnssec', stop)
       log.info({ keys: keyDirOf(config), zones: store.zones().map((z) => ({ zone: z, keys: signer.signingKeys(z).map((k) => k.keyTag) })), signatures: signer.made }, 'DNSSEC: zones signed')
     }
-    const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, viewTable, signer, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
+    const onlineCounts = { online: 0 }
+    const handoff = handoffHook({ transfer, updater: updates?.updater ?? null, viewTable, signer, counts: onlineCounts, keys: [...(config.tsigKey === null ? [] : [config.tsigKey]), ...config.updateKeys] })
     const forwarder = config.forwarders.length > 0 ? await startForwarder(config, log) : null
     const forward = forwarder?.hook
     // Read once: the status page is served per request, and package.json does not change while we run.
@@ -199,7 +200,8 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       viewStores === null ? new Map() : workers?.viewQueries() ?? new Map(viewTable.all.map((v) => [v.name, v.queries]))
     const side = config.httpListen === null ? null : await startSidePort({
       at: config.httpListen, log, viewStores, notReady: () => incus.notReady(), remoteNames: remotes.map((r) => r.name),
-      metrics: { dns: () => workers?.totals() ?? stats, store, incus: sources[0] ?? null, remotes: sources, forwarder: forwarder?.forwarder ?? null, transfers: transferStats, notifier, viewQueries, updates, catalog },
+      metrics: { dns: () => workers?.totals() ?? stats, store, incus: sources[0] ?? null, remotes: sources, forwarder: forwarder?.forwarder ?? null, transfers: transferStats, notifier, viewQueries, updates, catalog,
+        dnssec: signer === null ? null : { signatures: () => signer.made, online: () => onlineCounts.online } },
       status: { subnetSources: config.viewsEcs, server: who, catalog },
     })
     if (side !== null) teardown.add('http', () => side.stop())

@@ -20,7 +20,10 @@ import { answer, SEND, Reply } from './answer.ts'
 import type { ViewTable } from './view-table.ts'
 import { EDNS_PAYLOAD } from './wire.ts'
 
+const TYPE_NS = 2
 const TYPE_CNAME = 5
+const TYPE_DS = 43
+const TYPE_NSEC = 47
 const TYPE_SOA = 6
 const TYPE_OPT = 41
 const TYPE_RRSIG = 46
@@ -100,15 +103,20 @@ function signReply(msg: Buffer, qend: number, opt: Buffer, co: boolean, table: A
     const name = lastCname === undefined ? qname : nameOf(lastCname.rdata)
     const missing = rcode === RCODE_NXDOMAIN
     const apex = apexOf(soa.owner, table)
-    const nsec = compactNsec(name, missing ? null : typesAt(table, name), soa.ttl)
-    const nsecRr: Rr = { owner: name, atQuestion: name === qname && lastCname === undefined, type: 47, ttl: soa.ttl, rdata: Buffer.from(nsec.data.type === 'NSEC' ? nsec.data.hex : '', 'hex') }
-    ns += writeSigned([nsecRr], out, table, signer)
+    ns += writeSigned([nsecRr(name, name === qname && lastCname === undefined, missing ? null : typesAt(table, name), soa.ttl, table)], out, table, signer)
     const negative = apex === null ? undefined : signed.negatives.find((n) => n.key === wireKey(apex))
     if (negative === undefined) ns += writeSigned([soa], out, table, signer)
     else { out.push(negative.soa); ns += negative.count }
     if (missing && !co) rcode = 0 // compact denial (RFC 9824 3)
   } else {
     for (const r of authorityRrs) { out.push(record(r)); ns++ } // a referral's NS, unsigned (RFC 4035 2.2)
+    // A referral: the cut's DS, or the NSEC proving it has none (RFC 4035 3.1.4), signed.
+    const cut = ((msg[2] as number) & 0x04) === 0 ? authorityRrs.find((r) => r.type === TYPE_NS)?.owner : undefined
+    if (cut !== undefined) {
+      const ds = dsAt(cut, table)
+      ns += ds.length > 0 ? writeSigned(ds, out, table, signer)
+        : writeSigned([nsecRr(cut, false, [TYPE_NS], 0, table)], out, table, signer)
+    }
   }
   const ar = writeSigned(additionalRrs, out, table, signer)
   const head = Buffer.from(msg.subarray(0, qend))
@@ -149,6 +157,40 @@ function writeSigned(rrs: readonly Rr[], out: Buffer[], table: AnswerTable, sign
     i = j
   }
   return count
+}
+
+/** The compact-denial NSEC at `name` (types null: it does not exist); TTL 0: the zone's negative TTL. */
+function nsecRr(name: Name, atQuestion: boolean, types: number[] | null, ttl: number, table: AnswerTable): Rr {
+  const negativeTtl = ttl !== 0 ? ttl : soaTtlOf(name, table)
+  const nsec = compactNsec(name, types, negativeTtl)
+  return { owner: name, atQuestion, type: TYPE_NSEC, ttl: negativeTtl, rdata: Buffer.from(nsec.data.type === 'NSEC' ? nsec.data.hex : '', 'hex') }
+}
+
+/** The negative TTL of the zone of `name`: its negative SOA's TTL, as the table holds it. */
+function soaTtlOf(name: Name, table: AnswerTable): number {
+  const apex = apexOf(name, table)
+  const soa = apex === null ? undefined : table.negatives.find((n) => n.key === wireKey(apex))?.soa
+  if (soa === undefined || soa.length === 0) return 0
+  return soa.readUInt32BE(readWireName(soa, 0).end + 4)
+}
+
+/** The DS records at a zone cut, asked of the plain table as a query of its own. */
+function dsAt(cut: Name, table: AnswerTable): Rr[] {
+  const q = Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), Buffer.from(wireKey(cut), 'latin1'), Buffer.from([0, TYPE_DS, 0, 1])])
+  const reply = new Reply()
+  if (answer(q, true, table, reply) !== SEND) return []
+  const msg = Buffer.concat([reply.head, reply.body])
+  const out: Rr[] = []
+  let o = reply.head.length
+  for (let k = msg.readUInt16BE(6); k > 0; k--) {
+    const owner = readWireName(msg, o)
+    o = owner.end
+    const type = msg.readUInt16BE(o)
+    const len = msg.readUInt16BE(o + 8)
+    if (type === TYPE_DS) out.push({ owner: owner.name.toLowerCase(), atQuestion: false, type, ttl: msg.readUInt32BE(o + 4), rdata: Buffer.from(msg.subarray(o + 10, o + 10 + len)) })
+    o += 10 + len
+  }
+  return out
 }
 
 /** One record's wire form: the owner a pointer to the question where it was one, else in full. */

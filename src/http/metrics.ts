@@ -33,6 +33,8 @@ export interface MetricSources {
   readonly updates?: { readonly updater: { readonly results: ReadonlyMap<string, number> }; readonly dynamic: { readonly size: number } } | null
   /** The catalog zone; absent or null without INCUS_DNS_CATALOG. */
   readonly catalog?: { members(): readonly unknown[] } | null
+  /** DNSSEC's counts; absent or null without INCUS_DNS_DNSSEC. */
+  readonly dnssec?: { signatures(): number; online(): number } | null
 }
 
 type Labels = Record<string, string | number>
@@ -110,6 +112,8 @@ export const METRICS = [
   ['incus_dns_updates_total', 'counter', 'result', 'Dynamic UPDATEs answered, by rcode: noerror (applied), refused (unsigned or not granted), notauth (a bad TSIG, or a zone not ours), formerr, notzone, and the prerequisite failures nxdomain, yxdomain, nxrrset, yxrrset.'],
   ['incus_dns_update_records', 'gauge', '', 'Records dynamic updates made that are in the zone now.'],
   ['incus_dns_catalog_members', 'gauge', '', 'Member zones the catalog zone (INCUS_DNS_CATALOG) lists; 0 without one, or until it is served.'],
+  ['incus_dns_dnssec_signatures_total', 'counter', '', 'RRSIGs made (INCUS_DNS_DNSSEC): when names change, at each new validity window, and per query for the answers below; a signature taken again from the cache is not counted.'],
+  ['incus_dns_dnssec_online_answers_total', 'counter', '', 'Answers to queries with DO signed for the name asked (a name that does not exist, a wildcard or DNAME synthesis), off the hot path.'],
 ] as const
 
 export function createRegistry(src: MetricSources, ready: () => boolean): client.Registry {
@@ -211,6 +215,8 @@ export function createRegistry(src: MetricSources, ready: () => boolean): client
   add('incus_dns_updates_total', () => ['noerror', 'refused', 'notauth', 'formerr', 'notzone', 'nxdomain', 'yxdomain', 'nxrrset', 'yxrrset'].map((result) => ({ labels: { result }, value: u?.updater.results.get(result) ?? 0 })))
   add('incus_dns_update_records', () => [{ value: u?.dynamic.size ?? 0 }])
   add('incus_dns_catalog_members', () => [{ value: src.catalog?.members().length ?? 0 }])
+  add('incus_dns_dnssec_signatures_total', () => [{ value: src.dnssec?.signatures() ?? 0 }])
+  add('incus_dns_dnssec_online_answers_total', () => [{ value: src.dnssec?.online() ?? 0 }])
   add('incus_dns_notify_total', () => [{ labels: { result: 'sent' }, value: n?.stats.sent ?? 0 },
     { labels: { result: 'acknowledged' }, value: n?.stats.acknowledged ?? 0 }, { labels: { result: 'failed' }, value: n?.stats.failed ?? 0 }])
   return reg

@@ -16,6 +16,7 @@ import { canonicalName, isAtOrBelow, parentName } from './name.ts'
 import { PARTIAL } from './table.ts'
 import type { AnswerTable } from './table.ts'
 import type { ZoneSigner } from './signer.ts'
+import { SIGN_NOW_LIMIT, SigningQueue } from './signing-queue.ts'
 import { CompileTarget } from './target.ts'
 import { DnameTargets, Readers } from './depends.ts'
 import { hasRecords, merged } from './precedence.ts'
@@ -75,8 +76,8 @@ export class ZoneStore implements ZoneWriter {
   readonly #plain = new CompileTarget()
   readonly table: AnswerTable = this.#plain.table
   readonly #signer: ZoneSigner | null
-  /** Every target compiled: the plain one, and the signed one when the zones are signed. */
-  readonly #targets: readonly CompileTarget[]
+  /** The signed answers, and the names waiting to be signed in slices (zone/signing-queue.ts); null unsigned. */
+  readonly #signed: { readonly target: CompileTarget; readonly queue: SigningQueue } | null
   readonly #owners = new Map<Name, Owner>()
   readonly #zones = new Map<Name, Zone>()
   /** Number of names with records strictly below each name: > 0 makes an empty non-terminal exist. */
@@ -117,10 +118,21 @@ export class ZoneStore implements ZoneWriter {
     this.#journalSize = options.journalSize ?? 100
     this.#onOversize = options.onOversize
     this.#signer = options.signer ?? null
-    const signed = this.#signer === null ? null : new CompileTarget(this.#signer)
-    this.table.signed = signed?.table ?? null
-    this.#targets = signed === null ? [this.#plain] : [this.#plain, signed]
+    const target = this.#signer === null ? null : new CompileTarget(this.#signer)
+    this.table.signed = target?.table ?? null
+    this.#signed = target === null ? null : { target, queue: new SigningQueue((n) => { target.compile(n, this.#view, () => {}) }, () => target.table.publish()) }
   }
+
+  /** The targets: the plain one, and the signed one when the zones are signed. */
+  get #targets(): CompileTarget[] {
+    return this.#signed === null ? [this.#plain] : [this.#plain, this.#signed.target]
+  }
+
+  /** Names whose signed answers are still to be made (in slices); 0 unsigned. */
+  get signingPending(): number { return this.#signed?.queue.size ?? 0 }
+
+  /** Signs every pending name now (tests, benchmarks). */
+  settleSigning(): void { this.#signed?.queue.settle() }
 
   // ---- ZoneWriter ----
 
@@ -372,7 +384,9 @@ export class ZoneStore implements ZoneWriter {
       this.#dirty.add(zone.apex)
     }
     this.#touchedZones.clear()
-    for (const name of this.#dirty) this.#compile(name)
+    // A big batch is signed in slices, but for the apexes: a name of a zone of ours always finds its apex.
+    const slices = this.#signed !== null && this.#dirty.size > SIGN_NOW_LIMIT
+    for (const name of this.#dirty) this.#compile(name, slices && !this.#zones.has(name))
     this.#dirty.clear()
     for (const t of this.#targets) t.table.publish()
     for (const zone of changed) this.#onZoneChanged?.(zone.apex, zone.serial)
@@ -384,10 +398,11 @@ export class ZoneStore implements ZoneWriter {
    * (the records did not change, so no serial does).
    */
   refreshSignatures(): void {
-    if (this.#signer === null) return
+    const signed = this.#signed
+    if (signed === null) return
+    // Each name keeps its answers, still valid, until signed again in a slice; the apexes now, with the SOA.
     for (const zone of this.#zones.values()) this.#touchedZones.add(zone)
-    for (const name of this.#owners.keys()) this.#dirty.add(name)
-    for (const name of this.#below.keys()) this.#dirty.add(name)
+    for (const name of [...this.#owners.keys(), ...this.#below.keys()]) if (!this.#zones.has(name)) signed.queue.add(name)
     this.#flush()
   }
 
@@ -421,11 +436,13 @@ export class ZoneStore implements ZoneWriter {
   }
 
   /** Compiles one name into the table (compile.ts), notes what it read, and reports an RRset too big for a message once. */
-  #compile(name: Name): void {
+  #compile(name: Name, signLater: boolean): void {
     const reads = new Set<Name>()
-    const read = (n: Name): void => { reads.add(n) }
-    const result = this.#plain.compile(name, this.#view, read)
-    for (let i = 1; i < this.#targets.length; i++) (this.#targets[i] as CompileTarget).compile(name, this.#view, read)
+    const result = this.#plain.compile(name, this.#view, (n) => { reads.add(n) })
+    // The signed answers read what the plain ones do: one set of readers serves both.
+    const signed = this.#signed
+    if (signed !== null && signLater) { signed.target.forget(name); signed.queue.add(name) }
+    else if (signed !== null) { signed.target.compile(name, this.#view, () => {}); signed.queue.done(name) }
     this.#readers.set(name, result === null ? new Set() : reads)
     if (result === null) return
     for (const [code, c] of result.byType) {

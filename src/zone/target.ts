@@ -73,6 +73,14 @@ export class CompileTarget {
     return stale
   }
 
+  /** Drops what the table holds for `name` (its entry, and what names below it or a DNAME's chase get). */
+  forget(name: Name): void {
+    const wire = wireKey(name)
+    if (this.table.names.has(wire)) this.table.deleteName(wire)
+    if (this.table.wildcards.has(wire)) this.table.deleteWildcard(wire)
+    if (this.table.chase.has(wire)) this.table.deleteChase(wire)
+  }
+
   /** Compiles `name` into the table, reading the store through `view` with this target's zones. */
   compile(name: Name, view: StoreView, read: (name: Name) => void): NameAnswers | null {
     if (this.#view?.of !== view) {

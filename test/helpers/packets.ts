@@ -20,6 +20,7 @@ export interface QueryOptions {
 
 const TYPES: Record<string, number> = {
   A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, ANY: 255, AXFR: 252, NULL: 10, HINFO: 13, DS: 43,
+  RRSIG: 46, NSEC: 47, DNSKEY: 48, CDS: 59, CDNSKEY: 60,
 }
 
 export function qtypeCode(type: string): number {
