@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { havePeer, which } from '../helpers/binaries.ts'
 import { dig, kdig } from '../helpers/dig.ts'
 import { freePort, udpExchange, waitFor } from '../helpers/net.ts'
+import { simSocket, startWithIncus } from '../helpers/incus.ts'
 import { spawnDaemon } from '../helpers/secondaries.ts'
 import { decode, query } from '../helpers/packets.ts'
 import { startServer } from '../helpers/server.ts'
@@ -293,6 +294,40 @@ describe.skipIf(!havePeer('kdig', 'knot-dnsutils'))('DNSSEC with worker threads'
       }
     } finally {
       await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
+})
+
+describe.skipIf(!havePeer('delv', 'bind9-dnsutils'))('DNSSEC for the zones made from Incus', () => {
+  it('signs the suffix zone and the reverse zones; a launched instance validates at once, a deleted one is denied', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-dnssec-incus-'))
+    mkdirSync(join(dir, 'zones'))
+    const s = await simSocket()
+    s.sim.launch({ name: 'web', ipv4: '10.42.0.15', ipv6: 'fd42:4c81:5770:1eaf::15' })
+    const { server } = await startWithIncus(join(dir, 'zones'), ['--incus-socket', s.socket, '--suffix', 'incus.test', '--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys')])
+    try {
+      await waitFor(() => server.incus?.ready === true, 5000)
+      const delvs = async (zone: string, name: string, type: string): Promise<string> => {
+        const key = (await dig('127.0.0.1', server.port, zone, 'DNSKEY')).answer[0] as string
+        const f = key.split(/\s+/).slice(4)
+        writeFileSync(join(dir, `${zone}.anchor`), `trust-anchors { ${zone}. static-key ${f.slice(0, 3).join(' ')} "${f.slice(3).join('')}"; };\n`)
+        return (await run(which('delv') ?? 'delv', ['@127.0.0.1', '-p', String(server.port), '-a', join(dir, `${zone}.anchor`), `+root=${zone}`, name, type])).stdout
+      }
+      expect(await delvs('incus.test', 'web.incus.test', 'A')).toMatch(/^; fully validated\n.*IN\s+A\s+10\.42\.0\.15/m)
+      expect(await delvs('incus.test', 'web.incus.test', 'AAAA')).toMatch(/^; fully validated/m)
+      const reverse = (await dig('127.0.0.1', server.port, '15.0.42.10.in-addr.arpa', 'SOA')).authority[0]?.split(/\s+/)[0]?.replace(/\.$/, '') as string
+      expect(reverse).toMatch(/in-addr\.arpa$/)
+      expect(await delvs(reverse, '15.0.42.10.in-addr.arpa', 'PTR')).toMatch(/^; fully validated\n.*PTR\s+web\.incus\.test\./m)
+      s.sim.launch({ name: 'late', ipv4: '10.42.0.16' })
+      await waitFor(async () => (await dig('127.0.0.1', server.port, 'late.incus.test', 'A')).answer.length === 1, 5000)
+      expect(await delvs('incus.test', 'late.incus.test', 'A')).toMatch(/^; fully validated/m)
+      s.sim.delete('default', 'web')
+      await waitFor(async () => (await dig('127.0.0.1', server.port, 'web.incus.test', 'A')).answer.length === 0, 5000)
+      expect(await delvs('incus.test', 'web.incus.test', 'A')).toMatch(/^; negative response, fully validated/m)
+    } finally {
+      await server.stop()
+      await s.sim.close()
       rmSync(dir, { recursive: true, force: true })
     }
   }, 30_000)
