@@ -223,11 +223,10 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
     }
     const keyFile = readdirSync(join(dir, 'keys')).find((f) => f.startsWith(`K${Z}.+013+`) && f.endsWith('.key')) as string
     const ours = await run(process.execPath, [new URL('../../src/cli/bin.ts', import.meta.url).pathname, 'dnssec', 'ds', Z, '--dnssec-key-dir', join(dir, 'keys')])
-    if (which('dnssec-dsfromkey') !== null) {
-      const bind = await run(which('dnssec-dsfromkey') as string, ['-2', join(dir, 'keys', keyFile)])
-      const fields = (s: string): string[] => { const f = s.trim().split(/\s+/); return [f[0] as string, ...f.slice(-4)] }
-      expect(fields(ours.stdout)).toEqual(fields(bind.stdout))
-    }
+    expect(havePeer('dnssec-dsfromkey', 'bind9-utils')).toBe(true)
+    const bind = await run(which('dnssec-dsfromkey') as string, ['-2', join(dir, 'keys', keyFile)])
+    const fields = (s: string): string[] => { const f = s.trim().split(/\s+/); return [f[0] as string, ...f.slice(-4)] }
+    expect(fields(ours.stdout)).toEqual(fields(bind.stdout))
     expect(ours.stdout).toMatch(new RegExp(`^${Z.replace('.', '\\.')}\\. 3600 IN DS \\d+ 13 2 [0-9A-F]{64}\\n$`))
   })
 
@@ -275,6 +274,73 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
     await expect(startServer(join(dir, 'zones'), ['--dnssec', 'on', '--dnssec-key-dir', copy])).rejects.toThrow(/INCUS_DNS_DNSSEC_KEY_DIR: .*can be read by others.*chmod 600/)
   })
 })
+
+describe.skipIf(!havePeer('dnssec-keygen', 'bind9-utils') || !havePeer('dnssec-settime', 'bind9-utils') || !havePeer('delv', 'bind9-dnsutils'))('DNSSEC key roll, as docs/dnssec.md has it', () => {
+  it('pre-publish, switch, withdraw: the DNSKEY RRset, the signing key and `dnssec ds` follow each step, and each validates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-dnssec-roll-'))
+    mkdirSync(join(dir, 'zones'))
+    writeFileSync(join(dir, 'zones', `${Z}.zone`), ZONE)
+    const keys = join(dir, 'keys')
+    const args = ['--dnssec', 'on', '--dnssec-key-dir', keys]
+    /** What a restart serves: DNSKEY tags, the tags that sign the DNSKEY RRset, `dnssec ds` tags, and delv's verdict with `anchorTag`'s key. */
+    const step = async (anchorTag: number | null): Promise<{ published: number[]; signing: number[]; ds: number[]; validated: boolean | null }> => {
+      const server = await startServer(join(dir, 'zones'), args)
+      try {
+        const key = await dig('127.0.0.1', server.port, Z, 'DNSKEY', { args: ['+dnssec'] })
+        const published = (await run(which('dig') as string, ['@127.0.0.1', '-p', String(server.port), Z, 'DNSKEY', '+noall', '+answer', '+multiline'])).stdout
+          .split('\n').map((l) => /key id = (\d+)/.exec(l)?.[1]).filter((t): t is string => t !== undefined).map(Number).sort((x, y) => x - y)
+        const signing = key.answer.filter((l) => l.includes('IN RRSIG DNSKEY')).map((l) => Number(l.split(/\s+/)[10])).sort((x, y) => x - y)
+        const ds = (await run(process.execPath, [new URL('../../src/cli/bin.ts', import.meta.url).pathname, 'dnssec', 'ds', Z, '--dnssec-key-dir', keys])).stdout
+          .trim().split('\n').map((l) => Number(l.split(/\s+/)[4])).sort((x, y) => x - y)
+        let validated: boolean | null = null
+        if (anchorTag !== null) {
+          const line = key.answer.find((l) => / IN DNSKEY /.test(l) && (published.length === 1 || l.includes(dnskeyOf(anchorTag, dir))))
+          const f = (line as string).split(/\s+/).slice(4)
+          writeFileSync(join(dir, 'anchor.conf'), `trust-anchors { ${Z}. static-key ${f.slice(0, 3).join(' ')} "${f.slice(3).join('')}"; };\n`)
+          const out = await run(which('delv') as string, ['@127.0.0.1', '-p', String(server.port), '-a', join(dir, 'anchor.conf'), `+root=${Z}`, `www.${Z}`, 'A']).then((r) => r.stdout, (e: { stdout?: string }) => e.stdout ?? '')
+          validated = /^; fully validated/m.test(out)
+        }
+        return { published, signing, ds, validated }
+      } finally {
+        await server.stop()
+      }
+    }
+    try {
+      const first = await step(null)
+      const old = first.published[0] as number
+      expect(first).toMatchObject({ published: [old], signing: [old], ds: [old] })
+      // 1. Pre-publish a new key, active in a day.
+      const made = (await run(which('dnssec-keygen') as string, ['-K', keys, '-a', 'ECDSAP256SHA256', '-f', 'KSK', '-P', 'now', '-A', '+1d', Z])).stdout.trim()
+      const next = Number(/\+(\d{5})$/.exec(made)?.[1])
+      const both = [old, next].sort((x, y) => x - y)
+      expect(await step(old)).toEqual({ published: both, signing: [old], ds: [old], validated: true })
+      // 3. Switch: the new key active now, the old one inactive.
+      await run(which('dnssec-settime') as string, ['-K', keys, '-A', 'now', made])
+      await run(which('dnssec-settime') as string, ['-K', keys, '-I', 'now', oldFile(keys, old)])
+      await new Promise((r) => setTimeout(r, 1100)) // past the second the old key went inactive
+      expect(await step(next)).toEqual({ published: both, signing: [next], ds: [next], validated: true })
+      // 4. Withdraw the old key.
+      await run(which('dnssec-settime') as string, ['-K', keys, '-D', 'now', oldFile(keys, old)])
+      await new Promise((r) => setTimeout(r, 1100))
+      expect(await step(next)).toEqual({ published: [next], signing: [next], ds: [next], validated: true })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+})
+
+/** The base64 public key of the key file with tag `tag` in `dir`/keys, for picking its DNSKEY line. */
+function dnskeyOf(tag: number, dir: string): string {
+  const file = readdirSync(join(dir, 'keys')).find((f) => f.endsWith(`+${String(tag).padStart(5, '0')}.key`)) as string
+  const line = readFileSync(join(dir, 'keys', file), 'utf8').split('\n').find((l) => l.includes(' DNSKEY ')) as string
+  return line.split(/\s+/).slice(-1)[0]?.slice(0, 20) as string
+}
+
+/** The base path of the key with `tag` in `keys` (as dnssec-settime takes it). */
+function oldFile(keys: string, tag: number): string {
+  const file = readdirSync(keys).find((f) => f.endsWith(`+${String(tag).padStart(5, '0')}.private`)) as string
+  return join(keys, file.replace(/\.private$/, ''))
+}
 
 describe.skipIf(!havePeer('kdig', 'knot-dnsutils'))('DNSSEC with worker threads', () => {
   it('answers signed from every worker: precompiled answers from the replicas, denials handed to the main thread', async () => {
