@@ -40,7 +40,7 @@ export function makeSigner(config: Config): DnssecSigner {
     if (err instanceof KeyStoreError) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR: ${err.message}`)
     throw err
   }
-  return new DnssecSigner(keys, { validity: config.dnssecValidity, dnskeyTtl: DNSKEY_TTL })
+  return new DnssecSigner(keys, { validity: config.dnssecValidity, refresh: config.dnssecRefresh, dnskeyTtl: DNSKEY_TTL })
 }
 
 /** Signs every store's names again when the validity window moves on; returns the timer's stop. */

@@ -148,6 +148,9 @@ function crossChecks(c: Config, explicit: ReadonlySet<keyof Config>): ConfigErro
   if (c.views.length > 0 && c.targetMode === 'cname') {
     out.push(new ConfigError('INCUS_DNS_VIEWS', 'INCUS_DNS_VIEWS is set but INCUS_DNS_TARGET_MODE is cname, where no instance address is published; unset one of them'))
   }
+  if (c.dnssecRefresh > c.dnssecValidity - 3600) {
+    out.push(new ConfigError('INCUS_DNS_DNSSEC_REFRESH', `INCUS_DNS_DNSSEC_REFRESH (${c.dnssecRefresh / 3600}h) leaves less than an hour of INCUS_DNS_DNSSEC_VALIDITY (${c.dnssecValidity / 3600}h) when signatures are made again; make it at most half the validity, e.g. ${Math.floor(c.dnssecValidity / 7200)}h`))
+  }
   if (c.dnssec && c.dnssecKeyDir === null && c.stateFile === null) {
     out.push(new ConfigError('INCUS_DNS_DNSSEC_KEY_DIR', 'INCUS_DNS_DNSSEC is on but neither INCUS_DNS_DNSSEC_KEY_DIR nor INCUS_DNS_STATE_FILE is set; the signing keys must outlive a restart (the parent holds their DS): set INCUS_DNS_DNSSEC_KEY_DIR=/var/lib/incus-dns/keys'))
   }

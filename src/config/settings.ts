@@ -241,8 +241,13 @@ export const SETTINGS = {
   }),
   dnssecValidity: setting<number>({
     env: 'INCUS_DNS_DNSSEC_VALIDITY', flag: 'dnssec-validity', default: '336h',
-    help: 'How long a signature holds (at least 2h; 336h is 14 days); signatures are made again every half of it, so each holds at least half of it still.',
+    help: 'How long a signature holds (at least 2h; 336h is 14 days), from an hour before it is made (clock skew).',
     parse: (raw) => { const ms = parseDuration(raw); if (ms < 7_200_000 || ms % 1000 !== 0) throw new Error(`'${raw}' is not whole seconds of at least 2h`); return ms / 1000 },
+  }),
+  dnssecRefresh: setting<number>({
+    env: 'INCUS_DNS_DNSSEC_REFRESH', flag: 'dnssec-refresh', default: '168h',
+    help: 'How often every signature is made again (in slices, answers kept meanwhile); at most INCUS_DNS_DNSSEC_VALIDITY less 1h, so a signature served always holds that difference still (168h: 7 days).',
+    parse: (raw) => { const ms = parseDuration(raw); if (ms < 3_600_000 || ms % 1000 !== 0) throw new Error(`'${raw}' is not whole seconds of at least 1h`); return ms / 1000 },
   }),
   tsigKey: setting<TsigKey | null>({
     env: 'INCUS_DNS_TSIG_KEY', flag: 'tsig-key', default: '',

@@ -2,8 +2,8 @@
  * @module dnssec/zone-signer
  * The zone core's signer hook (zone/signer.ts) made of the key folder: each zone's DNSKEY, CDS and CDNSKEY
  * (RFC 7344: the parent may take its DS from them), and the RRSIGs over its RRsets with every active key.
- * Signatures hold for a window that moves in steps of half the validity, so one signed now holds at least
- * half the validity still, and the same RRset signed twice in a step is signed once (a bounded cache): a
+ * Signatures hold for a window that moves in steps of the refresh interval, so one signed now holds at least
+ * the validity less that interval, and the same RRset signed twice in a step is signed once (a bounded cache): a
  * recompile of an unchanged name, or the apex at each serial bump, costs a lookup, not a signature.
  */
 import { LRUCache } from 'lru-cache'
@@ -22,6 +22,8 @@ export const INCEPTION_BACKDATE = 3600
 export interface SignerOptions {
   /** How long a signature holds, in seconds. */
   readonly validity: number
+  /** How often everything is signed again, in seconds; less than `validity` (default: half of it). */
+  readonly refresh?: number
   /** TTL of the DNSKEY, CDS and CDNSKEY RRsets. */
   readonly dnskeyTtl: number
   /** Seconds since the epoch. */
@@ -30,9 +32,9 @@ export interface SignerOptions {
   readonly cacheSize?: number
 }
 
-/** The validity window at `now`: starts at a multiple of half `validity`, less the backdating. */
-export function validityAt(now: number, validity: number): Validity {
-  const step = Math.max(1, Math.floor(validity / 2))
+/** The validity window at `now`: starts at a multiple of `refresh` (half `validity` by default), less the backdating. */
+export function validityAt(now: number, validity: number, refresh = Math.floor(validity / 2)): Validity {
+  const step = Math.max(1, refresh)
   const start = Math.floor(now / step) * step
   return { inception: start - INCEPTION_BACKDATE, expiration: start + validity }
 }
@@ -69,7 +71,7 @@ export class DnssecSigner implements ZoneSigner {
 
   /** The validity signatures made now get. */
   validity(): Validity {
-    return validityAt(this.#now(), this.#o.validity)
+    return validityAt(this.#now(), this.#o.validity, this.#o.refresh)
   }
 
   apexRecords(apex: Name): readonly Rec[] {

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { answer, HANDOFF, Reply, SEND } from '../../../src/dns/answer.ts'
 import { answerOnline } from '../../../src/dns/online-sign.ts'
-import { readMessage } from '../../../src/dns/wire.ts'
+import { readMessage as readOrNull } from '../../../src/dns/wire.ts'
 import { KeyStore } from '../../../src/dnssec/key-store.ts'
 import { DnssecSigner } from '../../../src/dnssec/zone-signer.ts'
 import { SIGN_NOW_LIMIT } from '../../../src/zone/signing-queue.ts'
@@ -23,6 +23,12 @@ let clock = 1_800_000_000
 const signer = new DnssecSigner(new KeyStore(dir, 'ed25519'), { validity: 14 * 86400, dnskeyTtl: 3600, now: () => clock })
 const Z = 'example.test'
 const soa: Rec = { name: Z, ttl: 300, data: { type: 'SOA', mname: `ns.${Z}`, rname: `h.${Z}`, serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } }
+/** A reply as dns/wire.ts reads it; throws when it cannot. */
+function readMessage(b: Buffer): NonNullable<ReturnType<typeof readOrNull>> {
+  const m = readOrNull(b)
+  if (m === null) throw new Error('an unreadable reply')
+  return m
+}
 const a = (name: string, address: string): Rec => ({ name, ttl: 30, data: { type: 'A', address } })
 
 function store(): ZoneStore {
