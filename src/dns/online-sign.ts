@@ -110,8 +110,8 @@ function signReply(msg: Buffer, qend: number, opt: Buffer, co: boolean, table: A
     if (missing && !co) rcode = 0 // compact denial (RFC 9824 3)
   } else {
     for (const r of authorityRrs) { out.push(record(r)); ns++ } // a referral's NS, unsigned (RFC 4035 2.2)
-    // A referral: the cut's DS, or the NSEC proving it has none (RFC 4035 3.1.4), signed.
-    const cut = ((msg[2] as number) & 0x04) === 0 ? authorityRrs.find((r) => r.type === TYPE_NS)?.owner : undefined
+    // A referral (or a chain that ran into one): the cut's DS, or the NSEC proving it has none (RFC 4035 3.1.4).
+    const cut = authorityRrs.find((r) => r.type === TYPE_NS)?.owner
     if (cut !== undefined) {
       const ds = dsAt(cut, table)
       ns += ds.length > 0 ? writeSigned(ds, out, table, signer)

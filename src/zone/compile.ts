@@ -69,7 +69,7 @@ export interface NameAnswers {
   readonly referral?: boolean
 }
 
-type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number, negative: ZoneNegative | null, authority?: readonly Rec[]) => Compiled
+type Encode = (qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number, negative: ZoneNegative | null, authority?: readonly (readonly Rec[])[]) => Compiled
 /**
  * A negative answer at `owner` (after the `chain` that led there, if any): the zone's shared one, or in a signed
  * target the NSEC at `owner` listing `types` (null: the name does not exist) with its RRSIGs (RFC 9824).
@@ -114,7 +114,7 @@ export function compileName(name: Name, view: ZoneView, read: (name: Name) => vo
   const deny: Deny = (q, chain, owner, types, rcode, z) => {
     if (sign === null || z.signing === null) return chain.length === 0 ? (rcode === RCODE_NOERROR ? z.nodata : z.nxdomain) : encode(q, chain, [], rcode, z.negative)
     const nsec = compactNsec(owner, types, z.signing.nsecTtl)
-    return encodeDenial(fullNames ? '' : q, chain, [nsec, ...sign([nsec])], rcode, z.negative, synthesized || fullNames, sign)
+    return encodeDenial(fullNames ? '' : q, chain, [[nsec]], rcode, z.negative, synthesized || fullNames, sign)
   }
   if (cut !== null) return compileReferral(name, cut, zone, view, read, encode, deny, synthesized)
   const sets = view.rrsets(name)
@@ -172,8 +172,13 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
     // A target at or below a zone cut of ours (RFC 2317 reverse delegation, say): the chain, then the cut's
     // referral, NS in authority and glue in additional, for every qtype (RFC 1034 4.3.2 step 3b), as knotd does.
     const cut = view.cutOf(target)
-    const ns = cut === null ? undefined : (read(cut), view.rrsets(cut)?.get('NS'))
-    if (ns !== undefined) return { byType, others: encode(name, chain, additionalFor(zone, ns, view, read), RCODE_NOERROR, null, ns) }
+    const cutSets = cut === null ? undefined : (read(cut), view.rrsets(cut))
+    const ns = cutSets?.get('NS')
+    if (ns !== undefined) {
+      // Signed, the cut's DS or the NSEC proving it has none follows its NS (RFC 4035 3.1.4), as in a referral.
+      const proof = zone.signing === null || cut === null ? [] : [cutSets?.get('DS') ?? [compactNsec(cut, codesOf(cutSets), zone.signing.nsecTtl)]]
+      return { byType, others: encode(name, chain, additionalFor(zone, ns, view, read), RCODE_NOERROR, null, [ns, ...proof]) }
+    }
     const sets = view.rrsets(target)
     const next = sets?.get('CNAME')
     if (next !== undefined && !seen.has(target)) {
@@ -250,7 +255,7 @@ export function rrsetTtl(recs: readonly Rec[]): number {
  */
 export function encodeAnswer(
   qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], rcode: number,
-  negative: ZoneNegative | null, synthesized = false, authority: readonly Rec[] = [], sign: Sign | null = null,
+  negative: ZoneNegative | null, synthesized = false, authority: readonly (readonly Rec[])[] = [], sign: Sign | null = null,
 ): Compiled {
   const first = encodeBody(qname, answer, additional, synthesized, authority, sign)
   if (first.partial) return compiled(rcode | PARTIAL, first.an, 0, first.body, first.answerBytes, negative, null, 0)
@@ -262,19 +267,19 @@ export function encodeAnswer(
       rotations.push(encodeBody(qname, [...answer.slice(0, -1), [...last.slice(k), ...last.slice(0, k)]], additional, synthesized, authority, sign).body)
     }
   }
-  return compiled(rcode, first.an, first.ar, first.body, first.answerBytes, negative, rotations, authority.length)
+  return compiled(rcode, first.an, first.ar, first.body, first.answerBytes, negative, rotations, first.ns)
 }
 
 /**
  * A signed denial (table.ts DENIAL): the `chain` (signed), then `authority` (the NSEC and its RRSIGs); the
  * negative SOA follows from the table.
  */
-function encodeDenial(qname: Name, chain: readonly (readonly Rec[])[], authority: readonly Rec[], rcode: number, negative: ZoneNegative, synthesized: boolean, sign: Sign): Compiled {
+function encodeDenial(qname: Name, chain: readonly (readonly Rec[])[], authority: readonly (readonly Rec[])[], rcode: number, negative: ZoneNegative, synthesized: boolean, sign: Sign): Compiled {
   const b = encodeBody(qname, chain, [], synthesized, authority, sign)
-  return denial(b.partial ? rcode | PARTIAL : rcode, b.an, b.partial ? 0 : authority.length, b.body, negative)
+  return denial(b.partial ? rcode | PARTIAL : rcode, b.an, b.partial ? 0 : b.ns, b.body, negative)
 }
 
-function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean, authority: readonly Rec[], sign: Sign | null = null): { body: Buffer; an: number; ar: number; answerBytes: number; partial: boolean } {
+function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional: readonly (readonly Rec[])[], synthesized: boolean, authority: readonly (readonly Rec[])[], sign: Sign | null = null): { body: Buffer; an: number; ns: number; ar: number; answerBytes: number; partial: boolean } {
   // Synthesised from a wildcard: neither the asked name's length nor its labels are known, so the owner is a
   // pointer to the question and every other name is written in full (no pointer into the body either).
   const w = synthesized ? new WireWriter(0, null) : bodyWriter(qname)
@@ -287,13 +292,15 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
       const before = w.length
       w.record(rec, ttl, rec.name === qname ? 12 : null)
       // Too big for any message: the records that fit, nothing after them, and TC (RFC 2181 9).
-      if (w.length > MAX_ANSWER_BYTES) { w.truncate(before); return { body: w.finish(), an, ar: 0, answerBytes: before, partial: true } }
+      if (w.length > MAX_ANSWER_BYTES) { w.truncate(before); return { body: w.finish(), an, ns: 0, ar: 0, answerBytes: before, partial: true } }
       an++
     }
   }
-  if (authority.length > 0) {
-    const ttl = rrsetTtl(authority)
-    for (const rec of authority) w.record(rec, ttl, null)
+  let ns = 0
+  for (const unsigned of authority) {
+    const ttl = rrsetTtl(unsigned)
+    const set = sign === null ? unsigned : [...unsigned, ...sign(unsigned)]
+    for (const rec of set) { w.record(rec, ttl, null); ns++ }
   }
   const answerBytes = w.length
   let ar = 0
@@ -302,7 +309,7 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
     const set = sign === null ? unsigned : [...unsigned, ...sign(unsigned)]
     for (const rec of set) { w.record(rec, ttl, null); ar++ }
   }
-  return { body: w.finish(), an, ar, answerBytes, partial: false }
+  return { body: w.finish(), an, ns, ar, answerBytes, partial: false }
 }
 
 /** A writer for the bytes after the question of `qname`, compressing against it. */
