@@ -249,6 +249,7 @@ export function answer(req: Buffer, tcp: boolean, table: AnswerTable, out: Reply
     // asked, off this path (dns/online-sign.ts); a referral below a zone cut is precompiled, signed.
     if (table.online && (base < 0 || (at(arena, base + 1 + at(arena, base) * DESC + 2) & REFERRAL) === 0)) {
       out.online = true
+      out.key = latin1(scratch, p, n) // the closest encloser: what response rate limiting groups these by
       out.qtype = qtype
       out.head = req.subarray(0, qend)
       return HANDOFF

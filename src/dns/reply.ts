@@ -59,7 +59,10 @@ export class Reply {
   body: Buffer = EMPTY
   auth: Buffer = EMPTY
   opt: Buffer = EMPTY
-  /** The question's type, and (on FORWARD) the lowercase wire qname + qtype key for a forwarder's cache. */
+  /**
+   * The question's type, and (on FORWARD) the lowercase wire qname + qtype key for a forwarder's cache, (on a
+   * HANDOFF with `online`) the closest encloser's wire name, for response rate limiting.
+   */
   qtype = 0
   key = ''
   /** Client's EDNS payload size (0 = no EDNS) and DO bit, for a forwarder to pass on. */

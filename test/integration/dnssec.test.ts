@@ -10,6 +10,7 @@
  * - a restart keeps the key; `incus-dns dnssec ds` prints what dnssec-dsfromkey prints.
  */
 import { execFile } from 'node:child_process'
+import dgram from 'node:dgram'
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -397,6 +398,42 @@ describe.skipIf(!havePeer('delv', 'bind9-dnsutils'))('DNSSEC for the zones made 
       rmSync(dir, { recursive: true, force: true })
     }
   }, 30_000)
+})
+
+describe('DNSSEC and response rate limiting', () => {
+  it('limits answers signed per query before signing them: a flood of random names gets drops and TC slips, not signatures', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-dnssec-rrl-'))
+    mkdirSync(join(dir, 'zones'))
+    writeFileSync(join(dir, 'zones', `${Z}.zone`), ZONE)
+    const server = await startServer(join(dir, 'zones'), ['--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys'), '--rrl-rate', '5', '--rrl-slip', '2'])
+    try {
+      // One burst of 40 from one socket, every reply collected for a second.
+      const socket = dgram.createSocket('udp4')
+      const replies: Buffer[] = []
+      socket.on('message', (m) => replies.push(m))
+      await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()))
+      for (let i = 0; i < 40; i++) socket.send(query(`flood${i}.${Z}`, 'A', { id: i, edns: 1232, dnssecOk: true }), server.port, '127.0.0.1')
+      await new Promise((r) => setTimeout(r, 1000))
+      socket.close()
+      let signed = 0
+      let slipped = 0
+      for (const got of replies) {
+        if ((got[2]! & 0x02) !== 0) { slipped++; expect(got.readUInt16BE(6) + got.readUInt16BE(8)).toBe(0) }
+        else { signed++; expect(decode(got).authority.join('\n')).toMatch(/NSEC/) }
+      }
+      const silent = 40 - replies.length
+      // 5 a second, one burst: a handful signed, the rest half dropped, half slipped (a TC that sends the client to TCP).
+      expect(signed).toBeGreaterThanOrEqual(5)
+      expect(signed).toBeLessThanOrEqual(12)
+      expect(slipped).toBeGreaterThan(5)
+      expect(silent).toBeGreaterThan(5)
+      const metrics = await (await fetch(`http://127.0.0.1:${server.http?.address.port}/metrics`)).text()
+      expect(Number(/^incus_dns_dnssec_online_answers_total (\d+)/m.exec(metrics)?.[1])).toBe(signed)
+    } finally {
+      await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('INCUS_DNS_DNSSEC settings', () => {
