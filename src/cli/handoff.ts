@@ -36,7 +36,9 @@ export function handoffHook(o: { readonly transfer: HandoffHook; readonly update
       respond([msg])
       return true
     }
-    const signed = answerSigned(req, tcp, table, reply, keyring, Math.floor(Date.now() / 1000))
+    const signer = o.signer
+    const online = signer === null ? null : (q: Buffer, t: boolean, tb: typeof table, r: typeof reply): Buffer | null => answerOnline(q, t, tb, r, signer, null)
+    const signed = answerSigned(req, tcp, table, reply, keyring, Math.floor(Date.now() / 1000), online)
     if (signed === null) return false
     respond([signed])
     return true

@@ -134,7 +134,7 @@ export function dname(req: Buffer, qend: number, qtype: number, scratch: Buffer,
   const optLen = out.opt.length
   const tc = qend + body.length + auth.length + optLen > limit
   req[2] = 0x80 | (at(req, 2) & 0x79) | AA | (tc ? 0x02 : 0)
-  req[3] = rcode
+  req[3] = rcode | (table.signed !== null ? at(req, 3) & 0x10 : 0) // CD copied by a signing server, as answer.ts does
   req.writeUInt16BE(tc ? 0 : records + an, 6)
   req.writeUInt16BE(tc ? 0 : ns + (auth.length === 0 ? 0 : 1), 8)
   req.writeUInt16BE((tc ? 0 : ar) + (optLen === 0 ? 0 : 1), 10)

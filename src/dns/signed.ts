@@ -15,7 +15,8 @@ const RCODE_FORMERR = 1
 const RCODE_NOTAUTH = 9
 
 /** The signed answer to a signed query, or null to drop it (a message `answer()` drops). */
-export function answerSigned(req: Buffer, tcp: boolean, table: AnswerTable, transport: Reply, keys: TsigKeyring, nowSeconds: number): Buffer | null {
+export function answerSigned(req: Buffer, tcp: boolean, table: AnswerTable, transport: Reply, keys: TsigKeyring, nowSeconds: number,
+  online: ((req: Buffer, tcp: boolean, table: AnswerTable, transport: Reply) => Buffer | null) | null = null): Buffer | null {
   const tsig = findTsig(req)
   if (tsig === null || tsig === 'malformed') return errorReply(req, transport, RCODE_FORMERR)
   const v = verifyRequest(req, keys, nowSeconds)
@@ -35,10 +36,13 @@ export function answerSigned(req: Buffer, tcp: boolean, table: AnswerTable, tran
   unsigned.writeUInt16BE(unsigned.readUInt16BE(10) - 1, 10)
   const reply = new Reply(transport.identity, transport.cookies)
   reply.peer = transport.peer
+  const query = Buffer.from(unsigned) // as sent, for the per-query DNSSEC signer (answer() patches its header)
   const outcome = answer(unsigned, tcp, table, reply)
   if (outcome === DROP) return null
-  if (outcome === HANDOFF || outcome === FORWARD) refuse(unsigned, reply) // a signed query is answered from our zones only
-  const msg = Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
+  // With DO, an answer DNSSEC signs per query (dns/online-sign.ts); else a signed query is answered from our zones only.
+  const signedOnline = outcome === HANDOFF && reply.online && online !== null ? online(query, tcp, table, reply) : null
+  if (signedOnline === null && (outcome === HANDOFF || outcome === FORWARD)) refuse(unsigned, reply)
+  const msg = signedOnline ?? Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
   return sign(msg, v.key, { time: nowSeconds, priorMac: v.tsig.mac }).msg
 }
 

@@ -28,6 +28,7 @@ import { startUnbound } from '../helpers/unbound.ts'
 import type { Unbound } from '../helpers/unbound.ts'
 
 const run = promisify(execFile)
+const SECRET = Buffer.alloc(32, 7).toString('base64')
 const Z = 'signed.test'
 const ZONE = `$ORIGIN ${Z}.
 $TTL 300
@@ -65,7 +66,7 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
   let child: TestServer
   let unbound: Unbound
   let dnskey: string
-  const args = (): string[] => ['--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys'), '--xfr-allow', '127.0.0.1/32']
+  const args = (): string[] => ['--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys'), '--xfr-allow', '127.0.0.1/32', '--update-keys', `ddns:${SECRET}`]
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'incus-dns-dnssec-'))
@@ -193,6 +194,16 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
     expect((await udpExchange(server.port, dq) as Buffer)[3]! & 0x0f).toBe(0)
     dq[dq.length - 4] = dq[dq.length - 4]! | 0x40
     expect((await udpExchange(server.port, dq) as Buffer)[3]! & 0x0f).toBe(3)
+  })
+
+  it('a TSIG-signed query with DO gets its answer signed both ways: RRSIGs, or a denial signed per query, then TSIG', async () => {
+    for (const [name, want] of [[`www.${Z}`, /\sIN\s+RRSIG\s+A 13 /], [`nope.${Z}`, /\sIN\s+NSEC\s+\\000\.nope\./]] as const) {
+      const { stdout } = await run(which('dig') as string, ['@127.0.0.1', '-p', String(server.port), name, 'A', '+dnssec', '+norec', '-y', `hmac-sha256:ddns:${SECRET}`])
+      expect(stdout, stdout).toMatch(/status: NOERROR/)
+      expect(stdout).toMatch(want)
+      expect(stdout).toMatch(/;; TSIG PSEUDOSECTION:\nddns\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\. \d+ 300 32 \S+ \d+ NOERROR 0/)
+      expect(stdout).not.toMatch(/tsig verify failure|expected a TSIG/i)
+    }
   })
 
   it('a signed answer too big for the UDP size truncates, and comes whole over TCP', async () => {
