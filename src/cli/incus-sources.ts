@@ -13,7 +13,7 @@ import type { ViewHost } from '../incus/view-resolver.ts'
 import type { Config } from '../config/settings.ts'
 import type { Remote } from '../config/remotes.ts'
 import type { Logger } from '../log.ts'
-import type { ZoneWriter } from '../zone/store.ts'
+import type { ZoneWriter } from '../zone/zone-writer.ts'
 
 /** Test hooks: shorter waits than a production Incus needs. */
 export type StartOverrides = Partial<Pick<IncusSourceOptions, 'addressPoll' | 'eventBackoff' | 'onBulkSync'>>

@@ -10,7 +10,8 @@ import type { Logger } from '../log.ts'
 import { DynamicRecords } from '../update/dynamic.ts'
 import { Grants } from '../update/grants.ts'
 import { Updater } from '../update/updater.ts'
-import type { ZoneStore, ZoneWriter } from '../zone/store.ts'
+import type { ZoneStore } from '../zone/store.ts'
+import type { ZoneWriter } from '../zone/zone-writer.ts'
 
 export interface Updates {
   readonly updater: Updater

@@ -8,7 +8,7 @@ import type { ViewSpec } from '../incus/naming/view-ranges.ts'
 import type { View, ViewTable } from '../dns/view-table.ts'
 import type { ViewHost } from '../incus/view-resolver.ts'
 import type { ResolvedView } from '../incus/naming/view-ranges.ts'
-import type { ZoneWriter } from '../zone/store.ts'
+import type { ZoneWriter } from '../zone/zone-writer.ts'
 import type { ViewStores } from '../zone/view-stores.ts'
 
 export interface ViewParts {

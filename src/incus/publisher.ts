@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino'
 import { few } from '../log.ts'
-import type { ZoneWriter } from '../zone/store.ts'
+import type { ZoneWriter } from '../zone/zone-writer.ts'
 import type { AddressWatcher } from './address-watch.ts'
 import type { PublishLag } from './lag.ts'
 import type { Mapped } from './naming/map.ts'

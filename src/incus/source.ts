@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino'
 import type { Histogram } from '../histogram.ts'
-import type { ZoneWriter } from '../zone/store.ts'
+import type { ZoneWriter } from '../zone/zone-writer.ts'
 import type { Name } from '../zone/types.ts'
 import { AddressWatcher, DEFAULT_ADDRESS_POLL } from './address-watch.ts'
 import type { AddressPollTiming } from './address-watch.ts'

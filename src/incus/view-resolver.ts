@@ -5,7 +5,7 @@
  * it) and to the records of each view. A change is logged once.
  */
 import type { Logger } from 'pino'
-import type { ZoneWriter } from '../zone/store.ts'
+import type { ZoneWriter } from '../zone/zone-writer.ts'
 import type { Network } from './api/types.ts'
 import type { ViewRecords } from './naming/view-records.ts'
 import { resolveViews } from './naming/view-ranges.ts'

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { writeFileAtomic } from '../atomic-file.ts'
 import { checkOwnerRecords } from '../zone/check.ts'
-import type { ZoneWriter } from '../zone/store.ts'
+import type { ZoneWriter } from '../zone/zone-writer.ts'
 import type { Name, Rec } from '../zone/types.ts'
 
 /** A record an update made, and when (ms since the epoch). */

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto'
 import type { Logger } from '../log.ts'
 import { isReverseName } from './name.ts'
-import type { ZoneWriter } from './store.ts'
+import type { ZoneWriter } from './zone-writer.ts'
 import type { Name, Rec, SourceId } from './types.ts'
 
 /** Where a member zone comes from: the Incus source's suffix zones, its generated reverse zones, a zone file. */

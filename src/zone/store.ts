@@ -16,31 +16,13 @@ import { canonicalName, isAtOrBelow, parentName } from './name.ts'
 import { PARTIAL } from './table.ts'
 import type { AnswerTable } from './table.ts'
 import type { ZoneSigner } from './signer.ts'
-import { SIGN_NOW_LIMIT, SigningQueue } from './signing-queue.ts'
-import { CompileTarget } from './target.ts'
+import { Targets } from './targets.ts'
 import { DnameTargets, Readers } from './depends.ts'
 import { hasRecords, merged } from './precedence.ts'
 import type { Owner } from './precedence.ts'
 import { SOURCE_PRECEDENCE, typeName } from './types.ts'
+import type { ShadowListener, ZoneWriter } from './zone-writer.ts'
 import type { Name, Rec, SoaData, SourceId, TypeName } from './types.ts'
-
-/** What a source (zone files, Incus) may do to the zone. */
-export interface ZoneWriter {
-  /** Replaces everything `source` publishes at `name`; [] removes it. Zone files win over Incus per type. */
-  setOwner(source: SourceId, name: Name, recs: readonly Rec[]): void
-  removeOwner(source: SourceId, name: Name): void
-  /** Applies many changes as one: one serial bump per zone, each touched name recompiled once. */
-  batch(apply: () => void): void
-  /** The apex of the closest zone holding `name`, or null when no zone does. */
-  zoneOf(name: Name): Name | null
-  /** What `source` publishes at `name` (canonical name), as the store keeps it; null when nothing. */
-  recordsOf(source: SourceId, name: Name): readonly Rec[] | null
-  /** Every name `source` publishes records at. */
-  namesOf(source: SourceId): Name[]
-}
-
-/** Called when two sources publish the same name and type and the higher-precedence one wins. */
-export type ShadowListener = (name: Name, type: TypeName, winner: SourceId, loser: SourceId) => void
 
 interface Zone {
   readonly apex: Name
@@ -72,12 +54,10 @@ export interface ZoneStoreOptions {
 }
 
 export class ZoneStore implements ZoneWriter {
-  /** The plain answers (target.ts): what every query without DNSSEC gets. */
-  readonly #plain = new CompileTarget()
-  readonly table: AnswerTable = this.#plain.table
+  /** The answers (targets.ts): the plain ones every query without DO gets, and with a signer the signed ones. */
+  readonly #targets: Targets
+  readonly table: AnswerTable
   readonly #signer: ZoneSigner | null
-  /** The signed answers, and the names waiting to be signed in slices (zone/signing-queue.ts); null unsigned. */
-  readonly #signed: { readonly target: CompileTarget; readonly queue: SigningQueue } | null
   readonly #owners = new Map<Name, Owner>()
   readonly #zones = new Map<Name, Zone>()
   /** Number of names with records strictly below each name: > 0 makes an empty non-terminal exist. */
@@ -90,16 +70,12 @@ export class ZoneStore implements ZoneWriter {
   #zonesChanged = false
   #depth = 0
   readonly #now: () => number
-  readonly #onShadow: ShadowListener | undefined
-  readonly #onZoneChanged: ((apex: Name, serial: number) => void) | undefined
-  readonly #onZonesChanged: (() => void) | undefined
-  readonly #journalSize: number
-  readonly #onOversize: ZoneStoreOptions['onOversize']
+  readonly #o: ZoneStoreOptions
   /** `name type` of the RRsets already said to be too big for a message. */
   readonly #oversize = new Set<string>()
   /** What compiling a name reads of the store: effective records, the apex's SOA with the served serial. */
   readonly #view: StoreView = {
-    zoneOf: (n) => { const z = this.#zoneFor(n); return z === null ? null : this.#plain.zone(z.apex) ?? null },
+    zoneOf: (n) => { const z = this.#zoneFor(n); return z === null ? null : this.#targets.zone(z.apex) ?? null },
     rrsets: (n) => {
       const sets = this.rrsets(n) // a fresh Map: free to change
       const zone = this.#zones.get(n)
@@ -112,27 +88,17 @@ export class ZoneStore implements ZoneWriter {
 
   constructor(options: ZoneStoreOptions = {}) {
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000))
-    this.#onShadow = options.onShadow
-    this.#onZoneChanged = options.onZoneChanged
-    this.#onZonesChanged = options.onZonesChanged
-    this.#journalSize = options.journalSize ?? 100
-    this.#onOversize = options.onOversize
+    this.#o = options
     this.#signer = options.signer ?? null
-    const target = this.#signer === null ? null : new CompileTarget(this.#signer)
-    this.table.signed = target?.table ?? null
-    this.#signed = target === null ? null : { target, queue: new SigningQueue((n) => { target.compile(n, this.#view, () => {}) }, () => target.table.publish()) }
-  }
-
-  /** The targets: the plain one, and the signed one when the zones are signed. */
-  get #targets(): CompileTarget[] {
-    return this.#signed === null ? [this.#plain] : [this.#plain, this.#signed.target]
+    this.#targets = new Targets(this.#signer, () => this.#view)
+    this.table = this.#targets.table
   }
 
   /** Names whose signed answers are still to be made (in slices); 0 unsigned. */
-  get signingPending(): number { return this.#signed?.queue.size ?? 0 }
+  get signingPending(): number { return this.#targets.signingPending }
 
   /** Signs every pending name now (tests, benchmarks). */
-  settleSigning(): void { this.#signed?.queue.settle() }
+  settleSigning(): void { this.#targets.settleSigning() }
 
   // ---- ZoneWriter ----
 
@@ -266,7 +232,7 @@ export class ZoneStore implements ZoneWriter {
 
   /** After a source changed at `name`: zone appearing or going, ancestors' existence, what to recompile. */
   #ownerChanged(name: Name, before: ReadonlyMap<TypeName, readonly Rec[]> | undefined, entry: Owner): void {
-    const after = merged(entry, (type, winner, loser) => this.#onShadow?.(name, type, winner, loser))
+    const after = merged(entry, (type, winner, loser) => this.#o.onShadow?.(name, type, winner, loser))
     this.#journalChange(name, before, after)
     if (after === undefined) this.#owners.delete(name)
     const wasApex = before?.has('SOA') ?? false
@@ -274,7 +240,7 @@ export class ZoneStore implements ZoneWriter {
 
     if (isApex !== wasApex) {
       if (isApex) this.#addZone(name, after?.get('SOA')?.[0] as Rec)
-      else { this.#zones.delete(name); for (const t of this.#targets) t.removeZone(name) }
+      else { this.#zones.delete(name); this.#targets.removeZone(name) }
       this.#zonesChanged = true
     }
     if ((before === undefined) !== (after === undefined)) this.#countBelow(name, after === undefined ? -1 : 1)
@@ -322,11 +288,11 @@ export class ZoneStore implements ZoneWriter {
 
   #addZone(apex: Name, soaRec: Rec): void {
     const soa = soaRec.data as SoaData
-    for (const t of this.#targets) t.addZone(apex)
+    this.#targets.addZone(apex)
     const zone: Zone = {
       apex,
       serial: soa.serial >>> 0,
-      journal: new ZoneJournal(this.#journalSize),
+      journal: new ZoneJournal(this.#o.journalSize ?? 100),
       fresh: true,
       soaKey: JSON.stringify(soa),
     }
@@ -362,7 +328,7 @@ export class ZoneStore implements ZoneWriter {
     if (zonesChanged) {
       // A zone appeared or went: which zone holds a name may have changed anywhere, so rebuild it all.
       this.#zonesChanged = false
-      for (const t of this.#targets) t.table.clear()
+      this.#targets.clear()
       for (const name of this.#owners.keys()) this.#dirty.add(name)
       for (const name of this.#below.keys()) this.#dirty.add(name)
       // No journal reaches across a change of zones: secondaries transfer everything again.
@@ -380,17 +346,17 @@ export class ZoneStore implements ZoneWriter {
       zone.serial = next.serial
       if (next.changed) changed.push(zone)
       // A signed zone whose negative TTL changed: every denial's NSEC carries it.
-      for (const t of this.#targets) if (t.served(zone.apex, this.#soaOf(zone))) this.#markSubtree(zone.apex)
+      if (this.#targets.served(zone.apex, this.#soaOf(zone))) this.#markSubtree(zone.apex)
       this.#dirty.add(zone.apex)
     }
     this.#touchedZones.clear()
     // A big batch is signed in slices, but for the apexes: a name of a zone of ours always finds its apex.
-    const slices = this.#signed !== null && this.#dirty.size > SIGN_NOW_LIMIT
+    const slices = this.#targets.slices(this.#dirty.size)
     for (const name of this.#dirty) this.#compile(name, slices && !this.#zones.has(name))
     this.#dirty.clear()
-    for (const t of this.#targets) t.table.publish()
-    for (const zone of changed) this.#onZoneChanged?.(zone.apex, zone.serial)
-    if (zonesChanged) this.#onZonesChanged?.()
+    this.#targets.publish()
+    for (const zone of changed) this.#o.onZoneChanged?.(zone.apex, zone.serial)
+    if (zonesChanged) this.#o.onZonesChanged?.()
   }
 
   /**
@@ -398,11 +364,10 @@ export class ZoneStore implements ZoneWriter {
    * (the records did not change, so no serial does).
    */
   refreshSignatures(): void {
-    const signed = this.#signed
-    if (signed === null) return
+    if (!this.#targets.signed) return
     // Each name keeps its answers, still valid, until signed again in a slice; the apexes now, with the SOA.
     for (const zone of this.#zones.values()) this.#touchedZones.add(zone)
-    for (const name of [...this.#owners.keys(), ...this.#below.keys()]) if (!this.#zones.has(name)) signed.queue.add(name)
+    for (const name of [...this.#owners.keys(), ...this.#below.keys()]) if (!this.#zones.has(name)) this.#targets.resign(name)
     this.#flush()
   }
 
@@ -438,11 +403,7 @@ export class ZoneStore implements ZoneWriter {
   /** Compiles one name into the table (compile.ts), notes what it read, and reports an RRset too big for a message once. */
   #compile(name: Name, signLater: boolean): void {
     const reads = new Set<Name>()
-    const result = this.#plain.compile(name, this.#view, (n) => { reads.add(n) })
-    // The signed answers read what the plain ones do: one set of readers serves both.
-    const signed = this.#signed
-    if (signed !== null && signLater) { signed.target.forget(name); signed.queue.add(name) }
-    else if (signed !== null) { signed.target.compile(name, this.#view, () => {}); signed.queue.done(name) }
+    const result = this.#targets.compile(name, this.#view, (n) => { reads.add(n) }, signLater)
     this.#readers.set(name, result === null ? new Set() : reads)
     if (result === null) return
     for (const [code, c] of result.byType) {
@@ -450,7 +411,7 @@ export class ZoneStore implements ZoneWriter {
       const type = typeName(code)
       if (this.#oversize.has(`${name} ${type}`)) continue
       this.#oversize.add(`${name} ${type}`)
-      this.#onOversize?.(name, type, c.an, this.#view.rrsets(name)?.get(type)?.length ?? c.an)
+      this.#o.onOversize?.(name, type, c.an, this.#view.rrsets(name)?.get(type)?.length ?? c.an)
     }
   }
 }

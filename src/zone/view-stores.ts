@@ -7,7 +7,8 @@
  * read other names, and the store already works out which entries read what (store.ts); an overlay would have
  * to do that again across views. The cost is memory, one answer table per view (docs/split-horizon.md).
  */
-import type { ZoneStore, ZoneWriter } from './store.ts'
+import type { ZoneStore } from './store.ts'
+import type { ZoneWriter } from './zone-writer.ts'
 import type { Name, Rec, SourceId } from './types.ts'
 
 export class ViewStores implements ZoneWriter {

@@ -10,7 +10,7 @@
  * through the name rules first (name-rules.ts): what they refuse is never claimed, and reported once.
  */
 import { ZoneDataError } from '../../errors.ts'
-import type { ZoneWriter } from '../../zone/store.ts'
+import type { ZoneWriter } from '../../zone/zone-writer.ts'
 import type { Name, Rec } from '../../zone/types.ts'
 import { srvOwner } from './labels.ts'
 import type { CaddyProxy } from './caddy.ts'

@@ -5,7 +5,7 @@
  * (docs/split-horizon.md says why). PTRs follow, since they are made from the addresses a view publishes.
  */
 import { Acl } from '../../address.ts'
-import type { ZoneWriter } from '../../zone/store.ts'
+import type { ZoneWriter } from '../../zone/zone-writer.ts'
 import type { Name } from '../../zone/types.ts'
 import { firstAddresses } from './instance-addresses.ts'
 import type { Mapped } from './map.ts'

@@ -5,7 +5,7 @@
  * when no network wants them any more. A zone file for the same apex wins: it is never overwritten.
  */
 import type { Logger } from 'pino'
-import type { ZoneWriter } from '../../zone/store.ts'
+import type { ZoneWriter } from '../../zone/zone-writer.ts'
 import type { Name, Rec } from '../../zone/types.ts'
 import type { Network } from '../api/types.ts'
 import { networkSubnets, reverseZones } from './reverse.ts'
