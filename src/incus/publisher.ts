@@ -1,7 +1,8 @@
 /**
  * @module incus/publisher
  * Applies what Incus said of instances (a sync's differences, a re-read, a state file) to the records of every
- * view, all changes of one event-loop turn in one zone batch, and says what changed: one line at info when an
+ * view, the changes of one event-loop turn in one zone batch, at most APPLY_CHUNK instances a turn (a first sync
+ * of 10k instances in one batch held answers up for over a second), and says what changed: one line at info when an
  * instance's names or addresses change, at debug when it is published again with the same ones (a health
  * flip, a status), and lists in lines cut to their first few items (an instance may have 10k aliases).
  */
@@ -24,28 +25,56 @@ export interface PublisherOptions {
   readonly applied: () => void
 }
 
+/** Most instances applied in one zone batch, per event-loop turn, when changes are queued or drained. */
+export const APPLY_CHUNK = 64
+
 export class Publisher {
   readonly #o: PublisherOptions
   readonly #pending = new Map<string, Mapped | null>()
   #scheduled = false
+  /** Called when everything queued is applied (drain()). */
+  #drained: (() => void)[] = []
 
   constructor(options: PublisherOptions) { this.#o = options }
 
   /** Collects changes; they are applied together at the end of this event-loop turn (one zone batch). */
   queue(changes: ReadonlyMap<string, Mapped | null>): void {
     for (const [k, m] of changes) this.#pending.set(k, m)
-    if (this.#scheduled) return
-    this.#scheduled = true
-    setImmediate(() => this.flush())
+    this.#schedule()
   }
 
-  /** Applies what is queued now. */
-  flush(): void {
-    this.#scheduled = false
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => {
+      this.#scheduled = false
+      this.flush(APPLY_CHUNK)
+      if (this.#pending.size > 0) this.#schedule()
+      else for (const done of this.#drained.splice(0)) done()
+    })
+  }
+
+  /**
+   * Applies everything queued, APPLY_CHUNK instances a turn, answers served between; resolves when it is all
+   * applied. A later change to an instance still waiting replaces it (the newest wins, as within a batch).
+   */
+  drain(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve()
+    const done = new Promise<void>((resolve) => this.#drained.push(resolve))
+    this.#schedule()
+    return done
+  }
+
+  /** Applies what is queued now: all of it, or the first `limit` instances. */
+  flush(limit = Infinity): void {
     if (this.#pending.size === 0) return
     const { viewRecords, log, lag, addresses } = this.#o
-    const changes = new Map(this.#pending)
-    this.#pending.clear()
+    const changes = new Map<string, Mapped | null>()
+    for (const [k, m] of this.#pending) {
+      if (changes.size >= limit) break
+      changes.set(k, m)
+    }
+    for (const k of changes.keys()) this.#pending.delete(k)
     for (const [k, m] of changes) {
       const before = viewRecords.default.instances.get(k)
       if (m === null) { if (before !== undefined) log.info({ instance: k }, 'instance gone; names removed'); continue }

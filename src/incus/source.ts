@@ -333,7 +333,9 @@ export class IncusSource {
       this.unreadable.replace(read.unreadable)
       addCounts(this.stats.requests, read.requests)
       this.#publisher.queue(changes)
-      this.#publisher.flush()
+      // Applied a chunk a turn (incus/publisher.ts), answers served between; the sync is done when all is.
+      await this.#publisher.drain()
+      if (this.#stopped) return
       for (const [k, m] of this.#mine()) if (m.awaitingAddress !== false) this.#addresses.watch(k)
       ok = true
       this.stats.syncs++

@@ -12,7 +12,7 @@ import type { Name } from './types.ts'
 /** Above this many names changed in one batch, signing goes in slices; below, it is done with the batch. */
 export const SIGN_NOW_LIMIT = 64
 /** Milliseconds of signing per event-loop turn. */
-export const SLICE_MS = 8
+export const SLICE_MS = 5
 
 export class SigningQueue {
   readonly #pending = new Set<Name>()
