@@ -333,7 +333,9 @@ export class IncusSource {
       this.unreadable.replace(read.unreadable)
       addCounts(this.stats.requests, read.requests)
       this.#publisher.queue(changes)
-      // Applied a chunk a turn (incus/publisher.ts), answers served between; the sync is done when all is.
+      // Applied a chunk a turn (incus/publisher.ts), answers served between; the sync is done when all is. The
+      // first chunk waits a turn too: reading the reply and the work above already held this one ~60 ms at 10k.
+      await new Promise((resolve) => setImmediate(resolve))
       await this.#publisher.drain()
       if (this.#stopped) return
       for (const [k, m] of this.#mine()) if (m.awaitingAddress !== false) this.#addresses.watch(k)
