@@ -82,7 +82,8 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
     // The unsigned child is served by a second incus-dns, reached through a stub of its own.
     unbound = await startUnbound({
       suffix: Z, stubPort: server.port, modules: 'validator iterator', trustAnchors: [`${Z}. DNSKEY ${dnskey}`],
-      server: ['val-log-level: 2', `local-zone: "sub.${Z}." transparent`], extraStubs: [{ name: `sub.${Z}`, port: child.port }],
+      // use-caps-for-id: unbound asks in random letter case (0x20); we sign names in canonical (lower) case.
+      server: ['val-log-level: 2', 'use-caps-for-id: yes', `local-zone: "sub.${Z}." transparent`], extraStubs: [{ name: `sub.${Z}`, port: child.port }],
       ready: async (at) => (await dig('127.0.0.1', at, `www.${Z}`, 'A', { args: ['+rec'] })).rcode === 'NOERROR',
     })
   }, 30_000)
@@ -158,7 +159,8 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
   })
 
   it('delv, with the zone key as its anchor, fully validates answers and denials', async () => {
-    for (const [name, type] of [[`www.${Z}`, 'A'], [`alias.${Z}`, 'AAAA'], [`nope.${Z}`, 'A'], [`hello.wild.${Z}`, 'TXT'], [`x.old.${Z}`, 'A'], [`www.${Z}`, 'TXT']] as const) {
+    for (const [name, type] of [[`www.${Z}`, 'A'], [`alias.${Z}`, 'AAAA'], [`nope.${Z}`, 'A'], [`hello.wild.${Z}`, 'TXT'], [`x.old.${Z}`, 'A'], [`www.${Z}`, 'TXT'],
+      [`WwW.SiGnEd.TeSt`, 'A'], [`NoPe.SIGNED.test`, 'A'], [`HeLLo.WILD.signed.TEST`, 'A']] as const) {
       const { stdout } = await run(which('delv') ?? 'delv', [`@127.0.0.1`, '-p', String(server.port), '-a', join(dir, 'anchor.conf'), `+root=${Z}`, name, type])
       expect(stdout, `${name} ${type}`).toMatch(/^; (negative response, )?fully validated/m)
     }
@@ -409,6 +411,32 @@ describe.skipIf(!havePeer('delv', 'bind9-dnsutils'))('DNSSEC for the zones made 
       rmSync(dir, { recursive: true, force: true })
     }
   }, 30_000)
+})
+
+describe.skipIf(!havePeer('dig', 'bind9-dnsutils'))('DNSSEC and forwarding', () => {
+  it('passes forwarded answers on as the upstream gave them: nothing of ours is signed into them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incus-dns-dnssec-fwd-'))
+    mkdirSync(join(dir, 'up'))
+    mkdirSync(join(dir, 'zones'))
+    writeFileSync(join(dir, 'up', 'elsewhere.test.zone'), '$ORIGIN elsewhere.test.\n$TTL 300\n@ SOA ns h 1 7200 900 1209600 60\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n')
+    writeFileSync(join(dir, 'zones', `${Z}.zone`), ZONE)
+    const upstream = await startServer(join(dir, 'up'))
+    const server = await startServer(join(dir, 'zones'), ['--dnssec', 'on', '--dnssec-key-dir', join(dir, 'keys'), '--forwarders', `127.0.0.1:${upstream.port}`, '--forward-allow', '127.0.0.1/32'])
+    try {
+      const direct = await dig('127.0.0.1', upstream.port, 'www.elsewhere.test', 'A', { args: ['+dnssec'] })
+      const forwarded = await dig('127.0.0.1', server.port, 'www.elsewhere.test', 'A', { args: ['+dnssec', '+rec'] })
+      expect(forwarded.rcode).toBe('NOERROR')
+      expect(forwarded.answer).toEqual(direct.answer)
+      expect(forwarded.answer.concat(forwarded.authority, forwarded.additional).some((l) => / RRSIG | NSEC /.test(l))).toBe(false)
+      const missing = await dig('127.0.0.1', server.port, 'nope.elsewhere.test', 'A', { args: ['+dnssec', '+rec'] })
+      expect(missing.rcode).toBe('NXDOMAIN') // the upstream's, not a compact denial of ours
+      expect(missing.authority.some((l) => / RRSIG | NSEC /.test(l))).toBe(false)
+    } finally {
+      await server.stop()
+      await upstream.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('DNSSEC and response rate limiting', () => {
