@@ -8,8 +8,10 @@ import { statSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { Config } from '../config/settings.ts'
 import { KeyStore, KeyStoreError } from '../dnssec/key-store.ts'
-import { activeKeys } from '../dnssec/key-store.ts'
+import { activeKeys, algorithmLabel, publishedKeys } from '../dnssec/key-store.ts'
 import { dsRdata } from '../dnssec/keys.ts'
+import type { SigningKey } from '../dnssec/keys.ts'
+import type { DnssecStatus } from '../http/status.ts'
 import { DnssecSigner } from '../dnssec/zone-signer.ts'
 import { IncusDnsError } from '../errors.ts'
 import type { ZoneStore } from '../zone/store.ts'
@@ -59,6 +61,31 @@ export function refreshSignatures(signer: DnssecSigner, stores: () => readonly Z
   return () => clearInterval(timer)
 }
 
+/** A key's DS record in presentation form, as `dnssec ds` prints it. */
+function dsLine(zone: string, key: SigningKey): string {
+  const ds = dsRdata(zone, key.dnskey)
+  return `${zone}. ${DNSKEY_TTL} IN DS ${ds.readUInt16BE(0)} ${ds[2]} ${ds[3]} ${ds.subarray(4).toString('hex').toUpperCase()}`
+}
+
+/** What the status page says of DNSSEC: each zone's keys and the DS its parent needs, and what is left to sign. */
+export function dnssecStatus(signer: DnssecSigner, keyDir: string, zones: () => readonly string[], pending: () => number): DnssecStatus {
+  const now = Math.floor(Date.now() / 1000)
+  return {
+    keyDir,
+    pending: pending(),
+    zones: [...zones()].sort().map((zone) => {
+      const keys = signer.keysOf(zone)
+      const signing = new Set(activeKeys(keys, now).map((k) => k.keyTag))
+      const published = publishedKeys(keys, now)
+      return {
+        zone,
+        keys: published.map((k) => ({ tag: k.keyTag, algorithm: algorithmLabel(k.algorithm), signing: signing.has(k.keyTag) })),
+        ds: published.filter((k) => signing.has(k.keyTag)).map((k) => dsLine(zone, k)),
+      }
+    }),
+  }
+}
+
 /** `incus-dns dnssec ds [zone]`: the DS record of each zone's active keys, as a parent takes them. */
 export function dsLines(config: Config, zone: string | null): { lines: string[]; problem: string | null } {
   const dir = keyDirOf(config)
@@ -70,10 +97,7 @@ export function dsLines(config: Config, zone: string | null): { lines: string[];
     let active
     try { active = activeKeys(keys.keysOf(z), Math.floor(Date.now() / 1000)) } catch (err) { return { lines, problem: (err as Error).message } }
     if (active.length === 0) return { lines, problem: `no active key for ${z} in ${dir}; incus-dns makes one when it first serves the zone with INCUS_DNS_DNSSEC=on` }
-    for (const k of active) {
-      const ds = dsRdata(z, k.dnskey)
-      lines.push(`${z}. ${DNSKEY_TTL} IN DS ${ds.readUInt16BE(0)} ${ds[2]} ${ds[3]} ${ds.subarray(4).toString('hex').toUpperCase()}`)
-    }
+    for (const k of active) lines.push(dsLine(z, k))
   }
   if (lines.length === 0) return { lines, problem: `no keys in ${dir}; incus-dns makes them when it first serves a zone with INCUS_DNS_DNSSEC=on` }
   return { lines, problem: null }

@@ -38,7 +38,7 @@ import { catalogFileProblem, check, suffixProblem, zonesDirProblem } from './che
 import { cookieKeeper } from './cookies.ts'
 import type { CookieKeeper } from './cookies.ts'
 import { handoffHook } from './handoff.ts'
-import { dsLines, keyDirOf, makeSigner, refreshSignatures } from './dnssec.ts'
+import { dnssecStatus, dsLines, keyDirOf, makeSigner, refreshSignatures } from './dnssec.ts'
 import { collectAfterBulkChange } from './heap.ts'
 import { startIncusSources } from './incus-sources.ts'
 import type { StartOverrides } from './incus-sources.ts'
@@ -202,7 +202,10 @@ export async function start(config: Config, log: Logger, overrides: StartOverrid
       at: config.httpListen, log, viewStores, notReady: () => incus.notReady(), remoteNames: remotes.map((r) => r.name),
       metrics: { dns: () => workers?.totals() ?? stats, store, incus: sources[0] ?? null, remotes: sources, forwarder: forwarder?.forwarder ?? null, transfers: transferStats, notifier, viewQueries, updates, catalog,
         dnssec: signer === null ? null : { signatures: () => signer.made, online: () => onlineCounts.online } },
-      status: { subnetSources: config.viewsEcs, server: who, catalog },
+      status: {
+        subnetSources: config.viewsEcs, server: who, catalog,
+        dnssec: signer === null ? null : { status: () => dnssecStatus(signer, keyDirOf(config) ?? '', () => store.zones(), () => [store, ...(viewStores?.named.values() ?? [])].reduce((n, s) => n + s.signingPending, 0)) },
+      },
     })
     if (side !== null) teardown.add('http', () => side.stop())
     return {

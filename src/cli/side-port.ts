@@ -28,7 +28,7 @@ export interface SidePortOptions {
   /** The views' stores, for /zone?view=; null without INCUS_DNS_VIEWS. */
   readonly viewStores: ViewStores | null
   readonly notReady: () => string | null
-  readonly status: Pick<StatusSources, 'subnetSources' | 'server' | 'catalog'>
+  readonly status: Pick<StatusSources, 'subnetSources' | 'server' | 'catalog' | 'dnssec'>
 }
 
 export interface SidePort {

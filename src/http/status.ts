@@ -41,6 +41,16 @@ export interface StatusSources {
   readonly server?: { readonly identity: string | null; readonly version: string }
   /** The catalog zone (INCUS_DNS_CATALOG); absent or null: none. */
   readonly catalog?: { readonly apex: string; readonly started: boolean; members(): readonly CatalogMember[] } | null
+  /** DNSSEC (INCUS_DNS_DNSSEC): each signed zone's keys and DS; absent or null: off. */
+  readonly dnssec?: { status(): DnssecStatus } | null
+}
+
+/** What /status.json says of DNSSEC. */
+export interface DnssecStatus {
+  readonly keyDir: string
+  /** Names whose signed answers are still being made (in slices); 0 once everything is signed. */
+  readonly pending: number
+  readonly zones: readonly { readonly zone: string; readonly keys: readonly { readonly tag: number; readonly algorithm: string; readonly signing: boolean }[]; readonly ds: readonly string[] }[]
 }
 
 export interface InstanceRow {
@@ -106,6 +116,8 @@ export interface Status {
   readonly zones: readonly { zone: string; serial: number; records: number }[]
   /** The catalog zone and its members (null without INCUS_DNS_CATALOG); `serving` false until every source said which zones it serves. */
   readonly catalog: { readonly zone: string; readonly serving: boolean; readonly members: readonly CatalogMember[] } | null
+  /** Signed zones, their keys and the DS each parent needs (null without INCUS_DNS_DNSSEC). */
+  readonly dnssec: DnssecStatus | null
   /** Empty without INCUS_DNS_VIEWS. */
   readonly views: readonly ViewRow[]
   /** Names instances asked for through their keys that the name rules refused (docs/names.md), by instance. */
@@ -202,6 +214,7 @@ export function status(src: StatusSources): Status {
     subnetSources: src.subnetSources ?? [],
     zones: src.store.zones().sort().map((zone) => ({ zone, serial: src.store.serial(zone) ?? 0, records: counts.get(zone) ?? 0 })),
     catalog: src.catalog === undefined || src.catalog === null ? null : { zone: src.catalog.apex, serving: src.catalog.started, members: src.catalog.members() },
+    dnssec: src.dnssec?.status() ?? null,
     incus: i === null ? null : {
       connected: i.eventsConnected, reconnects: i.reconnects, syncs: i.stats.syncs, syncErrors: i.stats.syncErrors,
       lastSyncAgeSeconds: i.stats.lastSyncAt === 0 ? null : Math.round((now - i.stats.lastSyncAt) / 100) / 10, answeringFromStateFile: i.restored,
@@ -255,6 +268,7 @@ ${s.refusals.length === 0 ? '' : `<h2>Names refused</h2>\n<p>Names instances ask
 ${s.unreadable.length === 0 ? '' : `<h2>Instances not read</h2>\n<p>Incus sent these in a shape incus-dns cannot read; they keep their last good records:</p>\n${table(['instance', 'what was wrong'], s.unreadable.map((u) => row([u.instance, u.problem], 'problem')))}`}
 <h2>Zones</h2>
 ${table(['zone', 'serial', 'names'], s.zones.map((z) => row([z.zone, String(z.serial), String(z.records)])))}
+${s.dnssec === null ? '' : `<h2>DNSSEC</h2>\n<p>Every zone is signed (keys in <code>${escapeHtml(s.dnssec.keyDir)}</code>)${s.dnssec.pending === 0 ? '' : `; ${s.dnssec.pending} names are being signed, answered per query meanwhile`}. The DS records are what each zone's parent needs (<code>incus-dns dnssec ds</code> prints them too).</p>\n${table(['zone', 'keys', 'DS for the parent'], s.dnssec.zones.map((z) => row([z.zone, z.keys.map((k) => `${k.tag} ${k.algorithm}${k.signing ? '' : ' (published only)'}`).join(', '), z.ds.join('\n')])))}`}
 ${s.catalog === null ? '' : `<h2>Catalog</h2>\n<p>The catalog zone <b>${escapeHtml(s.catalog.zone)}</b> (RFC 9432) ${s.catalog.serving ? `lists ${s.catalog.members.length} member zones for the secondaries` : 'is served once every Incus source has said which zones it serves'}.</p>\n${table(['member zone', 'unique id', 'group'], s.catalog.members.map((m) => row([m.zone, m.id, m.group])))}`}
 ${s.views.length === 0 ? '' : `<h2>Views</h2>\n${s.subnetSources.length === 0 ? '' : `<p>The EDNS Client Subnet of ${escapeHtml(s.subnetSources.join(', '))} picks the view of the client it names.</p>\n`}${table(['view', 'clients', 'sees', 'queries answered'], s.views.map((v) => row([v.view, v.view === 'default' ? 'every other client' : v.clients.join(' '), v.view === 'default' ? "each instance's first NIC (or user.dns.nic)" : v.sees.join(' '), String(v.queries)])))}`}
 <h2>Forwarding</h2>

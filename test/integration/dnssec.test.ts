@@ -22,7 +22,7 @@ import { freePort, udpExchange, waitFor } from '../helpers/net.ts'
 import { simSocket, startWithIncus } from '../helpers/incus.ts'
 import { spawnDaemon } from '../helpers/secondaries.ts'
 import { decode, query } from '../helpers/packets.ts'
-import { startServer } from '../helpers/server.ts'
+import { startServer, statusOf } from '../helpers/server.ts'
 import type { TestServer } from '../helpers/server.ts'
 import { startUnbound } from '../helpers/unbound.ts'
 import type { Unbound } from '../helpers/unbound.ts'
@@ -242,6 +242,15 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
     const fields = (s: string): string[] => { const f = s.trim().split(/\s+/); return [f[0] as string, ...f.slice(-4)] }
     expect(fields(ours.stdout)).toEqual(fields(bind.stdout))
     expect(ours.stdout).toMatch(new RegExp(`^${Z.replace('.', '\\.')}\\. 3600 IN DS \\d+ 13 2 [0-9A-F]{64}\\n$`))
+    // The status page says the same: the zone, its key, the DS for the parent.
+    const status = await statusOf(server)
+    const zone = status.dnssec?.zones.find((z) => z.zone === Z)
+    expect(zone?.ds).toEqual([ours.stdout.trim()])
+    expect(zone?.keys).toEqual([{ tag: Number(ours.stdout.split(/\s+/)[4]), algorithm: 'ecdsap256sha256 (13)', signing: true }])
+    expect(status.dnssec?.keyDir).toBe(join(dir, 'keys'))
+    const page = await (await fetch(`http://127.0.0.1:${server.http?.address.port}/`)).text()
+    expect(page).toContain('<h2>DNSSEC</h2>')
+    expect(page).toContain(ours.stdout.trim().split(' ').slice(-1)[0])
   })
 
   it.skipIf(!havePeer('knotd', 'knot') || !havePeer('keymgr', 'knot'))('a knotd secondary signing with the key imported by keymgr serves the zone validated under the same anchor', async () => {
