@@ -4,7 +4,7 @@
  * the signer every store compiles its signed answers through, the timer that signs everything again when the
  * validity window moves on, and `incus-dns dnssec ds [zone]`, the DS records to hand to the parent.
  */
-import { statSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { Config } from '../config/settings.ts'
 import { KeyStore, KeyStoreError } from '../dnssec/key-store.ts'
@@ -32,9 +32,16 @@ export function makeSigner(config: Config): DnssecSigner {
   if (dir === null) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', 'INCUS_DNS_DNSSEC is on but no key folder is set; set INCUS_DNS_DNSSEC_KEY_DIR')
   let mode = 0
   try { mode = statSync(dir).mode } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give a folder incus-dns may create and write`)
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR ${dir} cannot be made or written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a folder incus-dns may create and write, e.g. /var/lib/incus-dns/keys`)
   }
   if (mode !== 0 && (mode & 0o170000) !== 0o040000) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR ${dir} is not a folder; give a folder for the signing keys`)
+  // Made now, and written to now: a zone's first key is written while its first answers are compiled.
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    accessSync(dir, constants.W_OK)
+  } catch (err) {
+    throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR ${dir} cannot be made or written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a folder incus-dns may create and write, e.g. /var/lib/incus-dns/keys`)
+  }
   const keys = new KeyStore(dir, config.dnssecAlgorithm)
   try {
     for (const zone of keys.zones()) keys.keysOf(zone)

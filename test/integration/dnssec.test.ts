@@ -485,6 +485,12 @@ describe('DNSSEC and response rate limiting', () => {
 })
 
 describe('INCUS_DNS_DNSSEC settings', () => {
+  it('refuses a key folder it cannot make or write, naming the setting', async () => {
+    const zones = new URL('../../zones/', import.meta.url).pathname
+    await expect(startServer(zones, ['--dnssec', 'on', '--dnssec-key-dir', '/etc/hostname/keys'])).rejects.toThrow(/^INCUS_DNS_DNSSEC_KEY_DIR \/etc\/hostname\/keys cannot be made or written \(\w+\); give a folder/)
+    await expect(startServer(zones, ['--dnssec', 'on', '--dnssec-key-dir', '/etc/hostname'])).rejects.toThrow(/INCUS_DNS_DNSSEC_KEY_DIR \/etc\/hostname is not a folder/)
+  })
+
   it('needs a key folder that outlives a restart: INCUS_DNS_DNSSEC_KEY_DIR or INCUS_DNS_STATE_FILE', async () => {
     await expect(startServer(new URL('../../zones/', import.meta.url).pathname, ['--dnssec', 'on'])).rejects.toThrow(/INCUS_DNS_DNSSEC_KEY_DIR.*INCUS_DNS_STATE_FILE/)
   })
