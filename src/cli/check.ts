@@ -14,6 +14,7 @@ import { ConfigErrors, IncusDnsError } from '../errors.ts'
 import { readZoneFiles, ZoneFileSource } from '../zone/file/source.ts'
 import type { ParsedZone } from '../zone/file/parse.ts'
 import { ZoneStore } from '../zone/store.ts'
+import { keyDirProblems } from './dnssec.ts'
 
 export interface CheckResult {
   /** One line per zone (apex, serial, records, file), when it loaded. */
@@ -76,6 +77,8 @@ export async function check(config: Config, env: NodeJS.ProcessEnv = process.env
   }
   const clash = catalogFileProblem(parsed, config.catalog)
   if (clash !== null) problems.push(clash)
+  // The DNSSEC key folder as start-up reads it (nothing is made here).
+  problems.push(...keyDirProblems(config))
   // Together, as start-up loads them: what only shows across records (data beside a CNAME, say).
   const store = new ZoneStore({ journalSize: 0 })
   try {

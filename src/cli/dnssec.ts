@@ -26,30 +26,48 @@ export function keyDirOf(config: Pick<Config, 'dnssecKeyDir' | 'stateFile'>): st
   return config.dnssecKeyDir ?? (config.stateFile === null ? null : `${config.stateFile}.keys`)
 }
 
-/** The signer, with its key folder checked; throws IncusDnsError (a setting to fix) for a folder it cannot use. */
+const unusable = (dir: string, err: unknown): string =>
+  `INCUS_DNS_DNSSEC_KEY_DIR ${dir} cannot be made or written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a folder incus-dns may create and write, e.g. /var/lib/incus-dns/keys`
+
+/**
+ * What is wrong with the key folder as it stands, without changing anything (`incus-dns check` says these, and
+ * start-up stops at the first): not a folder, unreadable, a private key others can read, a key file that does
+ * not parse. A folder that does not exist yet is fine: start-up makes it.
+ */
+export function keyDirProblems(config: Config): string[] {
+  if (!config.dnssec) return []
+  const dir = keyDirOf(config)
+  if (dir === null) return [] // the settings' own check says so (config/load.ts)
+  let mode = 0
+  try { mode = statSync(dir).mode } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [unusable(dir, err)]
+  }
+  if ((mode & 0o170000) !== 0o040000) return [`INCUS_DNS_DNSSEC_KEY_DIR ${dir} is not a folder; give a folder for the signing keys`]
+  const keys = new KeyStore(dir, config.dnssecAlgorithm)
+  const problems: string[] = []
+  for (const zone of keys.zones()) {
+    try { keys.keysOf(zone) } catch (err) {
+      if (!(err instanceof KeyStoreError)) throw err
+      problems.push(`INCUS_DNS_DNSSEC_KEY_DIR: ${err.message}`)
+    }
+  }
+  return problems
+}
+
+/** The signer, with its key folder checked and made; throws IncusDnsError (a setting to fix) for one it cannot use. */
 export function makeSigner(config: Config): DnssecSigner {
   const dir = keyDirOf(config)
   if (dir === null) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', 'INCUS_DNS_DNSSEC is on but no key folder is set; set INCUS_DNS_DNSSEC_KEY_DIR')
-  let mode = 0
-  try { mode = statSync(dir).mode } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR ${dir} cannot be made or written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a folder incus-dns may create and write, e.g. /var/lib/incus-dns/keys`)
-  }
-  if (mode !== 0 && (mode & 0o170000) !== 0o040000) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR ${dir} is not a folder; give a folder for the signing keys`)
+  const problem = keyDirProblems(config)[0]
+  if (problem !== undefined) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', problem)
   // Made now, and written to now: a zone's first key is written while its first answers are compiled.
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     accessSync(dir, constants.W_OK)
   } catch (err) {
-    throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR ${dir} cannot be made or written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a folder incus-dns may create and write, e.g. /var/lib/incus-dns/keys`)
+    throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', unusable(dir, err))
   }
-  const keys = new KeyStore(dir, config.dnssecAlgorithm)
-  try {
-    for (const zone of keys.zones()) keys.keysOf(zone)
-  } catch (err) {
-    if (err instanceof KeyStoreError) throw new IncusDnsError('INCUS_DNS_ERR_CONFIG', `INCUS_DNS_DNSSEC_KEY_DIR: ${err.message}`)
-    throw err
-  }
-  return new DnssecSigner(keys, { validity: config.dnssecValidity, refresh: config.dnssecRefresh, dnskeyTtl: DNSKEY_TTL })
+  return new DnssecSigner(new KeyStore(dir, config.dnssecAlgorithm), { validity: config.dnssecValidity, refresh: config.dnssecRefresh, dnskeyTtl: DNSKEY_TTL })
 }
 
 /** Signs every store's names again when the validity window moves on; returns the timer's stop. */

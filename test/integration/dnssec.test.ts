@@ -295,6 +295,11 @@ describe.skipIf(!havePeer('unbound', 'unbound') || !havePeer('delv', 'bind9-dnsu
     const priv = readdirSync(copy).find((f) => f.endsWith('.private')) as string
     chmodSync(join(copy, priv), 0o644)
     await expect(startServer(join(dir, 'zones'), ['--dnssec', 'on', '--dnssec-key-dir', copy])).rejects.toThrow(/INCUS_DNS_DNSSEC_KEY_DIR: .*can be read by others.*chmod 600/)
+    // `incus-dns check` says the same, and makes nothing.
+    const checked = await run(process.execPath, [new URL('../../src/cli/bin.ts', import.meta.url).pathname, 'check', '--zones-dir', join(dir, 'zones'), '--incus-socket', 'none',
+      '--dnssec', 'on', '--dnssec-key-dir', copy]).then(() => null, (e: { code: number; stderr: string }) => e)
+    expect(checked?.code).toBe(1)
+    expect(checked?.stderr).toMatch(/^incus-dns check: INCUS_DNS_DNSSEC_KEY_DIR: .*can be read by others \(mode 644\); make it private: chmod 600 /m)
   })
 })
 
