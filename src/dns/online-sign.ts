@@ -10,7 +10,7 @@
  * RRset by RRset, through the zone's signer (its cache makes a repeated RRset a lookup). Off the hot path, on
  * the main thread (workers pass these on): a signature costs tens of microseconds.
  */
-import { wireKey } from '../zone/name.ts'
+import { parentName, readName, wireKey } from '../zone/name.ts'
 import { compactNsec } from '../zone/nsec.ts'
 import type { ZoneSigner } from '../zone/signer.ts'
 import { BELOW_SYNTHESIZED, DESC } from '../zone/table.ts'
@@ -18,7 +18,8 @@ import type { AnswerTable } from '../zone/table.ts'
 import type { Name, Rec } from '../zone/types.ts'
 import { answer, SEND, Reply } from './answer.ts'
 import type { ViewTable } from './view-table.ts'
-import { EDNS_PAYLOAD } from './wire.ts'
+import { EDNS_PAYLOAD, readMessage, skipName } from './wire.ts'
+import type { MessageView } from './wire.ts'
 
 const TYPE_NS = 2
 const TYPE_CNAME = 5
@@ -49,19 +50,23 @@ interface Rr {
 export function answerOnline(req: Buffer, tcp: boolean, table: AnswerTable, transport: Reply, signer: ZoneSigner, subnetViews: ViewTable | null): Buffer | null {
   const signed = table.signed
   const plainReq = Buffer.from(req)
-  const flags = optFlagsAt(plainReq)
-  if (signed === null || flags < 0) return null
+  // The OPT's TTL field: extended rcode, version, then the flags' high byte (DO, CO).
+  const optRecord = readMessage(plainReq)?.records.find((r) => r.type === TYPE_OPT)
+  if (signed === null || optRecord === undefined) return null
+  const flags = optRecord.ttlOffset + 2
   const co = ((plainReq[flags] as number) & 0x40) !== 0
   plainReq[flags] = (plainReq[flags] as number) & ~0xc0 // the same query without DO (and CO): the plain answer
   const reply = new Reply(transport.identity, transport.cookies)
   reply.peer = transport.peer
   if (answer(plainReq, tcp, table, reply, subnetViews) !== SEND) return null
-  const msg = Buffer.concat([reply.head, reply.body, reply.auth])
+  const msg = Buffer.concat([reply.head, reply.body, reply.auth, reply.opt])
+  const view = readMessage(msg)
+  if (view === null) return null
   const opt = Buffer.from(reply.opt)
   if (opt.length >= 11) opt[7] = (opt[7] as number) | 0x80 | (co ? 0x40 : 0)
   const limit = tcp ? 65535 : reply.ednsSize === 0 ? 512 : Math.min(reply.ednsSize, EDNS_PAYLOAD)
   try {
-    return signReply(msg, reply.head.length, opt, co, table, signed, signer, limit)
+    return signReply(msg, view, opt, co, table, signed, signer, limit)
   } catch {
     // A name the signer cannot take (it never should): SERVFAIL rather than an answer that would not validate.
     const head = Buffer.from(reply.head)
@@ -72,26 +77,10 @@ export function answerOnline(req: Buffer, tcp: boolean, table: AnswerTable, tran
   }
 }
 
-function signReply(msg: Buffer, qend: number, opt: Buffer, co: boolean, table: AnswerTable, signed: AnswerTable, signer: ZoneSigner, limit: number): Buffer {
-  const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10) - (opt.length === 0 ? 0 : 1)]
+function signReply(msg: Buffer, view: MessageView, opt: Buffer, co: boolean, table: AnswerTable, signed: AnswerTable, signer: ZoneSigner, limit: number): Buffer {
+  const qend = view.questionEnd
   const qname = readWireName(msg, 12).name.toLowerCase()
-  const sections: Rr[][] = [[], [], []]
-  let o = qend
-  for (let s = 0; s < 3; s++) {
-    for (let k = 0; k < (counts[s] as number); k++) {
-      const owner = readWireName(msg, o)
-      o = owner.end
-      const type = msg.readUInt16BE(o)
-      const ttl = msg.readUInt32BE(o + 4)
-      const len = msg.readUInt16BE(o + 8)
-      const raw = msg.subarray(o + 10, o + 10 + len)
-      o += 10 + len
-      if (type === TYPE_OPT) continue
-      const rdata = NAME_RDATA.has(type) ? Buffer.from(wireKey(readWireName(msg, o - len).name.toLowerCase()), 'latin1') : Buffer.from(raw)
-      ;(sections[s] as Rr[]).push({ owner: owner.name.toLowerCase(), atQuestion: owner.pointer === 12, type, ttl, rdata })
-    }
-  }
-  const [answerRrs, authorityRrs, additionalRrs] = sections as [Rr[], Rr[], Rr[]]
+  const [answerRrs, authorityRrs, additionalRrs] = [0, 1, 2].map((section) => rrsOf(msg, view, section)) as [Rr[], Rr[], Rr[]]
   let rcode = (msg[3] as number) & 0x0f
   const out: Buffer[] = []
   const an = writeSigned(answerRrs, out, table, signer)
@@ -100,7 +89,7 @@ function signReply(msg: Buffer, qend: number, opt: Buffer, co: boolean, table: A
   if (soa !== undefined) {
     // A denial: the NSEC at the name the answer ends at, and the zone's SOA, both signed.
     const lastCname = answerRrs.filter((r) => r.type === TYPE_CNAME).at(-1)
-    const name = lastCname === undefined ? qname : nameOf(lastCname.rdata)
+    const name = lastCname === undefined ? qname : readName(lastCname.rdata, 0)
     const missing = rcode === RCODE_NXDOMAIN
     const apex = apexOf(soa.owner, table)
     ns += writeSigned([nsecRr(name, name === qname && lastCname === undefined, missing ? null : typesAt(table, name), soa.ttl, table)], out, table, signer)
@@ -133,6 +122,22 @@ function signReply(msg: Buffer, qend: number, opt: Buffer, co: boolean, table: A
   head.writeUInt16BE(ns, 8)
   head.writeUInt16BE(ar + (opt.length === 0 ? 0 : 1), 10)
   return Buffer.concat([head, body, opt])
+}
+
+/**
+ * One section's records (the OPT aside), names decompressed and lowercase (RFC 4034 6.2), the owner's pointer
+ * to the question kept.
+ */
+function rrsOf(msg: Buffer, view: MessageView, section: number): Rr[] {
+  const out: Rr[] = []
+  for (const r of view.records) {
+    if (r.section !== section || r.type === TYPE_OPT) continue
+    const owner = readWireName(msg, r.start)
+    const rdata = NAME_RDATA.has(r.type) ? Buffer.from(wireKey(readWireName(msg, r.rdataOffset).name.toLowerCase()), 'latin1')
+      : Buffer.from(msg.subarray(r.rdataOffset, r.rdataOffset + r.rdataLength))
+    out.push({ owner: owner.name.toLowerCase(), atQuestion: owner.pointer === 12, type: r.type, ttl: r.ttl, rdata })
+  }
+  return out
 }
 
 /** Writes the records, each RRset (consecutive, one owner and type) followed by its RRSIGs; returns the count. */
@@ -171,7 +176,7 @@ function soaTtlOf(name: Name, table: AnswerTable): number {
   const apex = apexOf(name, table)
   const soa = apex === null ? undefined : table.negatives.find((n) => n.key === wireKey(apex))?.soa
   if (soa === undefined || soa.length === 0) return 0
-  return soa.readUInt32BE(readWireName(soa, 0).end + 4)
+  return soa.readUInt32BE(skipName(soa, 0) + 4)
 }
 
 /** The DS records at a zone cut, asked of the plain table as a query of its own. */
@@ -179,18 +184,9 @@ function dsAt(cut: Name, table: AnswerTable): Rr[] {
   const q = Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), Buffer.from(wireKey(cut), 'latin1'), Buffer.from([0, TYPE_DS, 0, 1])])
   const reply = new Reply()
   if (answer(q, true, table, reply) !== SEND) return []
-  const msg = Buffer.concat([reply.head, reply.body])
-  const out: Rr[] = []
-  let o = reply.head.length
-  for (let k = msg.readUInt16BE(6); k > 0; k--) {
-    const owner = readWireName(msg, o)
-    o = owner.end
-    const type = msg.readUInt16BE(o)
-    const len = msg.readUInt16BE(o + 8)
-    if (type === TYPE_DS) out.push({ owner: owner.name.toLowerCase(), atQuestion: false, type, ttl: msg.readUInt32BE(o + 4), rdata: Buffer.from(msg.subarray(o + 10, o + 10 + len)) })
-    o += 10 + len
-  }
-  return out
+  const msg = Buffer.concat([reply.head, reply.body, reply.auth])
+  const view = readMessage(msg)
+  return view === null ? [] : rrsOf(msg, view, 0).filter((r) => r.type === TYPE_DS).map((r) => ({ ...r, atQuestion: false }))
 }
 
 /** One record's wire form: the owner a pointer to the question where it was one, else in full. */
@@ -206,7 +202,7 @@ function record(r: Rr): Buffer {
 
 /** The apex of the zone of ours that holds `name`, or null. */
 function apexOf(name: Name, table: AnswerTable): Name | null {
-  for (let n: string | null = name; n !== null; n = n === '' ? null : n.includes('.') ? n.slice(n.indexOf('.') + 1) : '') {
+  for (let n: Name | null = name; n !== null; n = parentName(n)) {
     if (table.apexes.has(wireKey(n))) return n
   }
   return null
@@ -218,8 +214,7 @@ function apexOf(name: Name, table: AnswerTable): Name | null {
  */
 function typesAt(table: AnswerTable, name: Name): number[] {
   let entry = table.names.get(wireKey(name))
-  for (let n = name; entry === undefined && n.includes('.');) {
-    n = n.slice(n.indexOf('.') + 1)
+  for (let n = parentName(name); entry === undefined && n !== null; n = parentName(n)) {
     const enc = table.names.get(wireKey(n))
     if (enc === undefined) continue
     if (enc.readUInt16BE(1 + (enc[0] as number) * DESC + 10) === BELOW_SYNTHESIZED) entry = table.wildcards.get(wireKey(n))
@@ -232,11 +227,6 @@ function typesAt(table: AnswerTable, name: Name): number[] {
     if (t !== TYPE_ANY) out.push(t)
   }
   return out
-}
-
-/** A name's text from its uncompressed wire form. */
-function nameOf(wire: Buffer): Name {
-  return readWireName(wire, 0).name
 }
 
 /** Reads a name, following compression pointers (bounded); `pointer`: where a leading pointer went, else -1. */
@@ -260,19 +250,4 @@ function readWireName(msg: Buffer, start: number): { name: Name; end: number; po
     o += l + 1
   }
   throw new RangeError('a compression loop')
-}
-
-/** The offset of the flags byte holding DO in the query's OPT record, or -1 when it has none. */
-function optFlagsAt(req: Buffer): number {
-  let o = 12
-  while (o < req.length && req[o] !== 0) o += (req[o] as number) + 1
-  o += 5
-  for (let k = req.readUInt16BE(10); k > 0 && o < req.length; k--) {
-    while (o < req.length && req[o] !== 0 && (req[o] as number) < 0xc0) o += (req[o] as number) + 1
-    o += o < req.length && (req[o] as number) >= 0xc0 ? 2 : 1
-    if (o + 10 > req.length) return -1
-    if (req.readUInt16BE(o) === TYPE_OPT) return o + 6
-    o += 10 + req.readUInt16BE(o + 8)
-  }
-  return -1
 }
