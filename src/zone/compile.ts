@@ -98,6 +98,20 @@ function codesOf(sets: ReadonlyMap<TypeName, readonly Rec[]> | undefined): numbe
 }
 
 /**
+ * In a signed zone, what follows a zone cut's NS (a referral, or a chain that ran into one): the cut's DS, or the
+ * NSEC that proves it has none (RFC 4035 3.1.4); nothing unsigned.
+ */
+function cutProof(cut: Name, sets: ReadonlyMap<TypeName, readonly Rec[]> | undefined, zone: ZoneInfo): (readonly Rec[])[] {
+  if (zone.signing === null) return []
+  return [sets?.get('DS') ?? [compactNsec(cut, codesOf(sets), zone.signing.nsecTtl)]]
+}
+
+/** An RRset with its RRSIGs after it, in a signed target. */
+function withSignatures(rrset: readonly Rec[], sign: Sign | null): readonly Rec[] {
+  return sign === null ? rrset : [...rrset, ...sign(rrset)]
+}
+
+/**
  * Compiles every answer for `name`; null when the name is in no zone or does not exist. `synthesized`: for a
  * wildcard owner, the answers synthesised for the names below its parent (RFC 4592 3.3.1), whose owner is
  * whatever name was asked: a pointer to the question, every other name written in full.
@@ -144,14 +158,12 @@ function compileReferral(name: Name, cut: Name, zone: ZoneInfo, view: ZoneView, 
   const sets = view.rrsets(cut)
   const ns = sets?.get('NS')
   if (ns === undefined) return null
-  // In a signed zone, the cut's DS, or the NSEC that proves it has none (RFC 4035 3.1.4), after its NS.
-  const ds = sets?.get('DS')
-  const proof = zone.signing === null ? [] : [ds ?? [compactNsec(cut, codesOf(sets), zone.signing.nsecTtl)]]
   // For the names below (`below`), whatever was asked: the cut's name in full, never the question's pointer.
-  const r = encode(below ? '' : name, [ns, ...proof], additionalFor(zone, ns, view, read), RCODE_NOERROR, null)
+  const r = encode(below ? '' : name, [ns, ...cutProof(cut, sets, zone)], additionalFor(zone, ns, view, read), RCODE_NOERROR, null)
   const referral = compiled(REFERRAL | RCODE_NOERROR, r.an, r.ar, r.body, r.answerBytes, null, r.rotations)
   const byType = new Map<number, Compiled>()
   if (name === cut && !below) {
+    const ds = sets?.get('DS')
     byType.set(RecordType.DS, ds === undefined ? deny(name, [], name, codesOf(sets), RCODE_NOERROR, zone) : encode(name, [ds], [], RCODE_NOERROR, null))
   }
   return { byType, others: referral, referral: true }
@@ -174,11 +186,8 @@ function compileAlias(name: Name, cname: readonly Rec[], view: ZoneView, read: (
     const cut = view.cutOf(target)
     const cutSets = cut === null ? undefined : (read(cut), view.rrsets(cut))
     const ns = cutSets?.get('NS')
-    if (ns !== undefined) {
-      // Signed, the cut's DS or the NSEC proving it has none follows its NS (RFC 4035 3.1.4), as in a referral.
-      const proof = zone.signing === null || cut === null ? [] : [cutSets?.get('DS') ?? [compactNsec(cut, codesOf(cutSets), zone.signing.nsecTtl)]]
-      return { byType, others: encode(name, chain, additionalFor(zone, ns, view, read), RCODE_NOERROR, null, [ns, ...proof]) }
-    }
+    // Signed, the cut's DS or the NSEC proving it has none follows its NS, as in a referral.
+    if (ns !== undefined && cut !== null) return { byType, others: encode(name, chain, additionalFor(zone, ns, view, read), RCODE_NOERROR, null, [ns, ...cutProof(cut, cutSets, zone)]) }
     const sets = view.rrsets(target)
     const next = sets?.get('CNAME')
     if (next !== undefined && !seen.has(target)) {
@@ -284,11 +293,10 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
   // pointer to the question and every other name is written in full (no pointer into the body either).
   const w = synthesized ? new WireWriter(0, null) : bodyWriter(qname)
   let an = 0
+  // In a signed target, each RRset's RRSIGs follow it, with its TTL.
   for (const unsigned of answer) {
-    // In a signed target, each RRset's RRSIGs follow it, with its TTL.
-    const set = sign === null ? unsigned : [...unsigned, ...sign(unsigned)]
     const ttl = rrsetTtl(unsigned)
-    for (const rec of set) {
+    for (const rec of withSignatures(unsigned, sign)) {
       const before = w.length
       w.record(rec, ttl, rec.name === qname ? 12 : null)
       // Too big for any message: the records that fit, nothing after them, and TC (RFC 2181 9).
@@ -299,15 +307,13 @@ function encodeBody(qname: Name, answer: readonly (readonly Rec[])[], additional
   let ns = 0
   for (const unsigned of authority) {
     const ttl = rrsetTtl(unsigned)
-    const set = sign === null ? unsigned : [...unsigned, ...sign(unsigned)]
-    for (const rec of set) { w.record(rec, ttl, null); ns++ }
+    for (const rec of withSignatures(unsigned, sign)) { w.record(rec, ttl, null); ns++ }
   }
   const answerBytes = w.length
   let ar = 0
   for (const unsigned of additional) {
     const ttl = rrsetTtl(unsigned)
-    const set = sign === null ? unsigned : [...unsigned, ...sign(unsigned)]
-    for (const rec of set) { w.record(rec, ttl, null); ar++ }
+    for (const rec of withSignatures(unsigned, sign)) { w.record(rec, ttl, null); ar++ }
   }
   return { body: w.finish(), an, ns, ar, answerBytes, partial: false }
 }

@@ -19,8 +19,6 @@ export class SigningQueue {
   readonly #compile: (name: Name) => void
   readonly #publish: () => void
   #scheduled = false
-  /** Names signed in slices so far, for tests and the log. */
-  signed = 0
 
   /** `compile` signs one name into the signed table; `publish` hands the table's changes on (worker replicas). */
   constructor(compile: (name: Name) => void, publish: () => void) {
@@ -42,21 +40,22 @@ export class SigningQueue {
   done(name: Name): void { this.#pending.delete(name) }
 
   /** Signs everything pending now (tests; a stop). */
-  settle(): void {
-    for (const name of this.#pending) { this.#pending.delete(name); this.#compile(name); this.signed++ }
+  settle(): void { this.#run(Infinity) }
+
+  /** Signs pending names for up to `ms`, then hands the table's changes on. */
+  #run(ms: number): void {
+    const t0 = performance.now()
+    for (const name of this.#pending) {
+      this.#pending.delete(name)
+      this.#compile(name)
+      if (performance.now() - t0 >= ms) break
+    }
     this.#publish()
   }
 
   #slice(): void {
     this.#scheduled = false
-    const t0 = performance.now()
-    for (const name of this.#pending) {
-      this.#pending.delete(name)
-      this.#compile(name)
-      this.signed++
-      if (performance.now() - t0 >= SLICE_MS) break
-    }
-    this.#publish()
+    this.#run(SLICE_MS)
     if (this.#pending.size > 0 && !this.#scheduled) {
       this.#scheduled = true
       setImmediate(() => this.#slice())
